@@ -1,0 +1,49 @@
+// A background thread for blocking work (libcurl transfers, unpacking, fsync, version probes),
+// so that the supervisor's io_context never waits on the network or the disk.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <functional>
+#include <thread>
+#include <utility>
+
+namespace visor {
+
+class Worker {
+ public:
+  /// Starts the thread. Results of jobs go back to `main` through post().
+  explicit Worker(boost::asio::io_context& main)
+      : main_(main), guard_(boost::asio::make_work_guard(jobs_)), thread_([this] { jobs_.run(); }) {}
+  ~Worker() {
+    guard_.reset();
+    jobs_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Runs `job` on the worker thread, then `done(result)` on the main io_context.
+  template <typename Job, typename Done>
+  void run(Job job, Done done) {
+    boost::asio::post(jobs_, [this, job = std::move(job), done = std::move(done)]() mutable {
+      auto result = job();
+      boost::asio::post(main_, [done = std::move(done), result = std::move(result)]() mutable {
+        done(std::move(result));
+      });
+    });
+  }
+
+  /// Runs `callback` on the main io_context (e.g. progress reports from a job).
+  void to_main(std::function<void()> callback) { boost::asio::post(main_, std::move(callback)); }
+
+ private:
+  boost::asio::io_context& main_;
+  boost::asio::io_context jobs_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread thread_;
+};
+
+}  // namespace visor

@@ -1,0 +1,20 @@
+// Durations as operators write them: "500ms", "2s", "5m", "1h", or sums such as "1m30s".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "visor/common/clock.h"
+
+namespace visor {
+
+/// Parses a duration. Units: ms, s, m, h; parts may be chained ("1h30m"). A bare "0" is zero.
+/// Returns nullopt and sets `error` (when given) for anything else, including negative values
+/// and values beyond 100 days.
+std::optional<Duration> parse_duration(std::string_view text, std::string* error = nullptr);
+
+/// Formats a duration the way parse_duration reads it, e.g. 1500ms -> "1.5s".
+std::string format_duration(Duration duration);
+
+}  // namespace visor

@@ -1,0 +1,12 @@
+// `visor wrap`: the composition root that wires supervision, the store, the upgrade source and
+// the operations endpoints onto one io_context.
+#pragma once
+
+#include "visor/config/options.h"
+
+namespace visor {
+
+/// Runs the supervisor until it exits; returns visor's exit code.
+int run_daemon(const Options& options);
+
+}  // namespace visor

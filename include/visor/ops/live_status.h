@@ -1,0 +1,36 @@
+// What visor knows about itself right now: read by /healthz, /readyz, /metrics, `visor status`
+// and systemd's STATUS= line. Owned and written by the daemon on the main io_context thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace visor {
+
+struct LiveStatus {
+  std::string state = "starting";  ///< the lifecycle state (docs/design.md)
+  std::string binary;              ///< the managed binary's name, e.g. "lavap"
+  std::string current_version;     ///< empty when unknown
+  pid_t child_pid = 0;
+  bool child_up = false;
+  bool upgrade_in_progress = false;
+  std::string upgrade_target;  ///< version being downloaded or switched to
+  int download_percent = -1;   ///< -1 when unknown or idle
+  std::string last_error;      ///< the last failure visor reported (one line)
+  std::string source;          ///< "lava", "vega", "cosmos", "none"
+
+  std::uint64_t child_restarts_total = 0;
+  std::map<std::string, std::uint64_t> upgrades_total;  ///< by result: success, failed, rolled_back
+  std::uint64_t source_errors_total = 0;
+  std::uint64_t source_polls_total = 0;
+  double source_poll_latency_seconds = 0;  ///< of the last poll
+  double last_successful_poll_unixtime = 0;
+  std::uint64_t download_bytes_total = 0;
+  std::uint64_t orphans_reaped_total = 0;
+  double started_unixtime = 0;
+};
+
+}  // namespace visor

@@ -1,0 +1,123 @@
+// The supervision lifecycle as an explicit table of states x events (s6-style).
+//
+// This class decides; it does nothing itself. Each event yields the actions the Supervisor
+// carries out (spawn, signal, switch binaries, exit) and at most one deadline, which the
+// Supervisor arms as a timer and reports back as a `deadline` event. The table is drawn in
+// docs/design.md; every pair is handled on purpose.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "visor/common/clock.h"
+#include "visor/config/options.h"
+#include "visor/process/backoff.h"
+#include "visor/process/process_table.h"
+
+namespace visor {
+
+enum class LifecycleState {
+  starting,      ///< a spawn was asked for; the Supervisor reports spawned or spawn_failed
+  running,       ///< the child runs; the deadline marks it healthy (backoff reset)
+  backoff,       ///< the child crashed; the deadline restarts it
+  stopping,      ///< visor is stopping: the child got the stop signal; then visor exits
+  upgrading,     ///< the old child got the stop signal; when it is gone, the new version starts
+  probation,     ///< a new version runs; it must stay up until the deadline
+  rolling_back,  ///< a new version failed its probation and is being stopped
+  exited,        ///< visor is done
+};
+
+/// Everything that can happen to the lifecycle.
+struct LifecycleEvent {
+  enum class Kind {
+    start,              ///< begin supervising
+    spawned,            ///< the child process runs
+    spawn_failed,       ///< exec failed; `status` carries 126/127
+    child_exited,       ///< the child ended with `status`
+    deadline,           ///< the armed deadline passed
+    stop_requested,     ///< TERM or INT reached visor; `signal_number` is forwarded
+    upgrade_requested,  ///< a verified version is ready; switch to it
+    ready_seen,         ///< the child printed --ready-pattern
+  };
+  Kind kind;
+  ExitStatus status{};
+  int signal_number = 0;
+};
+
+/// What the Supervisor must do.
+struct LifecycleAction {
+  enum class Kind {
+    spawn,              ///< start the child from `current`; `upgrade_start` adds --upgrade-args
+    signal_child,       ///< send `value` to the child
+    kill_group,         ///< SIGKILL the child's whole process group
+    switch_to_upgrade,  ///< point `current` at the requested version
+    roll_back,          ///< mark the new version failed (`reason`) and point `current` back
+    commit_upgrade,     ///< the new version passed probation
+    exit,               ///< visor exits with code `value`; `reason` says why
+  };
+  Kind kind;
+  int value = 0;
+  bool upgrade_start = false;
+  std::string reason;
+};
+
+/// The policy the lifecycle applies, taken from Options.
+struct LifecyclePolicy {
+  RestartPolicy restart = RestartPolicy::on_failure;
+  Duration backoff_initial{1000};
+  Duration backoff_max{60000};
+  int max_restarts = 10;
+  Duration restart_window{600000};
+  Duration healthy_after{10000};
+  Duration stop_timeout{30000};
+  int stop_signal = 15;
+  bool require_ready = false;  ///< --ready-pattern is set
+
+  static LifecyclePolicy from(const Options& options);
+};
+
+class Lifecycle {
+ public:
+  /// `random01` yields uniform numbers in [0, 1) for the jitter; `clock` is the time source.
+  Lifecycle(LifecyclePolicy policy, const Clock& clock, std::function<double()> random01);
+
+  /// Applies one event; returns the actions to carry out, in order.
+  std::vector<LifecycleAction> handle(const LifecycleEvent& event);
+
+  LifecycleState state() const { return state_; }
+  /// When the Supervisor must report a `deadline` event; nullopt when none is armed.
+  std::optional<TimePoint> deadline() const { return deadline_; }
+  /// Consecutive crashes since the child last ran healthy.
+  int consecutive_failures() const { return consecutive_failures_; }
+  /// Restarts after a crash since start.
+  int restarts() const { return restarts_; }
+  /// The delay chosen for the pending restart (valid in backoff).
+  Duration last_delay() const { return last_delay_; }
+
+ private:
+  std::vector<LifecycleAction> on_child_gone(const ExitStatus& status);
+  std::vector<LifecycleAction> begin_stop(LifecycleState next, int signal_number);
+  std::vector<LifecycleAction> start_child(bool upgrade_start);
+
+  LifecyclePolicy policy_;
+  const Clock& clock_;
+  std::function<double()> random01_;
+  Backoff backoff_;
+  RestartLimiter limiter_;
+  LifecycleState state_ = LifecycleState::starting;
+  std::optional<TimePoint> deadline_;
+  bool probation_next_ = false;  ///< the child being started is a new version
+  bool ready_seen_ = false;
+  TimePoint started_at_{};
+  int consecutive_failures_ = 0;
+  int restarts_ = 0;
+  Duration last_delay_{0};
+  ExitStatus last_status_{};
+};
+
+/// Lower-case name of a state, as in docs/design.md ("running", "backoff" ...).
+const char* to_string(LifecycleState state);
+
+}  // namespace visor

@@ -1,0 +1,53 @@
+// Where upgrade signals come from: every source (lava, vega, cosmos) implements this.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace visor {
+
+/// What the network asks of the node, as one source reading. Versions carry no leading v.
+struct UpgradeDecision {
+  /// The version to fetch and verify now (pre-staging); empty when nothing is wanted.
+  std::string target;
+  /// Switch to `target` as soon as it is staged (false: only pre-stage and keep running).
+  bool activate = false;
+  /// Versions to try, in order, when `target` cannot be fetched (Lava: min below target).
+  std::vector<std::string> fallbacks;
+  /// The block height of the upgrade, when the source knows it (fills {height}).
+  std::optional<std::uint64_t> height;
+  /// An explicit artifact URL (Cosmos `binaries`), used instead of --download-url.
+  std::string url;
+  /// An explicit SHA-256 (hex), e.g. from `?checksum=sha256:<hex>`.
+  std::string sha256;
+  /// The Cosmos upgrade plan name, when the source names one.
+  std::string plan;
+  /// One line for the log: why this decision ("provider_target 5.3.0 > current 5.2.1").
+  std::string reason;
+};
+
+/// A polled source of upgrade decisions. Implementations run their requests with deadlines
+/// and size caps off the main thread, and report on the main io_context thread.
+class Source {
+ public:
+  using DecisionCallback = std::function<void(const UpgradeDecision&)>;
+  /// A failed poll: one line naming the operation, the object and the cause.
+  using ErrorCallback = std::function<void(const std::string&)>;
+  /// A poll finished (successfully or not) after `latency_seconds`.
+  using PollCallback = std::function<void(bool ok, double latency_seconds)>;
+
+  virtual ~Source() = default;
+  /// The source's name for logs and metrics ("lava", "vega", "cosmos").
+  virtual const char* name() const = 0;
+  /// Starts polling. `current_version` tells the source what runs now (may change later).
+  virtual void start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) = 0;
+  /// The version running now, so that decisions compare against it.
+  virtual void set_current_version(const std::string& version) = 0;
+  /// Stops polling; no callback runs afterwards.
+  virtual void stop() = 0;
+};
+
+}  // namespace visor

@@ -1,0 +1,508 @@
+#include "visor/config/config_loader.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <set>
+
+#include "visor/config/duration.h"
+#include "visor/process/command_line.h"
+
+namespace visor {
+namespace {
+
+using Setter = bool (*)(Options&, const std::string&, std::string& error);
+
+struct OptionRule {
+  OptionSpec spec;
+  Setter set;
+};
+
+bool set_duration(Duration& target, const std::string& value, std::string& error) {
+  auto parsed = parse_duration(value, &error);
+  if (!parsed) return false;
+  target = *parsed;
+  return true;
+}
+
+bool set_bool(bool& target, const std::string& value, std::string& error) {
+  std::string lower;
+  for (const char c : value) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") {
+    target = true;
+  } else if (lower == "false" || lower == "0" || lower == "no" || lower == "off") {
+    target = false;
+  } else {
+    error = "expected true or false, got '" + value + "'";
+    return false;
+  }
+  return true;
+}
+
+bool set_words(std::vector<std::string>& target, const std::string& value, std::string& error) {
+  auto words = split_command_line(value);
+  if (!words) {
+    error = words.error();
+    return false;
+  }
+  target = std::move(words).value();
+  return true;
+}
+
+bool set_count(int& target, const std::string& value, std::string& error) {
+  if (value.empty() || value.size() > 9 ||
+      value.find_first_not_of("0123456789") != std::string::npos) {
+    error = "expected a whole number, got '" + value + "'";
+    return false;
+  }
+  target = std::stoi(value);
+  return true;
+}
+
+bool set_size(std::uint64_t& target, const std::string& value, std::string& error) {
+  // Accepts a byte count with an optional K, M or G suffix (binary multiples).
+  std::string digits = value;
+  std::uint64_t multiplier = 1;
+  if (!digits.empty()) {
+    const char unit = static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
+    if (unit == 'K' || unit == 'M' || unit == 'G') {
+      multiplier = unit == 'K' ? 1ULL << 10 : unit == 'M' ? 1ULL << 20 : 1ULL << 30;
+      digits.pop_back();
+    }
+  }
+  if (digits.empty() || digits.size() > 12 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    error = "expected a size such as 512M or 2G, got '" + value + "'";
+    return false;
+  }
+  target = std::stoull(digits) * multiplier;
+  return true;
+}
+
+template <typename Enum, size_t N>
+bool set_enum(Enum& target, const std::string& value, const std::pair<const char*, Enum> (&choices)[N],
+              std::string& error) {
+  std::string names;
+  for (const auto& [name, choice] : choices) {
+    if (value == name) {
+      target = choice;
+      return true;
+    }
+    names += names.empty() ? name : std::string("|") + name;
+  }
+  error = "expected " + names + ", got '" + value + "'";
+  return false;
+}
+
+const std::vector<OptionRule>& rules() {
+  static const std::vector<OptionRule> kRules = {
+      {{"cmd", "", "the child's command line (split like a POSIX shell, run without one)"},
+       [](Options& o, const std::string& v, std::string& e) {
+         o.cmd = v;
+         if (!set_words(o.command, v, e)) return false;
+         if (o.command.empty()) {
+           e = "the command line is empty";
+           return false;
+         }
+         return true;
+       }},
+      {{"home", "", "the binary store and state (default $HOME/.visor)"},
+       [](Options& o, const std::string& v, std::string&) { o.home = v; return true; }},
+      {{"config", "", "JSON config file (default <home>/config.json when it exists)"},
+       [](Options& o, const std::string& v, std::string&) { o.config_file = v; return true; }},
+      {{"profile", "", "preset for a network: lava-provider, lava-consumer, vega, cosmos"},
+       [](Options& o, const std::string& v, std::string& e) {
+         o.profile = v;
+         if (profile_values(v).empty()) {
+           std::string names;
+           for (const auto& name : profile_names()) names += (names.empty() ? "" : "|") + name;
+           e = "unknown profile '" + v + "' (expected " + names + ")";
+           return false;
+         }
+         return true;
+       }},
+      {{"source", "none", "where upgrade signals come from: lava|vega|cosmos|none"},
+       [](Options& o, const std::string& v, std::string& e) {
+         static const std::pair<const char*, SourceKind> kChoices[] = {
+             {"lava", SourceKind::lava}, {"vega", SourceKind::vega},
+             {"cosmos", SourceKind::cosmos}, {"none", SourceKind::none}};
+         return set_enum(o.source, v, kChoices, e);
+       }},
+      {{"poll-interval", "", "how often the source is asked (lava 15s, vega 1s, cosmos 1s)"},
+       [](Options& o, const std::string& v, std::string& e) {
+         if (!set_duration(o.poll_interval, v, e)) return false;
+         if (o.poll_interval < Duration(100)) {
+           e = "must be at least 100ms";
+           return false;
+         }
+         return true;
+       }},
+      {{"lava-rest", "", "REST (LCD) base URL of a Lava node"},
+       [](Options& o, const std::string& v, std::string&) { o.lava_rest = v; return true; }},
+      {{"lava-role", "provider", "which min/target pair applies: provider|consumer"},
+       [](Options& o, const std::string& v, std::string& e) {
+         static const std::pair<const char*, LavaRole> kChoices[] = {
+             {"provider", LavaRole::provider}, {"consumer", LavaRole::consumer}};
+         return set_enum(o.lava_role, v, kChoices, e);
+       }},
+      {{"upgrade-at", "target", "upgrade when below target, or only when below min: target|min"},
+       [](Options& o, const std::string& v, std::string& e) {
+         static const std::pair<const char*, UpgradeAt> kChoices[] = {
+             {"target", UpgradeAt::target}, {"min", UpgradeAt::min}};
+         return set_enum(o.upgrade_at, v, kChoices, e);
+       }},
+      {{"vega-admin-socket", "", "the Vega node's admin unix socket (default $TMPDIR/vega.sock)"},
+       [](Options& o, const std::string& v, std::string&) { o.vega_admin_socket = v; return true; }},
+      {{"vega-admin-path", "/rpc", "HTTP path of the JSON-RPC endpoint on that socket"},
+       [](Options& o, const std::string& v, std::string& e) {
+         if (v.empty() || v.front() != '/') {
+           e = "must start with /";
+           return false;
+         }
+         o.vega_admin_path = v;
+         return true;
+       }},
+      {{"upgrade-info", "", "the Cosmos SDK upgrade-info.json to watch"},
+       [](Options& o, const std::string& v, std::string&) { o.upgrade_info = v; return true; }},
+      {{"download-url", "", "artifact URL template ({version} {tag} {os} {arch} {name})"},
+       [](Options& o, const std::string& v, std::string&) { o.download_url = v; return true; }},
+      {{"checksum-url", "", "sha256sum.txt-style checksum file URL template"},
+       [](Options& o, const std::string& v, std::string&) { o.checksum_url = v; return true; }},
+      {{"insecure-skip-checksum", "false", "allow an artifact with no known SHA-256", true},
+       [](Options& o, const std::string& v, std::string& e) { return set_bool(o.insecure_skip_checksum, v, e); }},
+      {{"allow-http", "false", "allow plain-http artifact URLs", true},
+       [](Options& o, const std::string& v, std::string& e) { return set_bool(o.allow_http, v, e); }},
+      {{"ca-bundle", "", "CA certificate bundle for https (default: the system's)"},
+       [](Options& o, const std::string& v, std::string&) { o.ca_bundle = v; return true; }},
+      {{"max-artifact-size", "2G", "largest artifact (and unpacked content) accepted"},
+       [](Options& o, const std::string& v, std::string& e) { return set_size(o.max_artifact_size, v, e); }},
+      {{"download-timeout", "30m", "longest a whole download may take"},
+       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.download_timeout, v, e); }},
+      {{"request-timeout", "10s", "deadline of one source request"},
+       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.request_timeout, v, e); }},
+      {{"version-args", "version", "how the managed binary is asked its version"},
+       [](Options& o, const std::string& v, std::string& e) { return set_words(o.version_args, v, e); }},
+      {{"stop-signal", "TERM", "first signal on a planned stop"},
+       [](Options& o, const std::string& v, std::string& e) {
+         auto number = parse_signal(v);
+         if (!number) {
+           e = "unknown signal '" + v + "'";
+           return false;
+         }
+         o.stop_signal = *number;
+         return true;
+       }},
+      {{"stop-timeout", "30s", "how long a stop may take before SIGKILL"},
+       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.stop_timeout, v, e); }},
+      {{"restart", "on-failure", "what a child exit leads to: on-failure|always|never"},
+       [](Options& o, const std::string& v, std::string& e) {
+         static const std::pair<const char*, RestartPolicy> kChoices[] = {
+             {"on-failure", RestartPolicy::on_failure}, {"always", RestartPolicy::always},
+             {"never", RestartPolicy::never}};
+         return set_enum(o.restart, v, kChoices, e);
+       }},
+      {{"backoff-initial", "1s", "first restart delay"},
+       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.backoff_initial, v, e); }},
+      {{"backoff-max", "60s", "longest restart delay"},
+       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.backoff_max, v, e); }},
+      {{"max-restarts", "10", "more crashes than this within --restart-window: give up (exit 1)"},
+       [](Options& o, const std::string& v, std::string& e) { return set_count(o.max_restarts, v, e); }},
+      {{"restart-window", "10m", "the window --max-restarts counts in"},
+       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.restart_window, v, e); }},
+      {{"healthy-after", "10s", "clean running that resets backoff and confirms an upgrade"},
+       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.healthy_after, v, e); }},
+      {{"ready-pattern", "", "regular expression the child must print before an upgrade counts"},
+       [](Options& o, const std::string& v, std::string& e) {
+         try {
+           std::regex check(v, std::regex::extended);
+         } catch (const std::regex_error& failure) {
+           e = std::string("invalid regular expression: ") + failure.what();
+           return false;
+         }
+         o.ready_pattern = v;
+         return true;
+       }},
+      {{"upgrade-args", "", "extra arguments for the first start after an upgrade ({version} {height})"},
+       [](Options& o, const std::string& v, std::string& e) { return set_words(o.upgrade_args, v, e); }},
+      {{"pre-upgrade", "", "command run before an upgrade; non-zero aborts it"},
+       [](Options& o, const std::string& v, std::string& e) {
+         std::vector<std::string> words;
+         if (!set_words(words, v, e)) return false;
+         o.pre_upgrade = v;
+         return true;
+       }},
+      {{"post-upgrade", "", "command run after an upgrade"},
+       [](Options& o, const std::string& v, std::string& e) {
+         std::vector<std::string> words;
+         if (!set_words(words, v, e)) return false;
+         o.post_upgrade = v;
+         return true;
+       }},
+      {{"link", "", "keep a symlink at this path pointing at the current binary"},
+       [](Options& o, const std::string& v, std::string&) { o.link = v; return true; }},
+      {{"stdin-file", "", "feed this file to the child's stdin (never logged)"},
+       [](Options& o, const std::string& v, std::string&) { o.stdin_file = v; return true; }},
+      {{"health-listen", "", "serve /healthz, /readyz, /metrics on ADDR:PORT"},
+       [](Options& o, const std::string& v, std::string& e) {
+         const auto colon = v.rfind(':');
+         if (colon == std::string::npos || colon + 1 >= v.size() ||
+             v.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+             std::stoul(v.substr(colon + 1).substr(0, 6)) > 65535) {
+           e = "expected ADDR:PORT, e.g. 127.0.0.1:9187, got '" + v + "'";
+           return false;
+         }
+         o.health_listen = v;
+         return true;
+       }},
+      {{"log-format", "text", "visor's own log lines: text|json"},
+       [](Options& o, const std::string& v, std::string& e) {
+         static const std::pair<const char*, log::Format> kChoices[] = {
+             {"text", log::Format::text}, {"json", log::Format::json}};
+         return set_enum(o.log_format, v, kChoices, e);
+       }},
+      {{"log-level", "info", "trace|debug|info|warn|error|off"},
+       [](Options& o, const std::string& v, std::string& e) {
+         if (!log::parse_level(v, o.log_level)) {
+           e = "expected trace|debug|info|warn|error|critical|off, got '" + v + "'";
+           return false;
+         }
+         return true;
+       }},
+  };
+  return kRules;
+}
+
+const OptionRule* find_rule(const std::string& name) {
+  for (const auto& rule : rules()) {
+    if (rule.spec.name == name) return &rule;
+  }
+  return nullptr;
+}
+
+std::string json_to_text(const nlohmann::json& value, bool& ok) {
+  ok = true;
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_number_integer() || value.is_number_unsigned()) return value.dump();
+  if (value.is_array()) {  // a list of words, e.g. "upgrade-args": ["--a", "b c"]
+    std::vector<std::string> words;
+    for (const auto& item : value) {
+      if (!item.is_string()) {
+        ok = false;
+        return {};
+      }
+      words.push_back(item.get<std::string>());
+    }
+    return join_command_line(words);
+  }
+  ok = false;
+  return {};
+}
+
+// Reads the JSON config file into raw values, adding any problem to `errors`.
+RawValues read_config_file(const std::string& path, std::vector<std::string>& errors) {
+  RawValues values;
+  std::ifstream input(path);
+  if (!input) {
+    errors.push_back("config file " + path + ": cannot be read: " + errno_text(errno));
+    return values;
+  }
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(input);
+  } catch (const nlohmann::json::exception& failure) {
+    errors.push_back("config file " + path + ": not valid JSON: " + failure.what());
+    return values;
+  }
+  if (!document.is_object()) {
+    errors.push_back("config file " + path + ": must be a JSON object of option names");
+    return values;
+  }
+  for (const auto& [key, value] : document.items()) {
+    if (!find_rule(key)) {
+      errors.push_back("config file " + path + ": unknown key '" + key + "'");
+      continue;
+    }
+    bool ok = false;
+    std::string text = json_to_text(value, ok);
+    if (!ok) {
+      errors.push_back("config file " + path + ": key '" + key +
+                       "' must be a string, number, boolean or list of strings");
+      continue;
+    }
+    values[key] = RawValue{std::move(text), path};
+  }
+  return values;
+}
+
+std::string describe_origin(const std::string& name, const RawValue& raw) {
+  if (raw.origin.empty()) return name + " (default)";
+  if (raw.origin.rfind("--", 0) == 0) return raw.origin;
+  return name + " (from " + raw.origin + ")";
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& option_specs() {
+  static const std::vector<OptionSpec> kSpecs = [] {
+    std::vector<OptionSpec> specs;
+    for (const auto& rule : rules()) specs.push_back(rule.spec);
+    return specs;
+  }();
+  return kSpecs;
+}
+
+std::string environment_name(const std::string& option_name) {
+  std::string name = "VISOR_";
+  for (const char c : option_name) {
+    name.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return name;
+}
+
+std::vector<std::string> profile_names() { return {"lava-provider", "lava-consumer", "vega", "cosmos"}; }
+
+RawValues profile_values(const std::string& profile) {
+  const std::string origin = "profile " + profile;
+  auto value = [&](const char* text) { return RawValue{text, origin}; };
+  const char* lava_url =
+      "https://github.com/lavanet/lava/releases/download/v{version}/lavap-v{version}-{os}-{arch}";
+  const char* lava_sums = "https://github.com/lavanet/lava/releases/download/v{version}/sha256sum.txt";
+  if (profile == "lava-provider" || profile == "lava-consumer") {
+    return {{"source", value("lava")},
+            {"lava-role", value(profile == "lava-provider" ? "provider" : "consumer")},
+            {"download-url", value(lava_url)},
+            {"checksum-url", value(lava_sums)}};
+  }
+  if (profile == "vega") {
+    return {{"source", value("vega")},
+            {"download-url",
+             value("https://github.com/vegaprotocol/vega/releases/download/{tag}/vega-{os}-{arch}.zip")},
+            {"upgrade-args", value("--snapshot.load-from-block-height {height}")},
+            {"version-args", value("version --output json")}};
+  }
+  if (profile == "cosmos") {
+    return {{"source", value("cosmos")}};
+  }
+  return {};
+}
+
+LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& get_environment,
+                         bool require_command) {
+  LoadedConfig loaded;
+  auto& errors = loaded.errors;
+
+  for (const auto& [name, raw] : command_line) {
+    if (!find_rule(name)) errors.push_back("unknown option --" + name);
+  }
+
+  RawValues environment;
+  for (const auto& rule : rules()) {
+    const std::string variable = environment_name(rule.spec.name);
+    if (const char* text = get_environment(variable.c_str())) {
+      environment[rule.spec.name] = RawValue{text, variable};
+    }
+  }
+  auto pick = [&](const std::string& name) -> const RawValue* {
+    if (auto it = command_line.find(name); it != command_line.end()) return &it->second;
+    if (auto it = environment.find(name); it != environment.end()) return &it->second;
+    return nullptr;
+  };
+
+  // The home and the config file decide where the config file is, so they come first.
+  std::string home;
+  if (const auto* raw = pick("home")) {
+    home = raw->value;
+  } else if (const char* user_home = get_environment("HOME")) {
+    home = std::string(user_home) + "/.visor";
+  } else {
+    home = ".visor";
+  }
+  RawValues file;
+  if (const auto* raw = pick("config")) {
+    file = read_config_file(raw->value, errors);
+  } else if (std::error_code ignored; std::filesystem::exists(home + "/config.json", ignored)) {
+    file = read_config_file(home + "/config.json", errors);
+  }
+
+  std::string profile;
+  if (const auto* raw = pick("profile")) {
+    profile = raw->value;
+  } else if (auto it = file.find("profile"); it != file.end()) {
+    profile = it->second.value;
+  }
+  const RawValues preset = profile_values(profile);
+
+  Options& options = loaded.options;
+  bool poll_interval_given = false;
+  for (const auto& rule : rules()) {
+    const std::string& name = rule.spec.name;
+    RawValue chosen;
+    if (const auto* raw = pick(name)) {
+      chosen = *raw;
+    } else if (auto it = file.find(name); it != file.end()) {
+      chosen = it->second;
+    } else if (auto it = preset.find(name); it != preset.end()) {
+      chosen = it->second;
+    } else if (!rule.spec.default_value.empty()) {
+      chosen = RawValue{rule.spec.default_value, ""};
+    } else {
+      continue;
+    }
+    if (name == "poll-interval") poll_interval_given = true;
+    std::string error;
+    if (!rule.set(options, chosen.value, error)) {
+      errors.push_back(describe_origin(name, chosen) + ": " + error);
+    }
+  }
+  if (options.home.empty()) options.home = home;
+
+  // Settings that depend on each other.
+  if (!poll_interval_given) {
+    options.poll_interval = options.source == SourceKind::lava ? Duration(15000) : Duration(1000);
+  }
+  if (options.vega_admin_socket.empty()) {
+    const char* temporary = get_environment("TMPDIR");
+    options.vega_admin_socket = std::string(temporary && *temporary ? temporary : "/tmp") + "/vega.sock";
+  }
+  if (require_command && options.command.empty() && options.cmd.empty()) {
+    errors.push_back("--cmd is required: the command line of the node to supervise");
+  }
+  if (options.source == SourceKind::lava && options.lava_rest.empty()) {
+    errors.push_back("--source lava needs --lava-rest (the REST URL of a Lava node)");
+  }
+  if (options.source == SourceKind::cosmos && options.upgrade_info.empty()) {
+    errors.push_back("--source cosmos needs --upgrade-info (the path of upgrade-info.json)");
+  }
+  if (options.backoff_initial > options.backoff_max) {
+    errors.push_back("--backoff-initial (" + std::to_string(options.backoff_initial.count()) +
+                     "ms) is longer than --backoff-max (" +
+                     std::to_string(options.backoff_max.count()) + "ms)");
+  }
+  if (options.backoff_initial < Duration(1)) errors.push_back("--backoff-initial must be above 0");
+  for (const auto* url : {&options.download_url, &options.checksum_url}) {
+    if (url->empty()) continue;
+    const bool https = url->rfind("https://", 0) == 0;
+    const bool http = url->rfind("http://", 0) == 0;
+    const char* which = url == &options.download_url ? "--download-url" : "--checksum-url";
+    if (!https && !http) {
+      errors.push_back(std::string(which) + ": must be an http(s) URL, got '" + *url + "'");
+    } else if (http && !options.allow_http) {
+      errors.push_back(std::string(which) + ": plain http refused without --allow-http: '" + *url + "'");
+    }
+  }
+  if (!options.stdin_file.empty()) {
+    std::error_code ignored;
+    if (!std::filesystem::is_regular_file(options.stdin_file, ignored) &&
+        !std::filesystem::is_fifo(options.stdin_file, ignored)) {
+      errors.push_back("--stdin-file: not a readable file: " + options.stdin_file);
+    }
+  }
+  return loaded;
+}
+
+}  // namespace visor

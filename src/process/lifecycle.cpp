@@ -1,0 +1,241 @@
+#include "visor/process/lifecycle.h"
+
+#include <csignal>
+
+namespace visor {
+
+using Kind = LifecycleEvent::Kind;
+using Do = LifecycleAction::Kind;
+
+LifecyclePolicy LifecyclePolicy::from(const Options& options) {
+  LifecyclePolicy policy;
+  policy.restart = options.restart;
+  policy.backoff_initial = options.backoff_initial;
+  policy.backoff_max = options.backoff_max;
+  policy.max_restarts = options.max_restarts;
+  policy.restart_window = options.restart_window;
+  policy.healthy_after = options.healthy_after;
+  policy.stop_timeout = options.stop_timeout;
+  policy.stop_signal = options.stop_signal;
+  policy.require_ready = !options.ready_pattern.empty();
+  return policy;
+}
+
+Lifecycle::Lifecycle(LifecyclePolicy policy, const Clock& clock, std::function<double()> random01)
+    : policy_(policy),
+      clock_(clock),
+      random01_(std::move(random01)),
+      backoff_(policy.backoff_initial, policy.backoff_max),
+      limiter_(policy.max_restarts, policy.restart_window) {}
+
+std::vector<LifecycleAction> Lifecycle::start_child(bool upgrade_start) {
+  state_ = LifecycleState::starting;
+  deadline_.reset();
+  probation_next_ = upgrade_start;
+  ready_seen_ = false;
+  return {{Do::spawn, 0, upgrade_start, {}}};
+}
+
+std::vector<LifecycleAction> Lifecycle::begin_stop(LifecycleState next, int signal_number) {
+  state_ = next;
+  deadline_ = clock_.now() + policy_.stop_timeout;
+  return {{Do::signal_child, signal_number, false, {}}};
+}
+
+// The child of a normal run is gone (crash, clean exit or failed exec): apply the restart policy.
+std::vector<LifecycleAction> Lifecycle::on_child_gone(const ExitStatus& status) {
+  last_status_ = status;
+  deadline_.reset();
+  const bool clean = status.exited() && status.code() == 0;
+  if (policy_.restart == RestartPolicy::never || (policy_.restart == RestartPolicy::on_failure && clean)) {
+    state_ = LifecycleState::exited;
+    return {{Do::exit, status.shell_code(), false,
+             "child ended with " + status.describe() + " and --restart is " + to_string(policy_.restart)}};
+  }
+  if (limiter_.record_and_exceeded(clock_.now())) {
+    state_ = LifecycleState::exited;
+    return {{Do::exit, 1, false,
+             "giving up: the child ended " + std::to_string(limiter_.count()) + " times within " +
+                 std::to_string(policy_.restart_window.count() / 1000) + "s (--max-restarts " +
+                 std::to_string(policy_.max_restarts) + "); last: " + status.describe()}};
+  }
+  ++consecutive_failures_;
+  last_delay_ = Backoff::jittered(backoff_.nominal(consecutive_failures_), random01_());
+  state_ = LifecycleState::backoff;
+  deadline_ = clock_.now() + last_delay_;
+  return {};
+}
+
+std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
+  using S = LifecycleState;
+  switch (state_) {
+    case S::starting:
+      switch (event.kind) {
+        case Kind::start:
+          return start_child(false);
+        case Kind::spawned:
+          started_at_ = clock_.now();
+          deadline_ = started_at_ + policy_.healthy_after;
+          state_ = probation_next_ ? S::probation : S::running;
+          return {};
+        case Kind::spawn_failed:
+          if (probation_next_) {
+            auto actions = std::vector<LifecycleAction>{
+                {Do::roll_back, 0, false, "could not start: " + event.status.describe()}};
+            auto start = start_child(false);
+            actions.insert(actions.end(), start.begin(), start.end());
+            return actions;
+          }
+          ++restarts_;
+          return on_child_gone(event.status);
+        case Kind::stop_requested:  // nothing runs yet
+          state_ = S::exited;
+          return {{Do::exit, 128 + event.signal_number, false, "stopped before the child started"}};
+        case Kind::child_exited:
+        case Kind::deadline:
+        case Kind::upgrade_requested:
+        case Kind::ready_seen:
+          return {};  // the spawn result comes first; nothing else can be pending
+      }
+      break;
+
+    case S::running:
+      switch (event.kind) {
+        case Kind::child_exited: {
+          auto actions = on_child_gone(event.status);
+          if (state_ == S::backoff) ++restarts_;
+          return actions;
+        }
+        case Kind::deadline:  // ran long enough: the next crash starts the backoff afresh
+          consecutive_failures_ = 0;
+          deadline_.reset();
+          return {};
+        case Kind::stop_requested:
+          return begin_stop(S::stopping, event.signal_number);
+        case Kind::upgrade_requested:
+          return begin_stop(S::upgrading, policy_.stop_signal);
+        case Kind::start:
+        case Kind::spawned:
+        case Kind::spawn_failed:
+        case Kind::ready_seen:
+          return {};
+      }
+      break;
+
+    case S::backoff:
+      switch (event.kind) {
+        case Kind::deadline:
+          return start_child(false);
+        case Kind::stop_requested:
+          state_ = S::exited;
+          deadline_.reset();
+          return {{Do::exit, last_status_.shell_code(), false,
+                   "stopped while waiting to restart; last child " + last_status_.describe()}};
+        case Kind::upgrade_requested: {
+          std::vector<LifecycleAction> actions{{Do::switch_to_upgrade, 0, false, {}}};
+          auto start = start_child(true);
+          actions.insert(actions.end(), start.begin(), start.end());
+          return actions;
+        }
+        case Kind::start:
+        case Kind::spawned:
+        case Kind::spawn_failed:
+        case Kind::child_exited:
+        case Kind::ready_seen:
+          return {};
+      }
+      break;
+
+    case S::stopping:
+    case S::upgrading:
+    case S::rolling_back:
+      switch (event.kind) {
+        case Kind::child_exited: {
+          if (state_ == S::stopping) {
+            state_ = S::exited;
+            deadline_.reset();
+            return {{Do::exit, event.status.shell_code(), false,
+                     "child stopped with " + event.status.describe()}};
+          }
+          if (state_ == S::upgrading) {
+            std::vector<LifecycleAction> actions{{Do::switch_to_upgrade, 0, false, {}}};
+            auto start = start_child(true);
+            actions.insert(actions.end(), start.begin(), start.end());
+            return actions;
+          }
+          return start_child(false);  // rolled back: the roll_back action was already given
+        }
+        case Kind::deadline:  // the stop signal was not enough
+          deadline_.reset();
+          return {{Do::kill_group, SIGKILL, false, {}}};
+        case Kind::stop_requested: {
+          // An upgrade or rollback in flight turns into a plain stop; the signal is passed on.
+          state_ = S::stopping;
+          return {{Do::signal_child, event.signal_number, false, {}}};
+        }
+        case Kind::start:
+        case Kind::spawned:
+        case Kind::spawn_failed:
+        case Kind::upgrade_requested:
+        case Kind::ready_seen:
+          return {};
+      }
+      break;
+
+    case S::probation:
+      switch (event.kind) {
+        case Kind::child_exited: {
+          const auto ran = std::chrono::duration_cast<Duration>(clock_.now() - started_at_);
+          std::vector<LifecycleAction> actions{
+              {Do::roll_back, 0, false,
+               "exited with " + event.status.describe() + " after " +
+                   std::to_string(ran.count()) + "ms"}};
+          auto start = start_child(false);
+          actions.insert(actions.end(), start.begin(), start.end());
+          return actions;
+        }
+        case Kind::deadline:
+          if (policy_.require_ready && !ready_seen_) {
+            auto actions = begin_stop(S::rolling_back, policy_.stop_signal);
+            actions.insert(actions.begin(),
+                           {Do::roll_back, 0, false, "never printed the --ready-pattern line"});
+            return actions;
+          }
+          state_ = S::running;
+          deadline_.reset();
+          consecutive_failures_ = 0;
+          return {{Do::commit_upgrade, 0, false, {}}};
+        case Kind::ready_seen:
+          ready_seen_ = true;
+          return {};
+        case Kind::stop_requested:
+          return begin_stop(S::stopping, event.signal_number);
+        case Kind::start:
+        case Kind::spawned:
+        case Kind::spawn_failed:
+        case Kind::upgrade_requested:  // one upgrade at a time; the source asks again later
+          return {};
+      }
+      break;
+
+    case S::exited:
+      return {};
+  }
+  return {};
+}
+
+const char* to_string(LifecycleState state) {
+  switch (state) {
+    case LifecycleState::starting: return "starting";
+    case LifecycleState::running: return "running";
+    case LifecycleState::backoff: return "backoff";
+    case LifecycleState::stopping: return "stopping";
+    case LifecycleState::upgrading: return "upgrading";
+    case LifecycleState::probation: return "probation";
+    case LifecycleState::rolling_back: return "rolling_back";
+    case LifecycleState::exited: return "exited";
+  }
+  return "unknown";
+}
+
+}  // namespace visor

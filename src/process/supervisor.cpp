@@ -1,0 +1,287 @@
+#include "visor/process/supervisor.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+
+#include <cerrno>
+
+#include "visor/common/log.h"
+
+namespace visor {
+
+namespace {
+
+// Writes all of `data` to `fd`, retrying short writes; output of the child must not be lost.
+void write_all(int fd, const char* data, std::size_t length) {
+  while (length > 0) {
+    const ssize_t written = ::write(fd, data, length);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return;  // visor's own stdout is gone; nothing sensible remains to do with the bytes
+    }
+    data += written;
+    length -= static_cast<std::size_t>(written);
+  }
+}
+
+}  // namespace
+
+Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, SupervisorHooks hooks)
+    : io_(io),
+      options_(options),
+      hooks_(std::move(hooks)),
+      random_(std::random_device{}()),
+      lifecycle_(LifecyclePolicy::from(options), clock_,
+                 [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }),
+      signals_(io),
+      timer_(io) {
+  if (!options.ready_pattern.empty()) ready_pattern_.emplace(options.ready_pattern, std::regex::extended);
+}
+
+Supervisor::~Supervisor() { ProcessTable::instance().set_reaper_active(false); }
+
+void Supervisor::start() {
+  for (const int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) {
+    boost::system::error_code error;
+    signals_.add(signal_number, error);
+    if (error) {
+      log::error("signal_setup", "cannot handle signal " + signal_name(signal_number) + ": " + error.message());
+    }
+  }
+  ProcessTable::instance().set_reaper_active(true);
+  wait_for_signal();
+  if (ready_pattern_) {
+    for (int index = 0; index < 2; ++index) {
+      int ends[2];
+      if (pipe2(ends, O_CLOEXEC) != 0) {
+        log::error("pipe", "cannot create the output pipe for --ready-pattern: " + errno_text(errno));
+        ready_pattern_.reset();
+        break;
+      }
+      // The write end stays open in visor so that every restart shares the same pipe.
+      write_fds_[static_cast<std::size_t>(index)] = ends[1];
+      outputs_[static_cast<std::size_t>(index)].reader =
+          std::make_unique<boost::asio::posix::stream_descriptor>(io_, ends[0]);
+      read_output(index);
+    }
+  }
+  handle({LifecycleEvent::Kind::start});
+  ProcessTable::instance().reap();  // anything that ended before the handler was installed
+}
+
+void Supervisor::request_upgrade() {
+  boost::asio::post(io_, [this] { handle({LifecycleEvent::Kind::upgrade_requested}); });
+}
+
+void Supervisor::wait_for_signal() {
+  signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
+    if (error) return;  // cancelled: visor is exiting
+    on_signal(signal_number);
+    if (!finished_) wait_for_signal();
+  });
+}
+
+void Supervisor::on_signal(int signal_number) {
+  if (signal_number == SIGCHLD) {
+    const int orphans = ProcessTable::instance().reap();
+    if (orphans > 0) log::debug("orphans_reaped", "reaped " + std::to_string(orphans) + " orphaned process(es)");
+    return;
+  }
+  if (signal_number == SIGTERM || signal_number == SIGINT) {
+    log::info("stop_requested", "received SIG" + signal_name(signal_number) + ", stopping the child",
+              {{"pid", std::to_string(child_pid_)}});
+    handle({LifecycleEvent::Kind::stop_requested, {}, signal_number});
+    return;
+  }
+  if (child_pid_ > 0) {
+    log::debug("signal_forwarded", "forwarding SIG" + signal_name(signal_number) + " to the child",
+               {{"pid", std::to_string(child_pid_)}});
+    if (::kill(child_pid_, signal_number) != 0) {
+      log::warn("signal_forward_failed", "kill(" + std::to_string(child_pid_) + ", SIG" +
+                                             signal_name(signal_number) + "): " + errno_text(errno));
+    }
+  }
+}
+
+void Supervisor::handle(const LifecycleEvent& event) {
+  if (finished_) return;
+  for (const auto& action : lifecycle_.handle(event)) {
+    carry_out(action);
+    if (finished_) return;
+  }
+  arm_deadline();
+  const LifecycleState state = lifecycle_.state();
+  if (state != last_reported_state_) {
+    last_reported_state_ = state;
+    if (state == LifecycleState::backoff) {
+      log::info("restart_scheduled",
+                "restarting the child in " + std::to_string(lifecycle_.last_delay().count()) + "ms",
+                {{"restarts", std::to_string(lifecycle_.restarts())}});
+    }
+    if (hooks_.on_state_change) hooks_.on_state_change(state, child_pid_);
+  }
+}
+
+void Supervisor::carry_out(const LifecycleAction& action) {
+  using Do = LifecycleAction::Kind;
+  switch (action.kind) {
+    case Do::spawn:
+      spawn_child(action.upgrade_start);
+      break;
+    case Do::signal_child:
+      if (child_pid_ > 0 && ::kill(child_pid_, action.value) != 0) {
+        log::warn("signal_failed", "kill(" + std::to_string(child_pid_) + ", SIG" +
+                                       signal_name(action.value) + "): " + errno_text(errno));
+      }
+      break;
+    case Do::kill_group:
+      if (child_pid_ > 0) {
+        log::warn("stop_timeout", "the child did not stop within " +
+                                      std::to_string(options_.stop_timeout.count()) +
+                                      "ms; sending SIGKILL to its process group",
+                  {{"pid", std::to_string(child_pid_)}});
+        if (::kill(-child_pid_, SIGKILL) != 0 && ::kill(child_pid_, SIGKILL) != 0) {
+          log::error("kill_failed", "kill(" + std::to_string(child_pid_) + ", SIGKILL): " + errno_text(errno));
+        }
+      }
+      break;
+    case Do::switch_to_upgrade:
+      if (hooks_.switch_to_upgrade && !hooks_.switch_to_upgrade()) {
+        log::error("upgrade_aborted", "the switch failed; starting the current version again");
+      }
+      break;
+    case Do::roll_back:
+      if (hooks_.roll_back) hooks_.roll_back(action.reason);
+      break;
+    case Do::commit_upgrade:
+      if (hooks_.commit_upgrade) hooks_.commit_upgrade();
+      break;
+    case Do::exit:
+      finished_ = true;
+      exit_code_ = action.value;
+      if (action.value == 1 && action.reason.rfind("giving up", 0) == 0) {
+        log::error("gave_up", action.reason);
+      } else {
+        log::info("exiting", action.reason, {{"code", std::to_string(action.value)}});
+      }
+      if (hooks_.on_state_change) hooks_.on_state_change(LifecycleState::exited, 0);
+      if (hooks_.on_exit) hooks_.on_exit(action.value, action.reason);
+      signals_.cancel();
+      timer_.cancel();
+      for (int index = 0; index < 2; ++index) drain_output(index);
+      ProcessTable::instance().set_reaper_active(false);
+      io_.stop();
+      break;
+  }
+}
+
+void Supervisor::spawn_child(bool upgrade_start) {
+  SpawnOptions spawn = hooks_.prepare_spawn(upgrade_start);
+  int stdin_fd = -1;
+  if (!options_.stdin_file.empty()) {
+    stdin_fd = ::open(options_.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (stdin_fd < 0) {
+      log::error("stdin_file", "cannot open --stdin-file: " + errno_text(errno));
+    }
+    spawn.stdin_fd = stdin_fd;
+  }
+  if (ready_pattern_) {
+    spawn.stdout_fd = write_fds_[0];
+    spawn.stderr_fd = write_fds_[1];
+  }
+  int exec_errno = 0;
+  auto pid = ProcessTable::instance().spawn(
+      spawn,
+      [this](pid_t pid, ExitStatus status) {
+        if (pid != child_pid_) return;
+        child_pid_ = 0;
+        log::info("child_exited", "child ended with " + status.describe(),
+                  {{"pid", std::to_string(pid)}, {"state", to_string(lifecycle_.state())}});
+        handle({LifecycleEvent::Kind::child_exited, status});
+      },
+      &exec_errno);
+  if (stdin_fd >= 0) ::close(stdin_fd);
+  if (!pid) {
+    log::error("spawn_failed", pid.error());
+    ExitStatus status;
+    status.raw = (exec_errno == ENOENT ? 127 : 126) << 8;
+    handle({LifecycleEvent::Kind::spawn_failed, status});
+    return;
+  }
+  child_pid_ = pid.value();
+  log::info("child_started", "started " + spawn.path, {{"pid", std::to_string(child_pid_)}});
+  handle({LifecycleEvent::Kind::spawned});
+}
+
+void Supervisor::arm_deadline() {
+  const auto deadline = lifecycle_.deadline();
+  if (deadline == armed_deadline_) return;
+  armed_deadline_ = deadline;
+  timer_.cancel();
+  if (!deadline) return;
+  timer_.expires_at(*deadline);
+  timer_.async_wait([this, deadline](const boost::system::error_code& error) {
+    if (error || armed_deadline_ != deadline) return;  // cancelled or superseded
+    armed_deadline_.reset();
+    handle({LifecycleEvent::Kind::deadline});
+  });
+}
+
+void Supervisor::drain_output(int index) {
+  auto& output = outputs_[static_cast<std::size_t>(index)];
+  if (!output.reader) return;
+  // The child is gone: copy what it wrote last, without blocking, before visor exits.
+  const int fd = output.reader->native_handle();
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  ssize_t got;
+  while ((got = ::read(fd, output.buffer.data(), output.buffer.size())) > 0) {
+    write_all(index == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(),
+              static_cast<std::size_t>(got));
+  }
+  output.reader->close();
+  output.reader.reset();
+  if (write_fds_[static_cast<std::size_t>(index)] >= 0) ::close(write_fds_[static_cast<std::size_t>(index)]);
+  write_fds_[static_cast<std::size_t>(index)] = -1;
+}
+
+void Supervisor::read_output(int index) {
+  auto& output = outputs_[static_cast<std::size_t>(index)];
+  output.reader->async_read_some(
+      boost::asio::buffer(output.buffer),
+      [this, index](const boost::system::error_code& error, std::size_t length) {
+        if (error) return;  // closed at exit
+        scan_output(index, length);
+        if (!finished_) read_output(index);
+      });
+}
+
+void Supervisor::scan_output(int index, std::size_t length) {
+  auto& output = outputs_[static_cast<std::size_t>(index)];
+  write_all(index == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(), length);
+  // Lines are scanned whole; a line longer than 64 KiB is scanned in 64 KiB pieces.
+  constexpr std::size_t kMaxLine = 64 * 1024;
+  output.partial_line.append(output.buffer.data(), length);
+  std::size_t start = 0;
+  bool seen = false;
+  while (true) {
+    const std::size_t newline = output.partial_line.find('\n', start);
+    if (newline == std::string::npos) break;
+    if (!seen && std::regex_search(output.partial_line.begin() + static_cast<std::ptrdiff_t>(start),
+                                   output.partial_line.begin() + static_cast<std::ptrdiff_t>(newline),
+                                   *ready_pattern_)) {
+      seen = true;
+    }
+    start = newline + 1;
+  }
+  output.partial_line.erase(0, start);
+  if (output.partial_line.size() > kMaxLine) {
+    if (!seen && std::regex_search(output.partial_line, *ready_pattern_)) seen = true;
+    output.partial_line.clear();
+  }
+  if (seen) handle({LifecycleEvent::Kind::ready_seen});
+}
+
+}  // namespace visor

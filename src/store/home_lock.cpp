@@ -1,0 +1,82 @@
+#include "visor/store/home_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+namespace visor {
+namespace {
+
+std::optional<pid_t> read_pid(int fd) {
+  char buffer[32] = {};
+  const ssize_t got = ::pread(fd, buffer, sizeof buffer - 1, 0);
+  if (got <= 0) return std::nullopt;
+  try {
+    return static_cast<pid_t>(std::stol(buffer));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+Result<HomeLock> HomeLock::acquire(const std::string& home) {
+  const std::string path = home + "/visor.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Result<HomeLock>::failure("cannot open lock file " + path + ": " + errno_text(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    const auto pid = read_pid(fd);
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      return Result<HomeLock>::failure(
+          "home " + home + " is in use by another visor" +
+          (pid ? " (pid " + std::to_string(*pid) + ")" : std::string()) +
+          "; one visor per home (lock file " + path + ")");
+    }
+    return Result<HomeLock>::failure("cannot lock " + path + ": " + errno_text(error));
+  }
+  const std::string pid_text = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid_text.data(), pid_text.size(), 0) != static_cast<ssize_t>(pid_text.size())) {
+    const int error = errno;
+    ::close(fd);
+    return Result<HomeLock>::failure("cannot write lock file " + path + ": " + errno_text(error));
+  }
+  return HomeLock(fd);
+}
+
+std::optional<pid_t> HomeLock::holder(const std::string& home) {
+  const std::string path = home + "/visor.lock";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<pid_t> pid;
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    pid = read_pid(fd);
+    if (!pid) pid = 0;
+  }
+  ::close(fd);
+  return pid;
+}
+
+HomeLock::HomeLock(HomeLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+HomeLock& HomeLock::operator=(HomeLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+HomeLock::~HomeLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace visor

@@ -1,0 +1,45 @@
+#include "visor/config/duration.h"
+
+#include <gtest/gtest.h>
+
+namespace visor {
+namespace {
+
+TEST(Duration, ParsesEachUnit) {
+  EXPECT_EQ(parse_duration("500ms"), Duration(500));
+  EXPECT_EQ(parse_duration("2s"), Duration(2000));
+  EXPECT_EQ(parse_duration("5m"), Duration(300000));
+  EXPECT_EQ(parse_duration("1h"), Duration(3600000));
+  EXPECT_EQ(parse_duration("0"), Duration(0));
+  EXPECT_EQ(parse_duration("0s"), Duration(0));
+}
+
+TEST(Duration, ParsesChainedParts) {
+  EXPECT_EQ(parse_duration("1m30s"), Duration(90000));
+  EXPECT_EQ(parse_duration("1h2m3s4ms"), Duration(3723004));
+}
+
+TEST(Duration, RejectsGarbageWithAReason) {
+  for (const char* bad : {"", "5", "s", "-1s", "1.5s", "2 s", "10x", "1d", "ms5"}) {
+    std::string error;
+    EXPECT_FALSE(parse_duration(bad, &error).has_value()) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+}
+
+TEST(Duration, RejectsAbsurdlyLongValues) {
+  std::string error;
+  EXPECT_FALSE(parse_duration("999999999999h", &error).has_value());
+  EXPECT_NE(error.find("too long"), std::string::npos);
+}
+
+TEST(Duration, FormatsReadably) {
+  EXPECT_EQ(format_duration(Duration(500)), "500ms");
+  EXPECT_EQ(format_duration(Duration(2000)), "2s");
+  EXPECT_EQ(format_duration(Duration(1500)), "1.5s");
+  EXPECT_EQ(format_duration(Duration(300000)), "5m");
+  EXPECT_EQ(format_duration(Duration(7200000)), "2h");
+}
+
+}  // namespace
+}  // namespace visor

@@ -1,0 +1,164 @@
+#include "e2e_util.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace visor::e2e {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base && *base ? base : "/tmp") + "/visor-e2e-XXXXXX";
+  std::vector<char> buffer(pattern.begin(), pattern.end());
+  buffer.push_back('\0');
+  if (!mkdtemp(buffer.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = buffer.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_path,
+                 const std::map<std::string, std::string>& environment,
+                 const std::vector<std::string>& unset)
+    : log_path_(log_path) {
+  std::map<std::string, std::string> merged;
+  for (char** entry = environ; *entry; ++entry) {
+    const std::string text = *entry;
+    const auto equals = text.find('=');
+    if (equals != std::string::npos) merged[text.substr(0, equals)] = text.substr(equals + 1);
+  }
+  for (const auto& name : unset) merged.erase(name);
+  for (const auto& [name, value] : environment) merged[name] = value;
+  std::vector<std::string> environment_text;
+  for (const auto& [name, value] : merged) environment_text.push_back(name + "=" + value);
+  std::vector<char*> environment_pointers;
+  for (auto& text : environment_text) environment_pointers.push_back(text.data());
+  environment_pointers.push_back(nullptr);
+  std::vector<std::string> argv_copy = argv;
+  std::vector<char*> argv_pointers;
+  for (auto& word : argv_copy) argv_pointers.push_back(word.data());
+  argv_pointers.push_back(nullptr);
+
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path);
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    const int null_fd = open("/dev/null", O_RDONLY);
+    dup2(null_fd, 0);
+    execve(argv_pointers[0], argv_pointers.data(), environment_pointers.data());
+    _exit(127);
+  }
+  close(log_fd);
+}
+
+Process::~Process() {
+  if (pid_ > 0 && !exit_code_) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  if (exit_code_) return exit_code_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      exit_code_ = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+      return exit_code_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+bool Process::running() { return !wait(0ms).has_value(); }
+
+void Process::signal(int signal_number) const { ::kill(pid_, signal_number); }
+
+std::string Process::output() const { return read_file(log_path_); }
+
+std::string visor_binary() { return VISOR_BINARY; }
+std::string test_child_binary() { return VISOR_TEST_CHILD; }
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream input(path, std::ios::binary);
+  std::ostringstream text;
+  text << input.rdbuf();
+  return text.str();
+}
+
+void write_file(const std::string& path, const std::string& content, int mode) {
+  {
+    std::ofstream output(path, std::ios::binary | std::ios::trunc);
+    output << content;
+  }
+  std::filesystem::permissions(path, static_cast<std::filesystem::perms>(mode));
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream input(path);
+  std::string line;
+  while (std::getline(input, line)) lines.push_back(line);
+  return lines;
+}
+
+int count_occurrences(const std::string& text, const std::string& needle) {
+  int count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
+}
+
+std::string make_versioned_child(const std::string& path, const std::string& version) {
+  write_file(path,
+             "#!/bin/sh\n"
+             "if [ \"$1\" = version ]; then echo '" + version + "'; exit 0; fi\n"
+             "exec '" + test_child_binary() + "' \"$@\"\n",
+             0755);
+  return path;
+}
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  close(fd);
+  return port;
+}
+
+}  // namespace visor::e2e

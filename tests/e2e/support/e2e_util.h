@@ -1,0 +1,75 @@
+// Helpers for end-to-end tests: run the real build/visor, wait for conditions, read files.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace visor::e2e {
+
+using namespace std::chrono_literals;
+
+/// A fresh directory under $TMPDIR, removed with everything in it at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+/// A process started by a test; its stdout and stderr go to one log file.
+class Process {
+ public:
+  /// Starts `argv` (argv[0] is the path) with the test's environment plus `environment`.
+  /// `unset` names variables to remove.
+  Process(const std::vector<std::string>& argv, const std::string& log_path,
+          const std::map<std::string, std::string>& environment = {},
+          const std::vector<std::string>& unset = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  /// Waits for the process to end; its shell-style exit code, or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  bool running();
+  void signal(int signal_number) const;
+  /// Everything it has written so far.
+  std::string output() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::optional<int> exit_code_;
+};
+
+/// The path of build/visor and of the test child.
+std::string visor_binary();
+std::string test_child_binary();
+
+/// Polls `condition` every 10ms until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content, int mode = 0644);
+std::vector<std::string> read_lines(const std::string& path);
+/// Number of lines in `text` containing `needle`.
+int count_occurrences(const std::string& text, const std::string& needle);
+/// Writes an executable shell script that prints `version` for "version" and otherwise
+/// execs the test child with its arguments (same pid); returns its path.
+std::string make_versioned_child(const std::string& path, const std::string& version);
+/// A free TCP port on 127.0.0.1.
+int free_port();
+
+}  // namespace visor::e2e
