@@ -27,9 +27,4 @@ int run_status(const std::string&, bool) {
   return kExitFailure;
 }
 
-int run_create_service(const ServiceRequest&) {
-  std::cerr << "visor: create-service is not implemented yet\n";
-  return kExitFailure;
-}
-
 }  // namespace visor
