@@ -2,6 +2,8 @@
 //   --version V         when argv[1] is "version", print V and exit 0
 //   --argv-file F       write each argument on its own line to F
 //   --pid-file F        append the pid to F
+//   --start-log F       append CLOCK_MONOTONIC milliseconds at start to F
+//   --cwd-file F        write the working directory and $VISOR_TEST_MARK to F
 //   --signal-log F      append the name of each received signal (HUP INT QUIT USR1 USR2 TERM)
 //   --ignore-term       ignore SIGTERM and SIGINT
 //   --exit-on-term N    exit with code N on SIGTERM (default: die of SIGTERM)
@@ -13,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -83,6 +86,16 @@ int main(int argc, char** argv) {
       argv_file = args[++i].c_str();
     } else if (arg == "--pid-file" && has_value) {
       pid_file = args[++i].c_str();
+    } else if (arg == "--start-log" && has_value) {
+      timespec now{};
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      append_line(args[++i].c_str(), std::to_string(now.tv_sec * 1000LL + now.tv_nsec / 1000000));
+    } else if (arg == "--cwd-file" && has_value) {
+      char directory[4096] = {};
+      const char* mark = std::getenv("VISOR_TEST_MARK");
+      if (getcwd(directory, sizeof directory)) {
+        append_line(args[++i].c_str(), std::string(directory) + "\n" + (mark ? mark : ""));
+      }
     } else if (arg == "--signal-log" && has_value) {
       g_signal_log = args[++i].c_str();
     } else if (arg == "--ignore-term") {
