@@ -1,0 +1,70 @@
+// The binary store under <home>: one folder per version, a `current` symlink switched
+// atomically, tmp/ for work in progress, and state.json.
+//
+//   <home>/upgrades/<version>/<name>     e.g. upgrades/5.2.1/lavap
+//   <home>/current -> upgrades/<version> relative symlink, replaced by rename
+//   <home>/tmp/                          downloads in progress; never executed from
+//   <home>/state.json                    StoreState, written atomically
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "visor/common/result.h"
+#include "visor/store/state_file.h"
+
+namespace visor {
+
+class BinaryStore {
+ public:
+  /// A store for binaries called `name` (e.g. "lavap") under `home`. Nothing is read yet.
+  BinaryStore(std::string home, std::string name);
+
+  const std::string& home() const { return home_; }
+  const std::string& name() const { return name_; }
+  std::string version_dir(const std::string& version) const;
+  std::string binary_path(const std::string& version) const;
+  std::string current_link() const { return home_ + "/current"; }
+  /// <home>/current/<name>: what the child runs.
+  std::string current_binary() const { return current_link() + "/" + name_; }
+  std::string tmp_dir() const { return home_ + "/tmp"; }
+  std::string state_path() const { return home_ + "/state.json"; }
+
+  /// Creates <home>, upgrades/ and tmp/ when missing, and loads state.json.
+  Status open();
+  /// Removes what an interrupted run left in tmp/ (unpacked folders, copies, temporary links),
+  /// keeping *.part downloads so that they can be resumed. Returns what was removed.
+  std::vector<std::string> clean_tmp();
+
+  /// The version `current` points at, when it points at a complete binary.
+  std::optional<std::string> current_version() const;
+  /// True when upgrades/<version>/<name> is an executable file.
+  bool has_version(const std::string& version) const;
+  /// Versions present in upgrades/, oldest first (semver order; non-semver names last).
+  std::vector<std::string> versions() const;
+
+  /// Copies `file` into upgrades/<version>/<name> through tmp/ (copy, fsync, rename of the
+  /// folder). Refuses when the version is already there: the store never overwrites.
+  Status install_copy(const std::string& version, const std::string& file);
+  /// Moves `prepared_dir` (in tmp/, holding a verified <name>) to upgrades/<version>.
+  Status install_directory(const std::string& version, const std::string& prepared_dir);
+
+  /// Points `current` at `version` (atomic rename) and records current/previous.
+  Status switch_to(const std::string& version);
+  /// Marks `failed_version` failed with `reason` and points `current` back at `to_version`.
+  Status roll_back(const std::string& failed_version, const std::string& to_version,
+                   const std::string& reason);
+
+  StoreState& state() { return state_; }
+  const StoreState& state() const { return state_; }
+  /// Refreshes the derived `staged` list and writes state.json atomically.
+  Status save();
+
+ private:
+  std::string home_;
+  std::string name_;
+  StoreState state_;
+};
+
+}  // namespace visor

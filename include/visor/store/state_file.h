@@ -1,0 +1,42 @@
+// <home>/state.json: what the store holds and what is in flight, written atomically.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "visor/common/result.h"
+
+namespace visor {
+
+/// An upgrade that has been decided but not yet confirmed healthy.
+struct PendingUpgrade {
+  std::string version;
+  std::string from_version;            ///< what ran before (the rollback target)
+  std::optional<std::uint64_t> height;
+  std::string plan;                    ///< Cosmos plan name, when any
+  std::string stage = "downloading";   ///< downloading | staged | switching
+};
+
+struct StoreState {
+  std::string current;
+  std::string previous;
+  std::vector<std::string> staged;             ///< verified versions in upgrades/, sorted
+  std::map<std::string, std::string> failed;   ///< version -> reason; never chosen automatically
+  std::optional<PendingUpgrade> pending;
+  std::map<std::string, std::string> plans;    ///< Cosmos plan name -> version
+  std::vector<std::string> done_plans;         ///< "name@height" already acted upon
+};
+
+/// Parses state.json text; errors name the problem.
+Result<StoreState> parse_state(const std::string& text);
+/// Renders state.json text (stable key order, indented).
+std::string render_state(const StoreState& state);
+/// Loads `path`; a missing file is an empty state.
+Result<StoreState> load_state(const std::string& path);
+/// Saves atomically (temp, fsync, rename, fsync directory).
+Status save_state(const std::string& path, const StoreState& state);
+
+}  // namespace visor

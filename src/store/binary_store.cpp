@@ -1,0 +1,167 @@
+#include "visor/store/binary_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "visor/common/files.h"
+#include "visor/store/semver.h"
+
+namespace visor {
+
+namespace fs = std::filesystem;
+
+BinaryStore::BinaryStore(std::string home, std::string name)
+    : home_(std::move(home)), name_(std::move(name)) {}
+
+std::string BinaryStore::version_dir(const std::string& version) const {
+  return home_ + "/upgrades/" + version;
+}
+
+std::string BinaryStore::binary_path(const std::string& version) const {
+  return version_dir(version) + "/" + name_;
+}
+
+Status BinaryStore::open() {
+  for (const auto& directory : {home_, home_ + "/upgrades", tmp_dir()}) {
+    std::error_code error;
+    fs::create_directories(directory, error);
+    if (error) return Status::failure("creating " + directory + ": " + error.message());
+    if (::access(directory.c_str(), W_OK) != 0) {
+      return Status::failure("home folder " + directory + " is not writable: " + errno_text(errno));
+    }
+  }
+  auto loaded = load_state(state_path());
+  if (!loaded) return Status::failure(loaded.error());
+  state_ = std::move(loaded).value();
+  return {};
+}
+
+std::vector<std::string> BinaryStore::clean_tmp() {
+  std::vector<std::string> removed;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(tmp_dir(), error)) {
+    const std::string file = entry.path().filename().string();
+    if (entry.is_regular_file() && entry.path().extension() == ".part") continue;
+    std::error_code ignored;
+    fs::remove_all(entry.path(), ignored);
+    removed.push_back(file);
+  }
+  // Temporary symlinks and state files of an interrupted rename live beside their targets.
+  for (const auto& entry : fs::directory_iterator(home_, error)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind("current.tmp-", 0) == 0 || file.rfind("state.json.tmp-", 0) == 0) {
+      std::error_code ignored;
+      fs::remove(entry.path(), ignored);
+      removed.push_back(file);
+    }
+  }
+  return removed;
+}
+
+std::optional<std::string> BinaryStore::current_version() const {
+  std::error_code error;
+  const fs::path target = fs::read_symlink(current_link(), error);
+  if (error) return std::nullopt;
+  const std::string version = target.filename().string();
+  if (target.parent_path().filename() != "upgrades" || !has_version(version)) return std::nullopt;
+  return version;
+}
+
+bool BinaryStore::has_version(const std::string& version) const {
+  if (version.empty() || version.find('/') != std::string::npos || version == "." || version == "..") {
+    return false;
+  }
+  struct stat info {};
+  const std::string path = binary_path(version);
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::vector<std::string> BinaryStore::versions() const {
+  std::vector<std::string> found;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(home_ + "/upgrades", error)) {
+    const std::string version = entry.path().filename().string();
+    if (has_version(version)) found.push_back(version);
+  }
+  std::sort(found.begin(), found.end(), [](const std::string& left, const std::string& right) {
+    const auto a = SemVer::parse(left);
+    const auto b = SemVer::parse(right);
+    if (a && b) return *a < *b;
+    if (a || b) return a.has_value();
+    return left < right;
+  });
+  return found;
+}
+
+Status BinaryStore::install_copy(const std::string& version, const std::string& file) {
+  if (has_version(version) || fs::exists(version_dir(version))) {
+    return Status::failure("version " + version + " is already in the store (" + version_dir(version) +
+                           "); the store never overwrites");
+  }
+  const std::string prepared = tmp_dir() + "/import-" + version + "-" + std::to_string(::getpid());
+  std::error_code error;
+  fs::remove_all(prepared, error);
+  fs::create_directories(prepared, error);
+  if (error) return Status::failure("creating " + prepared + ": " + error.message());
+  Status copied = copy_file_synced(file, prepared + "/" + name_, 0755);
+  if (!copied) {
+    fs::remove_all(prepared, error);
+    return copied;
+  }
+  return install_directory(version, prepared);
+}
+
+Status BinaryStore::install_directory(const std::string& version, const std::string& prepared_dir) {
+  const std::string destination = version_dir(version);
+  if (fs::exists(destination)) {
+    return Status::failure("version " + version + " is already in the store (" + destination +
+                           "); the store never overwrites");
+  }
+  Status synced = fsync_directory(prepared_dir);
+  if (!synced) return synced;
+  // rename() of a folder is atomic: upgrades/<version> appears complete or not at all.
+  if (::rename(prepared_dir.c_str(), destination.c_str()) != 0) {
+    return Status::failure("moving " + prepared_dir + " to " + destination + ": " + errno_text(errno));
+  }
+  return fsync_directory(home_ + "/upgrades");
+}
+
+Status BinaryStore::switch_to(const std::string& version) {
+  if (!has_version(version)) {
+    return Status::failure("cannot switch to " + version + ": " + binary_path(version) + " is missing");
+  }
+  const auto before = current_version();
+  Status linked = replace_symlink("upgrades/" + version, current_link());
+  if (!linked) return linked;
+  if (before && *before != version) state_.previous = *before;
+  state_.current = version;
+  return save();
+}
+
+Status BinaryStore::roll_back(const std::string& failed_version, const std::string& to_version,
+                              const std::string& reason) {
+  state_.failed[failed_version] = reason;
+  if (!has_version(to_version)) {
+    save();
+    return Status::failure("cannot roll back to " + to_version + ": " + binary_path(to_version) + " is missing");
+  }
+  Status linked = replace_symlink("upgrades/" + to_version, current_link());
+  if (!linked) return linked;
+  state_.current = to_version;
+  if (state_.previous == to_version) state_.previous.clear();
+  return save();
+}
+
+Status BinaryStore::save() {
+  state_.staged.clear();
+  const auto current = current_version();
+  for (const auto& version : versions()) {
+    if (!current || version != *current) state_.staged.push_back(version);
+  }
+  return save_state(state_path(), state_);
+}
+
+}  // namespace visor
