@@ -72,7 +72,7 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
     case S::starting:
       switch (event.kind) {
         case Kind::start:
-          return start_child(false);
+          return start_child(event.upgrade_start);
         case Kind::spawned:
           started_at_ = clock_.now();
           deadline_ = started_at_ + policy_.healthy_after;

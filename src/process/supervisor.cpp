@@ -43,7 +43,7 @@ Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, Supe
 
 Supervisor::~Supervisor() { ProcessTable::instance().set_reaper_active(false); }
 
-void Supervisor::start() {
+void Supervisor::start(bool upgrade_start) {
   for (const int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) {
     boost::system::error_code error;
     signals_.add(signal_number, error);
@@ -68,7 +68,9 @@ void Supervisor::start() {
       read_output(index);
     }
   }
-  handle({LifecycleEvent::Kind::start});
+  LifecycleEvent start{LifecycleEvent::Kind::start};
+  start.upgrade_start = upgrade_start;
+  handle(start);
   ProcessTable::instance().reap();  // anything that ended before the handler was installed
 }
 

@@ -96,7 +96,7 @@ std::vector<std::string> BinaryStore::versions() const {
   return found;
 }
 
-Status BinaryStore::install_copy(const std::string& version, const std::string& file) {
+Status BinaryStore::install_copy(const std::string& version, const std::string& file) const {
   if (has_version(version) || fs::exists(version_dir(version))) {
     return Status::failure("version " + version + " is already in the store (" + version_dir(version) +
                            "); the store never overwrites");
@@ -114,7 +114,7 @@ Status BinaryStore::install_copy(const std::string& version, const std::string& 
   return install_directory(version, prepared);
 }
 
-Status BinaryStore::install_directory(const std::string& version, const std::string& prepared_dir) {
+Status BinaryStore::install_directory(const std::string& version, const std::string& prepared_dir) const {
   const std::string destination = version_dir(version);
   if (fs::exists(destination)) {
     return Status::failure("version " + version + " is already in the store (" + destination +

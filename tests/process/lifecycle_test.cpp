@@ -269,3 +269,21 @@ TEST_F(LifecycleTest, UpgradeRequestsWhileStoppingAreIgnored) {
 
 }  // namespace
 }  // namespace visor
+
+namespace visor {
+namespace {
+
+TEST(LifecycleResume, AStartAsUpgradeBeginsOnProbation) {
+  FakeClock clock;
+  Lifecycle lifecycle(LifecyclePolicy{}, clock, [] { return 0.5; });
+  LifecycleEvent start{LifecycleEvent::Kind::start};
+  start.upgrade_start = true;
+  auto actions = lifecycle.handle(start);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_TRUE(actions[0].upgrade_start);
+  lifecycle.handle({LifecycleEvent::Kind::spawned});
+  EXPECT_EQ(lifecycle.state(), LifecycleState::probation);
+}
+
+}  // namespace
+}  // namespace visor

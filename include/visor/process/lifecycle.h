@@ -44,6 +44,7 @@ struct LifecycleEvent {
   Kind kind;
   ExitStatus status{};
   int signal_number = 0;
+  bool upgrade_start = false;  ///< with `start`: the first child is a new version (resumed switch)
 };
 
 /// What the Supervisor must do.

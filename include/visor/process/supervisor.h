@@ -52,7 +52,8 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   /// Installs the signal handlers and starts the child. Call once, then run the io_context.
-  void start();
+  /// `upgrade_start`: the first child is a new version on probation (a resumed switch).
+  void start(bool upgrade_start = false);
   /// Switch to the version the hooks name, through a graceful stop of the current child.
   void request_upgrade();
   /// The exit code once the io_context has stopped.

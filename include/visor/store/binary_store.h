@@ -46,9 +46,9 @@ class BinaryStore {
 
   /// Copies `file` into upgrades/<version>/<name> through tmp/ (copy, fsync, rename of the
   /// folder). Refuses when the version is already there: the store never overwrites.
-  Status install_copy(const std::string& version, const std::string& file);
+  Status install_copy(const std::string& version, const std::string& file) const;
   /// Moves `prepared_dir` (in tmp/, holding a verified <name>) to upgrades/<version>.
-  Status install_directory(const std::string& version, const std::string& prepared_dir);
+  Status install_directory(const std::string& version, const std::string& prepared_dir) const;
 
   /// Points `current` at `version` (atomic rename) and records current/previous.
   Status switch_to(const std::string& version);
