@@ -42,6 +42,9 @@ Result<pid_t> ProcessTable::spawn(const SpawnOptions& options, ExitCallback on_e
   argv.reserve(options.argv.size() + 1);
   for (const auto& word : options.argv) argv.push_back(const_cast<char*>(word.c_str()));
   argv.push_back(nullptr);
+  std::vector<char*> environment;
+  for (const auto& entry : options.environment) environment.push_back(const_cast<char*>(entry.c_str()));
+  environment.push_back(nullptr);
 
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) {
@@ -71,7 +74,11 @@ Result<pid_t> ProcessTable::spawn(const SpawnOptions& options, ExitCallback on_e
     if (options.stdin_fd >= 0 && options.stdin_fd != 0) dup2(options.stdin_fd, 0);
     if (options.stdout_fd >= 0 && options.stdout_fd != 1) dup2(options.stdout_fd, 1);
     if (options.stderr_fd >= 0 && options.stderr_fd != 2) dup2(options.stderr_fd, 2);
-    execv(options.path.c_str(), argv.data());
+    if (options.environment.empty()) {
+      execv(options.path.c_str(), argv.data());
+    } else {
+      execve(options.path.c_str(), argv.data(), environment.data());
+    }
     const int error = errno;
     ssize_t ignored = write(report[1], &error, sizeof error);
     (void)ignored;

@@ -43,6 +43,7 @@ struct SpawnOptions {
   int stdout_fd = -1;
   int stderr_fd = -1;
   bool new_process_group = true;  ///< so that a stop can kill the child's whole group
+  std::vector<std::string> environment;  ///< "NAME=value" entries; empty: inherit visor's
 };
 
 /// The registry of spawned processes; one per visor process (waitpid is process-wide).

@@ -1,0 +1,41 @@
+// Staging a version: download the artifact, verify its SHA-256 while streaming, unpack it,
+// check the version it reports, and move it into upgrades/<version>/. Blocking: runs on the
+// Worker thread, never on the supervisor's io_context.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "visor/common/result.h"
+#include "visor/config/options.h"
+#include "visor/fetch/downloader.h"
+#include "visor/store/binary_store.h"
+
+namespace visor {
+
+struct StageRequest {
+  std::string version;  ///< normalized (no v); empty when only a Cosmos plan name is known
+  std::string url;      ///< explicit artifact URL (Cosmos binaries map); empty: --download-url
+  std::string sha256;   ///< explicit SHA-256; empty: from the URL's ?checksum= or --checksum-url
+  std::string label;    ///< what the version is called in logs when `version` is empty
+  std::function<void(const DownloadProgress&)> on_progress;
+};
+
+struct StageResult {
+  std::string version;  ///< the version now in upgrades/
+  std::string url;
+  std::uint64_t bytes = 0;
+  bool resumed = false;
+  bool already_present = false;
+};
+
+/// Downloads, verifies, unpacks, probes and installs one version into `store`.
+/// Only the filesystem of `store` is touched (install_directory), never its state.
+Result<StageResult> stage_version(const StageRequest& request, const Options& options,
+                                  const BinaryStore& store);
+
+/// The artifact URL for `version` from --download-url; empty when downloads are off.
+std::string artifact_url(const Options& options, const std::string& name, const std::string& version);
+
+}  // namespace visor
