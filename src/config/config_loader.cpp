@@ -382,8 +382,7 @@ RawValues profile_values(const std::string& profile) {
     return {{"source", value("vega")},
             {"download-url",
              value("https://github.com/vegaprotocol/vega/releases/download/{tag}/vega-{os}-{arch}.zip")},
-            {"upgrade-args", value("--snapshot.load-from-block-height {height}")},
-            {"version-args", value("version --output json")}};
+            {"upgrade-args", value("--snapshot.load-from-block-height {height}")}};
   }
   if (profile == "cosmos") {
     return {{"source", value("cosmos")}};
