@@ -29,8 +29,24 @@ struct UpgradeDecision {
   std::string reason;
 };
 
+/// True when two decisions ask for the same thing (every field but `reason`). Sources deliver a
+/// decision only when it differs from the previous one in this sense.
+bool same_action(const UpgradeDecision& left, const UpgradeDecision& right);
+
 /// A polled source of upgrade decisions. Implementations run their requests with deadlines
-/// and size caps off the main thread, and report on the main io_context thread.
+/// and size caps off the main thread, and report on the main io_context thread. A source never
+/// throws from these calls, never blocks the io_context and never touches the child.
+///
+/// Delivery rules shared by every source:
+/// - on_decision runs when a reading leads to a decision that differs from the last delivered
+///   one (same_action), including the first reading; a decision with an empty `target` and
+///   `activate == false` means "nothing wanted now" (cosmos never delivers those).
+/// - on_error runs for a failed poll with one line naming the operation, the object and the
+///   cause; the same line is repeated at most once a minute while it persists (every failure
+///   still shows in on_poll(false, ...), which is what error counters should count).
+/// - on_poll runs after every poll, successful or not.
+/// - Callbacks run on the io_context thread; they may call stop(), redeliver(),
+///   set_current_version() and mark_done(), but must not destroy the source.
 class Source {
  public:
   using DecisionCallback = std::function<void(const UpgradeDecision&)>;
@@ -46,8 +62,19 @@ class Source {
   virtual void start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) = 0;
   /// The version running now, so that decisions compare against it.
   virtual void set_current_version(const std::string& version) = 0;
-  /// Stops polling; no callback runs afterwards.
+  /// Stops polling; no callback runs afterwards. Safe to call more than once.
   virtual void stop() = 0;
+  /// Delivers the last delivered decision again (e.g. after the daemon dropped or failed an
+  /// upgrade and wants to retry it). Nothing happens when no decision was delivered yet, or when
+  /// that decision's plan was marked done since.
+  virtual void redeliver() {}
+  /// Records an upgrade plan (name, height) the daemon has already carried out, e.g. read from
+  /// state.json at start, so that a source acting on plans (cosmos) never delivers it again.
+  /// Sources without plans ignore it.
+  virtual void mark_done(const std::string& plan, std::uint64_t height) {
+    (void)plan;
+    (void)height;
+  }
 };
 
 }  // namespace visor

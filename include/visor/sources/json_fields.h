@@ -1,0 +1,25 @@
+// Small helpers the source parsers share for reading untrusted JSON replies.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace visor {
+
+/// A short, single-line excerpt of untrusted text for an error message: control characters
+/// become spaces and anything past `max_chars` is replaced by "...".
+std::string text_excerpt(std::string_view text, std::size_t max_chars = 80);
+
+/// Parses `body` as JSON without throwing; nullopt and `error` ("not JSON (...)") otherwise.
+std::optional<nlohmann::json> parse_json(std::string_view body, std::string& error);
+
+/// A non-negative whole number given as a JSON number or a decimal string (Cosmos and Go
+/// encoders use both for 64-bit values); nullopt for anything else, including negative
+/// numbers, fractions and values beyond 2^64-1.
+std::optional<std::uint64_t> json_unsigned(const nlohmann::json& value);
+
+}  // namespace visor

@@ -1,0 +1,52 @@
+#include "visor/sources/json_fields.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace visor {
+
+std::string text_excerpt(std::string_view text, std::size_t max_chars) {
+  std::string excerpt;
+  const std::size_t length = std::min(text.size(), max_chars);
+  excerpt.reserve(length + 3);
+  for (std::size_t i = 0; i < length; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    excerpt.push_back(c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c));
+  }
+  if (text.size() > max_chars) excerpt += "...";
+  return excerpt;
+}
+
+std::optional<nlohmann::json> parse_json(std::string_view body, std::string& error) {
+  // allow_exceptions = false: a parse error yields a "discarded" value instead of throwing.
+  nlohmann::json document = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  if (document.is_discarded()) {
+    error = body.empty() ? "empty reply, expected JSON"
+                         : "not JSON (starts with '" + text_excerpt(body) + "')";
+    return std::nullopt;
+  }
+  return document;
+}
+
+std::optional<std::uint64_t> json_unsigned(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_integer()) {  // signed: only a non-negative one will do
+    const auto number = value.get<std::int64_t>();
+    if (number < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(number);
+  }
+  if (!value.is_string()) return std::nullopt;
+  const auto& text = value.get_ref<const std::string&>();
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  std::uint64_t number = 0;
+  for (const char digit : text) {
+    const std::uint64_t add = static_cast<std::uint64_t>(digit - '0');
+    if (number > (std::numeric_limits<std::uint64_t>::max() - add) / 10) return std::nullopt;
+    number = number * 10 + add;
+  }
+  return number;
+}
+
+}  // namespace visor
