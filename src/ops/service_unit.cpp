@@ -1,13 +1,299 @@
+#include "visor/ops/service_unit.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "visor/cli/cli.h"
-#include "visor/cli/commands.h"
+#include "visor/config/duration.h"
+#include "visor/process/command_line.h"
 
 namespace visor {
+namespace {
 
-int run_create_service(const ServiceRequest&) {
-  std::cerr << "visor: create-service is not implemented yet\n";
-  return kExitFailure;
+// visor waits --stop-timeout for the child, then SIGKILLs it; systemd must wait longer than that.
+constexpr Duration kDefaultStopTimeout{30000};
+constexpr Duration kStopMargin{15000};
+
+bool is_plain(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("_-./:=,+@").find(c) != std::string_view::npos;
+}
+
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// Paths in ReadWritePaths= are split on blanks and quotes, and specifiers expand; no `$`.
+std::string quote_path(std::string_view path) {
+  std::string quoted;
+  for (const char c : path) quoted += c == '%' ? std::string("%%") : std::string(1, c);
+  if (quoted.find(' ') != std::string::npos) quoted = "\"" + quoted + "\"";
+  return quoted;
+}
+
+bool is_under(const std::string& path, const std::string& directory) {
+  return path == directory || path.rfind(directory + "/", 0) == 0;
+}
+
+// The value of `--flag VALUE` or `--flag=VALUE` among `words` (the last one wins).
+std::optional<std::string> flag_value(const std::vector<std::string>& words, const std::string& flag) {
+  std::optional<std::string> value;
+  for (std::size_t index = 0; index < words.size(); ++index) {
+    if (words[index] == flag && index + 1 < words.size()) value = words[index + 1];
+    if (words[index].rfind(flag + "=", 0) == 0) value = words[index].substr(flag.size() + 1);
+  }
+  return value;
+}
+
+std::vector<std::string> split_or_empty(const std::string& text) {
+  auto words = split_command_line(text);
+  return words ? words.value() : std::vector<std::string>{};
+}
+
+std::string format_seconds(Duration duration) {
+  return std::to_string((duration.count() + 999) / 1000) + "s";
+}
+
+Status write_atomically(const std::string& path, const std::string& content) {
+  const std::filesystem::path target(path);
+  const std::string directory = target.has_parent_path() ? target.parent_path().string() : ".";
+  std::string temporary = directory + "/." + target.filename().string() + ".XXXXXX";
+  const int fd = ::mkstemp(temporary.data());
+  if (fd < 0) return Status::failure("cannot create a temporary file in " + directory + ": " + errno_text(errno));
+  const auto fail = [&](const std::string& call) {
+    const std::string cause = errno_text(errno);
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    return Status::failure("cannot write " + path + ": " + call + ": " + cause);
+  };
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t result = ::write(fd, content.data() + written, content.size() - written);
+    if (result < 0) {
+      if (errno == EINTR) continue;
+      return fail("write");
+    }
+    written += static_cast<std::size_t>(result);
+  }
+  if (::fchmod(fd, 0644) != 0) return fail("fchmod");
+  if (::fsync(fd) != 0) return fail("fsync");
+  if (::close(fd) != 0) {
+    const std::string cause = errno_text(errno);
+    ::unlink(temporary.c_str());
+    return Status::failure("cannot write " + path + ": close: " + cause);
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const std::string cause = errno_text(errno);
+    ::unlink(temporary.c_str());
+    return Status::failure("cannot rename " + temporary + " to " + path + ": " + cause);
+  }
+  const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory_fd >= 0) {
+    ::fsync(directory_fd);
+    ::close(directory_fd);
+  }
+  return {};
+}
+
+Result<std::string> own_executable() {
+  std::error_code error;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return Result<std::string>::failure("cannot find visor's own path: readlink /proc/self/exe: " + error.message());
+  return path.string();
+}
+
+}  // namespace
+
+std::string quote_exec_word(std::string_view word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return is_plain(c) || c == '%' || c == '$';
+  });
+  std::string quoted = plain ? "" : "\"";
+  for (const char c : word) {
+    switch (c) {
+      case '%': quoted += "%%"; break;
+      case '$': quoted += "$$"; break;
+      case '\\': quoted += "\\\\"; break;
+      case '"': quoted += "\\\""; break;
+      case '\n': quoted += "\\n"; break;
+      case '\t': quoted += "\\t"; break;
+      case '\r': quoted += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
+          quoted += escaped;
+        } else {
+          quoted += c;
+        }
+    }
+  }
+  if (!plain) quoted += '"';
+  return quoted;
+}
+
+std::string service_name(const ServiceRequest& request) {
+  std::string name = request.name;
+  if (name.empty()) {
+    const auto words = split_or_empty(request.cmd);
+    name = words.empty() ? "visor" : std::filesystem::path(words.front()).filename().string();
+  }
+  const std::string suffix = ".service";
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    name.resize(name.size() - suffix.size());
+  }
+  return name;
+}
+
+Status check_service_request(const ServiceRequest& request) {
+  std::vector<std::string> errors;
+  auto command = split_command_line(request.cmd);
+  if (!command) {
+    errors.push_back("--cmd: " + command.error());
+  } else if (command->empty()) {
+    errors.push_back("--cmd is empty");
+  }
+  if (auto extra = split_command_line(request.extra_args); !extra) {
+    errors.push_back("--visor-args: " + extra.error());
+  }
+  const auto path_problem = [](const std::string& path) -> std::string {
+    if (path.empty() || path.front() != '/') return "must be an absolute path";
+    if (has_control_character(path) || path.find_first_of("\"'\\") != std::string::npos) {
+      return "must not contain quotes, backslashes or control characters";
+    }
+    return "";
+  };
+  if (const auto problem = path_problem(request.home); !problem.empty()) {
+    errors.push_back("--home '" + request.home + "' " + problem);
+  }
+  const std::string name = service_name(request);
+  if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("_-.:@\\").find(c) != std::string_view::npos;
+      })) {
+    errors.push_back("--name '" + name + "' is not a valid unit name (letters, digits, _-.:@)");
+  }
+  if (!request.user.empty() && !std::all_of(request.user.begin(), request.user.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-' || c == '.';
+      })) {
+    errors.push_back("--user '" + request.user + "' is not a valid user name");
+  }
+  if (errors.empty()) return {};
+  std::string message;
+  for (const auto& error : errors) message += (message.empty() ? "" : "; ") + error;
+  return Status::failure(message);
+}
+
+std::string render_service_unit(const ServiceRequest& request, const std::string& visor_path) {
+  const auto command = split_or_empty(request.cmd);
+  const auto extra = split_or_empty(request.extra_args);
+  const std::string binary = command.empty() ? "the node" : std::filesystem::path(command.front()).filename().string();
+
+  std::vector<std::string> exec{visor_path, "wrap", "--home", request.home, "--cmd", request.cmd};
+  exec.insert(exec.end(), extra.begin(), extra.end());
+  std::string exec_start;
+  for (const auto& word : exec) exec_start += (exec_start.empty() ? "" : " ") + quote_exec_word(word);
+
+  Duration stop_timeout = kDefaultStopTimeout;
+  if (const auto given = flag_value(extra, "--stop-timeout")) {
+    if (const auto parsed = parse_duration(*given)) stop_timeout = *parsed;
+  }
+
+  // visor writes its home; the node writes its own --home; --link replaces a symlink in its folder.
+  std::vector<std::string> writable{request.home};
+  if (const auto node_home = flag_value(command, "--home"); node_home && !node_home->empty() && node_home->front() == '/') {
+    writable.push_back(*node_home);
+  }
+  if (const auto link = flag_value(extra, "--link"); link && !link->empty() && link->front() == '/') {
+    writable.push_back(std::filesystem::path(*link).parent_path().string());
+  }
+  std::string writable_paths;
+  bool under_home = false;
+  for (const auto& path : writable) {
+    writable_paths += (writable_paths.empty() ? "" : " ") + quote_path(path);
+    under_home = under_home || is_under(path, "/home") || is_under(path, "/root") || is_under(path, "/run/user");
+  }
+  // systemd creates /var/lib/<dir> (owned by User=) when it is the StateDirectory.
+  std::string state_directory;
+  const std::filesystem::path home_path(request.home);
+  if (home_path.parent_path() == "/var/lib" && !home_path.filename().empty()) {
+    state_directory = home_path.filename().string();
+  }
+
+  const std::string name = service_name(request);
+  std::string unit;
+  unit += "# Generated by `visor create-service`. Install with:\n";
+  unit += "#   systemctl daemon-reload && systemctl enable --now " + name + ".service\n";
+  unit += "# The node can write only to ReadWritePaths= below (ProtectSystem=strict): add its data\n";
+  unit += "# folder there if it keeps data elsewhere. Logs: journalctl -u " + name + ".service\n";
+  unit += "[Unit]\n";
+  unit += "Description=" + binary + " supervised by visor\n";
+  unit += "Documentation=https://github.com/visor/visor/blob/main/docs/operations.md\n";
+  unit += "Wants=network-online.target\n";
+  unit += "After=network-online.target\n";
+  unit += "\n[Service]\n";
+  unit += "Type=notify\n";
+  unit += "NotifyAccess=main\n";
+  unit += "ExecStart=" + exec_start + "\n";
+  unit += "# visor stops the child itself (the stop signal, then SIGKILL after --stop-timeout);\n";
+  unit += "# systemd signals only visor and SIGKILLs what is left when TimeoutStopSec= passes.\n";
+  unit += "KillMode=mixed\n";
+  unit += "KillSignal=SIGTERM\n";
+  unit += "TimeoutStopSec=" + format_seconds(stop_timeout + kStopMargin) + "\n";
+  unit += "Restart=on-failure\n";
+  unit += "RestartSec=5\n";
+  unit += "WatchdogSec=30\n";
+  unit += "LimitNOFILE=65535\n";
+  unit += "SyslogIdentifier=" + name + "\n";
+  if (!request.user.empty()) unit += "User=" + request.user + "\n";
+  unit += "NoNewPrivileges=yes\n";
+  unit += "ProtectSystem=strict\n";
+  unit += "ReadWritePaths=" + writable_paths + "\n";
+  if (!state_directory.empty()) unit += "StateDirectory=" + state_directory + "\n";
+  unit += "PrivateTmp=yes\n";
+  if (!under_home) unit += "ProtectHome=read-only\n";
+  unit += "\n[Install]\n";
+  unit += "WantedBy=multi-user.target\n";
+  return unit;
+}
+
+int run_create_service(const ServiceRequest& request) {
+  ServiceRequest absolute = request;
+  if (!absolute.home.empty() && absolute.home.front() != '/') {
+    absolute.home = std::filesystem::absolute(absolute.home).lexically_normal().string();
+  }
+  if (const Status checked = check_service_request(absolute); !checked) {
+    std::cerr << "visor: error: " << checked.error() << "\n";
+    return kExitConfiguration;
+  }
+  const auto visor_path = own_executable();
+  if (!visor_path) {
+    std::cerr << "visor: error: " << visor_path.error() << "\n";
+    return kExitFailure;
+  }
+  const std::string unit = render_service_unit(absolute, visor_path.value());
+  if (absolute.output.empty()) {
+    std::cout << unit;
+    return std::cout.flush() ? kExitOk : kExitFailure;
+  }
+  if (const Status written = write_atomically(absolute.output, unit); !written) {
+    std::cerr << "visor: error: " << written.error() << "\n";
+    return kExitFailure;
+  }
+  std::cerr << "visor: wrote " << absolute.output << "; enable it with: systemctl daemon-reload && "
+            << "systemctl enable --now " << service_name(absolute) << ".service\n";
+  return kExitOk;
 }
 
 }  // namespace visor

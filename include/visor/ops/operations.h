@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
+#include <optional>
 
 #include "visor/common/result.h"
 #include "visor/config/options.h"
@@ -14,6 +15,7 @@ namespace visor {
 
 class Operations {
  public:
+  /// `status` must outlive this object; it is read on the io_context's thread only.
   Operations(boost::asio::io_context& io, const Options& options, const LiveStatus& status);
   ~Operations();
   Operations(const Operations&) = delete;
@@ -25,8 +27,10 @@ class Operations {
   /// The LiveStatus changed: send READY=1 the first time the child is up, and a STATUS= line
   /// when the summary changed.
   void status_changed();
-  /// visor is stopping: STOPPING=1, close the listener, stop the watchdog.
+  /// visor is stopping: STOPPING=1, close the listener, stop the watchdog. Idempotent.
   void stopping();
+  /// The port the health endpoint listens on; nullopt when it is off.
+  std::optional<unsigned short> health_port() const;
 
  private:
   struct Impl;

@@ -1,0 +1,171 @@
+#include "visor/ops/metrics.h"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "visor/process/lifecycle.h"
+
+namespace visor {
+namespace {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// HELP text escapes only backslash and newline (the format's rule for docstrings).
+std::string escape_help(std::string_view text) {
+  std::string escaped;
+  for (const char c : text) {
+    if (c == '\\') {
+      escaped += "\\\\";
+    } else if (c == '\n') {
+      escaped += "\\n";
+    } else {
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
+// Writes one family: the HELP and TYPE lines, then its samples. Families are written whole so
+// that no sample can appear before its metadata.
+class Exposition {
+ public:
+  void family(const char* name, const char* type, const char* help) {
+    text_ += "# HELP ";
+    text_ += name;
+    text_ += ' ';
+    text_ += escape_help(help);
+    text_ += "\n# TYPE ";
+    text_ += name;
+    text_ += ' ';
+    text_ += type;
+    text_ += '\n';
+  }
+  void sample(const char* name, double value, const Labels& labels = {}) {
+    text_ += name;
+    if (!labels.empty()) {
+      text_ += '{';
+      bool first = true;
+      for (const auto& [key, label_value] : labels) {
+        if (!first) text_ += ',';
+        first = false;
+        text_ += key;
+        text_ += "=\"";
+        text_ += escape_label_value(label_value);
+        text_ += '"';
+      }
+      text_ += '}';
+    }
+    text_ += ' ';
+    text_ += format_sample_value(value);
+    text_ += '\n';
+  }
+  // A family with one unlabelled sample.
+  void single(const char* name, const char* type, const char* help, double value) {
+    family(name, type, help);
+    sample(name, value);
+  }
+  std::string take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+constexpr std::array kLifecycleStates = {
+    LifecycleState::starting,  LifecycleState::running,   LifecycleState::backoff,
+    LifecycleState::stopping,  LifecycleState::upgrading, LifecycleState::probation,
+    LifecycleState::rolling_back, LifecycleState::exited,
+};
+
+}  // namespace
+
+std::string escape_label_value(std::string_view value) {
+  std::string escaped;
+  escaped.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\') {
+      escaped += "\\\\";
+    } else if (c == '"') {
+      escaped += "\\\"";
+    } else if (c == '\n') {
+      escaped += "\\n";
+    } else {
+      escaped += c;
+    }
+  }
+  return escaped;
+}
+
+std::string format_sample_value(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  std::array<char, 64> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  return std::string(buffer.data(), result.ptr);
+}
+
+std::string render_metrics(const LiveStatus& status) {
+  const auto count = [](std::uint64_t value) { return static_cast<double>(value); };
+  Exposition out;
+
+  out.single("visor_child_up", "gauge", "Whether the supervised child process is up (1) or not (0).",
+             status.child_up ? 1 : 0);
+  out.single("visor_child_restarts_total", "counter",
+             "Restarts of the child after it crashed, since visor started.",
+             count(status.child_restarts_total));
+
+  out.family("visor_state", "gauge",
+             "The supervision state: 1 for the current state, 0 for every other one.");
+  bool known_state = false;
+  for (const LifecycleState state : kLifecycleStates) {
+    const bool current = status.state == to_string(state);
+    known_state = known_state || current;
+    out.sample("visor_state", current ? 1 : 0, {{"state", to_string(state)}});
+  }
+  if (!known_state) out.sample("visor_state", 1, {{"state", status.state}});
+
+  out.family("visor_upgrades_total", "counter", "Upgrades of the managed binary, by result.");
+  for (const char* result : kUpgradeResults) {
+    const auto it = status.upgrades_total.find(result);
+    out.sample("visor_upgrades_total", it == status.upgrades_total.end() ? 0 : count(it->second),
+               {{"result", result}});
+  }
+  for (const auto& [result, total] : status.upgrades_total) {
+    bool listed = false;
+    for (const char* known : kUpgradeResults) listed = listed || result == known;
+    if (!listed) out.sample("visor_upgrades_total", count(total), {{"result", result}});
+  }
+
+  out.single("visor_upgrade_in_progress", "gauge",
+             "Whether an upgrade is being downloaded, verified or switched to (1) or not (0).",
+             status.upgrade_in_progress ? 1 : 0);
+
+  out.family("visor_version_info", "gauge",
+             "Always 1; the labels name the running version of the managed binary and of visor.");
+  out.sample("visor_version_info", 1,
+             {{"current", status.current_version}, {"binary", status.binary}, {"visor", VISOR_VERSION}});
+
+  out.single("visor_source_errors_total", "counter",
+             "Failed polls of the upgrade source (unreachable, timed out or garbled reply).",
+             count(status.source_errors_total));
+  out.single("visor_source_polls_total", "counter", "Polls of the upgrade source, failed or not.",
+             count(status.source_polls_total));
+  out.single("visor_source_poll_latency_seconds", "gauge",
+             "How long the last poll of the upgrade source took.", status.source_poll_latency_seconds);
+  out.single("visor_last_successful_poll_timestamp_seconds", "gauge",
+             "Unix time of the last successful poll of the upgrade source; 0 before the first.",
+             status.last_successful_poll_unixtime);
+  out.single("visor_download_bytes_total", "counter", "Bytes of upgrade artifacts downloaded.",
+             count(status.download_bytes_total));
+  out.single("visor_orphans_reaped_total", "counter",
+             "Orphaned processes visor reaped as PID 1 or subreaper.", count(status.orphans_reaped_total));
+  out.single("visor_start_time_seconds", "gauge", "Unix time at which visor started.",
+             status.started_unixtime);
+  return out.take();
+}
+
+}  // namespace visor

@@ -1,0 +1,124 @@
+#include "visor/ops/systemd_notifier.h"
+
+#include <systemd/sd-daemon.h>
+
+#include <cstdint>
+
+#include "visor/common/log.h"
+#include "visor/common/result.h"
+
+namespace visor {
+namespace {
+
+constexpr std::size_t kMaxSummaryLength = 200;
+
+void send_with_sd_notify(const std::string& message) {
+  const int result = sd_notify(0, message.c_str());
+  if (result < 0) {
+    // Not fatal: visor keeps supervising even if systemd cannot hear it.
+    log::warn("sd_notify_failed", "sd_notify(" + message.substr(0, message.find('\n')) +
+                                      "): " + errno_text(-result));
+  }
+}
+
+std::optional<Duration> watchdog_interval_from_environment() {
+  std::uint64_t usec = 0;
+  const int enabled = sd_watchdog_enabled(0, &usec);
+  if (enabled < 0) {
+    log::warn("watchdog_config", "WATCHDOG_USEC is not usable: " + errno_text(-enabled));
+    return std::nullopt;
+  }
+  if (enabled == 0 || usec == 0) return std::nullopt;
+  // Half the timeout, as sd_watchdog_enabled(3) recommends; at least 1ms.
+  const auto half = Duration(static_cast<Duration::rep>(usec / 2000));
+  return half.count() > 0 ? half : Duration(1);
+}
+
+}  // namespace
+
+std::string status_summary(const LiveStatus& status) {
+  const std::string name = status.binary.empty() ? "the child" : status.binary;
+  const std::string version = status.current_version.empty() ? "" : " " + status.current_version;
+  std::string summary;
+  if (status.state == "running") {
+    summary = "running " + name + version;
+  } else if (status.state == "probation") {
+    summary = "running " + name + version + " (on probation)";
+  } else if (status.state == "backoff") {
+    summary = "backoff: restarting " + name;
+  } else if (status.state == "starting") {
+    summary = "starting " + name + version;
+  } else if (status.state == "stopping") {
+    summary = "stopping " + name;
+  } else if (status.state == "upgrading") {
+    summary = "upgrading " + name +
+              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target);
+  } else if (status.state == "rolling_back") {
+    summary = "rolling back " + name +
+              (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);
+  } else {
+    summary = status.state;
+  }
+  if (status.upgrade_in_progress && status.download_percent >= 0 && !status.upgrade_target.empty()) {
+    summary += "; downloading " + status.upgrade_target + " " +
+               std::to_string(status.download_percent) + "%";
+  }
+  if (!status.last_error.empty()) summary += "; " + status.last_error;
+  for (char& c : summary) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (summary.size() > kMaxSummaryLength) summary.resize(kMaxSummaryLength);
+  return summary;
+}
+
+SystemdNotifier::SystemdNotifier(boost::asio::io_context& io)
+    : SystemdNotifier(io, send_with_sd_notify, watchdog_interval_from_environment()) {}
+
+SystemdNotifier::SystemdNotifier(boost::asio::io_context& io, Send send,
+                                 std::optional<Duration> watchdog_interval)
+    : timer_(io), send_(std::move(send)), watchdog_interval_(watchdog_interval) {}
+
+void SystemdNotifier::start() {
+  if (!watchdog_interval_) return;
+  log::debug("watchdog", "sending WATCHDOG=1 every " + std::to_string(watchdog_interval_->count()) + "ms");
+  schedule_watchdog();
+}
+
+void SystemdNotifier::schedule_watchdog() {
+  timer_.expires_after(*watchdog_interval_);
+  timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error || watchdog_stopped_) return;  // cancelled: visor is stopping
+    send_("WATCHDOG=1");
+    schedule_watchdog();
+  });
+}
+
+void SystemdNotifier::status_changed(const LiveStatus& status) {
+  std::string message;
+  if (status.child_up && !ready_sent_) {
+    ready_sent_ = true;
+    message += "READY=1\n";
+  }
+  std::string summary = status_summary(status);
+  if (summary != last_summary_) {
+    message += "STATUS=" + summary + "\n";
+    last_summary_ = std::move(summary);
+  }
+  if (status.state == "stopping" && !stopping_sent_) {
+    stopping_sent_ = true;
+    message += "STOPPING=1\n";
+  }
+  if (message.empty()) return;
+  message.pop_back();  // no trailing newline
+  send_(message);
+}
+
+void SystemdNotifier::stopping() {
+  watchdog_stopped_ = true;
+  timer_.cancel();
+  if (stopping_sent_) return;
+  stopping_sent_ = true;
+  send_("STOPPING=1");
+}
+
+}  // namespace visor
