@@ -6,10 +6,12 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <filesystem>
 
 #include "visor/cli/cli.h"
 #include "visor/common/log.h"
+#include "visor/ops/operations.h"
 #include "visor/process/process_table.h"
 #include "visor/process/supervisor.h"
 #include "visor/store/home_lock.h"
@@ -53,7 +55,32 @@ int run_daemon(const Options& options) {
     spawn.argv = options.command;
     return spawn;
   };
+  // Operations (systemd notify, /healthz /readyz /metrics) read this status on the io thread.
+  LiveStatus status;
+  status.binary = binary_name(options);
+  status.source = to_string(options.source);
+  status.started_unixtime =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  Operations operations(io, options, status);
+  if (const Status started = operations.start(); !started) {
+    log::error("operations_failed", started.error());
+    return kExitFailure;
+  }
+  const Supervisor* supervised = nullptr;  // set below, before any hook can run
+  hooks.on_state_change = [&](LifecycleState state, pid_t child) {
+    status.state = to_string(state);
+    status.child_pid = child;
+    status.child_up =
+        child != 0 && (state == LifecycleState::running || state == LifecycleState::probation);
+    if (supervised) {
+      status.child_restarts_total = static_cast<std::uint64_t>(supervised->lifecycle().restarts());
+    }
+    status.orphans_reaped_total = ProcessTable::instance().orphans_reaped();
+    operations.status_changed();
+  };
+  hooks.on_exit = [&](int, const std::string&) { operations.stopping(); };
   Supervisor supervisor(io, options, std::move(hooks));
+  supervised = &supervisor;
   log::info("visor_started", "visor " VISOR_VERSION " supervising " + options.command.front(),
             {{"home", options.home}, {"pid", std::to_string(::getpid())}});
   supervisor.start();
