@@ -1,0 +1,92 @@
+#include "visor/fetch/sha256.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <vector>
+
+namespace visor {
+
+struct Sha256::Context {
+  EVP_MD_CTX* ctx = nullptr;
+};
+
+Sha256::Sha256() : context_(std::make_unique<Context>()) {
+  context_->ctx = EVP_MD_CTX_new();
+  if (context_->ctx == nullptr) std::abort();
+  reset();
+}
+
+Sha256::~Sha256() {
+  if (context_) EVP_MD_CTX_free(context_->ctx);
+}
+
+Sha256::Sha256(Sha256&&) noexcept = default;
+
+Sha256& Sha256::operator=(Sha256&& other) noexcept {
+  if (this != &other) {
+    if (context_) EVP_MD_CTX_free(context_->ctx);
+    context_ = std::move(other.context_);
+  }
+  return *this;
+}
+
+// EVP calls only fail on allocation failure or a broken OpenSSL install; a digest that
+// silently skipped bytes would be worse than stopping.
+void Sha256::reset() {
+  if (EVP_DigestInit_ex(context_->ctx, EVP_sha256(), nullptr) != 1) std::abort();
+}
+
+void Sha256::update(const void* data, std::size_t length) {
+  if (length == 0) return;
+  if (EVP_DigestUpdate(context_->ctx, data, length) != 1) std::abort();
+}
+
+std::string Sha256::hex_digest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(context_->ctx, digest, &length) != 1) std::abort();
+  static const char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0x0f]);
+  }
+  reset();
+  return hex;
+}
+
+Result<std::string> sha256_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Result<std::string>::failure("opening " + path + ": " + errno_text(errno));
+  Sha256 hash;
+  std::vector<unsigned char> buffer(256 * 1024);
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return Result<std::string>::failure("reading " + path + ": " + errno_text(error));
+    }
+    if (got == 0) break;
+    hash.update(buffer.data(), static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  return hash.hex_digest();
+}
+
+bool is_sha256_hex(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace visor
