@@ -239,7 +239,6 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
   unit += "# folder there if it keeps data elsewhere. Logs: journalctl -u " + name + ".service\n";
   unit += "[Unit]\n";
   unit += "Description=" + binary + " supervised by visor\n";
-  unit += "Documentation=https://github.com/visor/visor/blob/main/docs/operations.md\n";
   unit += "Wants=network-online.target\n";
   unit += "After=network-online.target\n";
   unit += "\n[Service]\n";

@@ -1,0 +1,196 @@
+#include "visor/ops/service_unit.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "visor/cli/cli.h"
+
+namespace visor {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream input(text);
+  std::string line;
+  while (std::getline(input, line)) lines.push_back(line);
+  return lines;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  for (const auto& candidate : lines_of(text)) {
+    if (candidate == line) return true;
+  }
+  return false;
+}
+
+// The value of `Key=` in the unit; empty when absent; fails the test when it appears twice.
+std::string value_of(const std::string& text, const std::string& key) {
+  std::string value;
+  int seen = 0;
+  for (const auto& line : lines_of(text)) {
+    if (line.rfind(key + "=", 0) == 0) {
+      value = line.substr(key.size() + 1);
+      ++seen;
+    }
+  }
+  EXPECT_LE(seen, 1) << key;
+  return value;
+}
+
+ServiceRequest lavap_request() {
+  ServiceRequest request;
+  request.cmd = "lavap rpcprovider --geolocation 1 --log_level info";
+  request.home = "/var/lib/visor";
+  return request;
+}
+
+TEST(ServiceUnit, HasTheContractedSettings) {
+  const std::string unit = render_service_unit(lavap_request(), "/usr/local/bin/visor");
+  for (const char* line : {"[Unit]", "[Service]", "Type=notify", "NotifyAccess=main", "KillMode=mixed",
+                           "Restart=on-failure", "RestartSec=5", "TimeoutStopSec=45s", "WatchdogSec=30",
+                           "LimitNOFILE=65535", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                           "ReadWritePaths=/var/lib/visor", "PrivateTmp=yes", "ProtectHome=read-only",
+                           "StateDirectory=visor", "[Install]", "WantedBy=multi-user.target"}) {
+    EXPECT_TRUE(has_line(unit, line)) << line << "\n" << unit;
+  }
+  EXPECT_EQ(value_of(unit, "ExecStart"),
+            "/usr/local/bin/visor wrap --home /var/lib/visor --cmd "
+            "\"lavap rpcprovider --geolocation 1 --log_level info\"");
+  EXPECT_EQ(value_of(unit, "User"), "");
+  EXPECT_EQ(service_name(lavap_request()), "lavap");
+}
+
+TEST(ServiceUnit, UserNameAndExtraArguments) {
+  ServiceRequest request = lavap_request();
+  request.user = "lava";
+  request.name = "lava-provider.service";
+  request.extra_args = "--source lava --lava-rest https://rest.lava.build --stop-timeout 2m";
+  const std::string unit = render_service_unit(request, "/opt/visor/bin/visor");
+  EXPECT_EQ(value_of(unit, "User"), "lava");
+  EXPECT_EQ(service_name(request), "lava-provider");
+  EXPECT_EQ(value_of(unit, "SyslogIdentifier"), "lava-provider");
+  EXPECT_EQ(value_of(unit, "ExecStart"),
+            "/opt/visor/bin/visor wrap --home /var/lib/visor --cmd "
+            "\"lavap rpcprovider --geolocation 1 --log_level info\" --source lava --lava-rest "
+            "https://rest.lava.build --stop-timeout 2m");
+  // systemd must outwait visor's own stop timeout.
+  EXPECT_EQ(value_of(unit, "TimeoutStopSec"), "135s");
+}
+
+TEST(ServiceUnit, QuotesForSystemdsOwnWordSplitting) {
+  EXPECT_EQ(quote_exec_word("plain-word_1.2:3=4,5+6@x/y"), "plain-word_1.2:3=4,5+6@x/y");
+  EXPECT_EQ(quote_exec_word(""), "\"\"");
+  EXPECT_EQ(quote_exec_word("two words"), "\"two words\"");
+  EXPECT_EQ(quote_exec_word("50%"), "50%%");
+  EXPECT_EQ(quote_exec_word("$HOME"), "$$HOME");
+  EXPECT_EQ(quote_exec_word("a \"b\" \\c"), R"("a \"b\" \\c")");
+  EXPECT_EQ(quote_exec_word("'single'"), "\"'single'\"");
+  EXPECT_EQ(quote_exec_word(";"), "\";\"");
+  EXPECT_EQ(quote_exec_word("x\ny\tz\x01"), R"("x\ny\tz\x01")");
+  EXPECT_EQ(quote_exec_word("%h $x"), "\"%%h $$x\"");
+}
+
+TEST(ServiceUnit, TheCmdKeepsItsOwnQuotingInsideOneArgument) {
+  ServiceRequest request = lavap_request();
+  request.cmd = R"(lavap rpcprovider 'a b' "c d" --x=$HOME 100%)";
+  const std::string unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ExecStart"),
+            R"(/usr/local/bin/visor wrap --home /var/lib/visor --cmd "lavap rpcprovider 'a b' \"c d\" --x=$$HOME 100%%")");
+}
+
+TEST(ServiceUnit, ProtectHomeOnlyWhenNothingWritableIsUnderHome) {
+  ServiceRequest request = lavap_request();
+  request.home = "/home/lava/.visor";
+  std::string unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ProtectHome"), "");
+  EXPECT_EQ(value_of(unit, "ReadWritePaths"), "/home/lava/.visor");
+  EXPECT_EQ(value_of(unit, "StateDirectory"), "");
+
+  request.home = "/root/.visor";
+  unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ProtectHome"), "");
+
+  request.home = "/homework/visor";  // not under /home
+  unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ProtectHome"), "read-only");
+
+  // The node's own --home under /home is writable, so /home cannot be protected either.
+  request.home = "/srv/visor";
+  request.cmd = "lavap rpcprovider --home /home/lava/.lava";
+  unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ProtectHome"), "");
+  EXPECT_EQ(value_of(unit, "ReadWritePaths"), "/srv/visor /home/lava/.lava");
+}
+
+TEST(ServiceUnit, TheLinkFolderIsWritable) {
+  ServiceRequest request = lavap_request();
+  request.extra_args = "--link=/usr/local/bin/lavap";
+  const std::string unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ReadWritePaths"), "/var/lib/visor /usr/local/bin");
+}
+
+TEST(ServiceUnit, RequestsAreChecked) {
+  EXPECT_TRUE(check_service_request(lavap_request()).ok());
+  ServiceRequest request = lavap_request();
+  request.cmd = "lavap 'unterminated";
+  EXPECT_NE(check_service_request(request).error().find("--cmd"), std::string::npos);
+  request = lavap_request();
+  request.cmd = "  ";
+  EXPECT_NE(check_service_request(request).error().find("--cmd is empty"), std::string::npos);
+  request = lavap_request();
+  request.home = "relative/home";
+  EXPECT_NE(check_service_request(request).error().find("absolute"), std::string::npos);
+  request = lavap_request();
+  request.user = "lava\nExecStartPre=/bin/evil";
+  EXPECT_NE(check_service_request(request).error().find("--user"), std::string::npos);
+  request = lavap_request();
+  request.name = "la va";
+  EXPECT_NE(check_service_request(request).error().find("--name"), std::string::npos);
+  request = lavap_request();
+  request.extra_args = "--x \"open";
+  EXPECT_NE(check_service_request(request).error().find("--visor-args"), std::string::npos);
+}
+
+class CreateServiceCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/visor-unit-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(CreateServiceCommand, WritesTheUnitToOutput) {
+  ServiceRequest request = lavap_request();
+  request.output = dir_ + "/lavap.service";
+  ASSERT_EQ(run_create_service(request), kExitOk);
+  std::ifstream input(request.output);
+  std::stringstream text;
+  text << input.rdbuf();
+  EXPECT_TRUE(has_line(text.str(), "Type=notify"));
+  // The ExecStart names this very executable by its absolute path.
+  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  EXPECT_EQ(value_of(text.str(), "ExecStart").rfind(self + " wrap ", 0), 0u);
+  // Nothing else (no temporary file) is left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), std::filesystem::directory_iterator()), 1);
+}
+
+TEST_F(CreateServiceCommand, RefusesABadRequestWithTheConfigurationExitCode) {
+  ServiceRequest request = lavap_request();
+  request.cmd = "'";
+  request.output = dir_ + "/bad.service";
+  EXPECT_EQ(run_create_service(request), kExitConfiguration);
+  EXPECT_FALSE(std::filesystem::exists(request.output));
+}
+
+}  // namespace
+}  // namespace visor

@@ -1,0 +1,142 @@
+#include "visor/ops/systemd_notifier.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace visor {
+namespace {
+
+LiveStatus running_lavap() {
+  LiveStatus status;
+  status.state = "running";
+  status.binary = "lavap";
+  status.current_version = "5.2.1";
+  status.child_up = true;
+  status.child_pid = 10;
+  return status;
+}
+
+TEST(StatusSummary, NamesTheStateBinaryAndVersion) {
+  LiveStatus status = running_lavap();
+  EXPECT_EQ(status_summary(status), "running lavap 5.2.1");
+  status.current_version.clear();
+  EXPECT_EQ(status_summary(status), "running lavap");
+  status.state = "backoff";
+  status.child_up = false;
+  EXPECT_EQ(status_summary(status), "backoff: restarting lavap");
+  status.state = "starting";
+  EXPECT_EQ(status_summary(status), "starting lavap");
+  status.state = "stopping";
+  EXPECT_EQ(status_summary(status), "stopping lavap");
+  status.state = "exited";
+  EXPECT_EQ(status_summary(status), "exited");
+}
+
+TEST(StatusSummary, ShowsUpgradesAndDownloads) {
+  LiveStatus status = running_lavap();
+  status.upgrade_in_progress = true;
+  status.upgrade_target = "5.3.0";
+  status.download_percent = 42;
+  EXPECT_EQ(status_summary(status), "running lavap 5.2.1; downloading 5.3.0 42%");
+  status.download_percent = -1;
+  status.state = "upgrading";
+  EXPECT_EQ(status_summary(status), "upgrading lavap to 5.3.0");
+  status.state = "probation";
+  status.current_version = "5.3.0";
+  EXPECT_EQ(status_summary(status), "running lavap 5.3.0 (on probation)");
+  status.state = "rolling_back";
+  EXPECT_EQ(status_summary(status), "rolling back lavap from 5.3.0");
+}
+
+TEST(StatusSummary, AppendsTheLastErrorOnOneLine) {
+  LiveStatus status = running_lavap();
+  status.last_error = "rolled back from 5.3.0: exited 1 after 2s";
+  EXPECT_EQ(status_summary(status), "running lavap 5.2.1; rolled back from 5.3.0: exited 1 after 2s");
+  status.last_error = "line one\nline two\r\tend";
+  EXPECT_EQ(status_summary(status), "running lavap 5.2.1; line one line two  end");
+  status.last_error = std::string(1000, 'x');
+  EXPECT_EQ(status_summary(status).size(), 200u);
+}
+
+class Notifier : public ::testing::Test {
+ protected:
+  SystemdNotifier make(std::optional<Duration> watchdog = std::nullopt) {
+    return SystemdNotifier(io_, [this](const std::string& message) { sent_.push_back(message); }, watchdog);
+  }
+  boost::asio::io_context io_;
+  std::vector<std::string> sent_;
+};
+
+TEST_F(Notifier, ReadyOnceWhenTheChildIsFirstUpAndStatusOnlyOnChange) {
+  SystemdNotifier notifier = make();
+  LiveStatus status;
+  status.binary = "lavap";
+  notifier.status_changed(status);
+  ASSERT_EQ(sent_, (std::vector<std::string>{"STATUS=starting lavap"}));
+  notifier.status_changed(status);
+  EXPECT_EQ(sent_.size(), 1u);  // nothing changed, nothing sent
+
+  status = running_lavap();
+  notifier.status_changed(status);
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[1], "READY=1\nSTATUS=running lavap 5.2.1");
+
+  status.state = "backoff";
+  status.child_up = false;
+  notifier.status_changed(status);
+  status = running_lavap();
+  notifier.status_changed(status);
+  ASSERT_EQ(sent_.size(), 4u);
+  EXPECT_EQ(sent_[2], "STATUS=backoff: restarting lavap");
+  EXPECT_EQ(sent_[3], "STATUS=running lavap 5.2.1");  // READY=1 only the first time
+}
+
+TEST_F(Notifier, StoppingIsSentOnceWhetherByStateOrByStopping) {
+  SystemdNotifier notifier = make();
+  LiveStatus status = running_lavap();
+  status.state = "stopping";
+  status.child_up = false;
+  notifier.status_changed(status);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0], "STATUS=stopping lavap\nSTOPPING=1");
+  notifier.stopping();
+  EXPECT_EQ(sent_.size(), 1u);
+
+  SystemdNotifier other = make();
+  other.stopping();
+  other.stopping();
+  EXPECT_EQ(sent_.back(), "STOPPING=1");
+  EXPECT_EQ(sent_.size(), 2u);
+}
+
+TEST_F(Notifier, WatchdogPingsFromTheLoopUntilStopping) {
+  SystemdNotifier notifier = make(Duration(20));
+  notifier.start();
+  io_.run_for(std::chrono::milliseconds(150));
+  const auto pings = std::count(sent_.begin(), sent_.end(), "WATCHDOG=1");
+  EXPECT_GE(pings, 3);
+  EXPECT_LE(pings, 8);
+  notifier.stopping();
+  const std::size_t after_stop = sent_.size();
+  io_.restart();
+  io_.run_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(sent_.size(), after_stop);
+  EXPECT_EQ(sent_.back(), "STOPPING=1");
+}
+
+TEST_F(Notifier, NoWatchdogWithoutAnInterval) {
+  SystemdNotifier notifier = make();
+  notifier.start();
+  io_.run_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(sent_.empty());
+  EXPECT_FALSE(notifier.watchdog_interval());
+}
+
+}  // namespace
+}  // namespace visor
