@@ -21,7 +21,7 @@ std::optional<nlohmann::json> parse_json(std::string_view body, std::string& err
   // allow_exceptions = false: a parse error yields a "discarded" value instead of throwing.
   nlohmann::json document = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
   if (document.is_discarded()) {
-    error = body.empty() ? "empty reply, expected JSON"
+    error = body.empty() ? "empty, expected JSON"
                          : "not JSON (starts with '" + text_excerpt(body) + "')";
     return std::nullopt;
   }

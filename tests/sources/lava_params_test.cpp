@@ -49,7 +49,7 @@ TEST(LavaParams, RejectsWhatIsNotJson) {
   for (const char* body : {"", "<html>502 Bad Gateway</html>", "{\"params\":", "nul"}) {
     auto parsed = parse_lava_params(body, LavaRole::provider);
     ASSERT_FALSE(parsed) << body;
-    EXPECT_NE(parsed.error().find(*body ? "not JSON" : "empty reply"), std::string::npos) << parsed.error();
+    EXPECT_NE(parsed.error().find(*body ? "not JSON" : "empty, expected JSON"), std::string::npos) << parsed.error();
   }
   auto html = parse_lava_params("<html>\n502</html>", LavaRole::provider);
   EXPECT_EQ(html.error(), "not JSON (starts with '<html> 502</html>')");

@@ -1,0 +1,105 @@
+// The cosmos source: watches the upgrade-info.json that a Cosmos SDK chain's x/upgrade writes
+// when it halts for a plan.
+#pragma once
+
+#include <sys/inotify.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "visor/common/worker.h"
+#include "visor/config/options.h"
+#include "visor/sources/poll_loop.h"
+#include "visor/sources/reporting.h"
+#include "visor/sources/source.h"
+#include "visor/sources/upgrade_info.h"
+
+namespace visor {
+
+/// How the cosmos source notices a change of the file.
+struct CosmosWatchSettings {
+  /// Re-read interval when no event comes (a missed event, a filesystem without inotify).
+  Duration fallback_poll{10000};
+  /// Watch the file's directory with inotify; false: rely on fallback_poll alone.
+  bool use_inotify = true;
+  /// The defaults for `options`: inotify on, fallback poll max(10 x --poll-interval, 5 s), so
+  /// the default 1s interval re-reads every 10 s while inotify reacts at once.
+  static CosmosWatchSettings from(const Options& options);
+};
+
+/// Watches the DIRECTORY of --upgrade-info with inotify (IN_CLOSE_WRITE | IN_MOVED_TO |
+/// IN_CREATE) on the main io_context, so that a file created later or replaced by rename is
+/// seen, and re-reads on the fallback poll; a lost watch (directory missing, moved, deleted)
+/// is re-armed on each fallback poll. The file is read on the worker (regular files only, 1 MiB
+/// cap); a missing file is normal (no plan yet); content that does not parse is ignored until
+/// it does, and reported only when the same content still fails a fallback interval later.
+/// Each plan (name, height) is delivered at most once per process; plans given to mark_done()
+/// and plans whose version is not above the current version are never delivered. Decisions
+/// always have activate = true and plan set (see decide_cosmos); call set_current_version()
+/// before start().
+class CosmosSource final : public Source {
+ public:
+  /// Reads upgrade_info and poll_interval.
+  CosmosSource(boost::asio::io_context& io, Worker& worker, const Options& options);
+  CosmosSource(boost::asio::io_context& io, Worker& worker, const Options& options,
+               CosmosWatchSettings settings);
+  ~CosmosSource() override;
+
+  const char* name() const override { return "cosmos"; }
+  void start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) override;
+  void set_current_version(const std::string& version) override;
+  void stop() override;
+  /// Delivers the last delivered plan again, unless it was marked done since.
+  void redeliver() override;
+  void mark_done(const std::string& plan, std::uint64_t height) override;
+
+  /// The watched file.
+  const std::string& path() const { return path_; }
+  /// True while the inotify watch is armed.
+  bool watching() const { return events_.is_open(); }
+
+ private:
+  using PlanKey = std::pair<std::string, std::uint64_t>;
+
+  void arm_watch();
+  void drop_watch();
+  void read_events();
+  void on_events(std::size_t bytes);
+  void handle(FetchOutcome outcome);
+  /// Remembers content that does not parse; true when it has stayed so (then it is reported).
+  bool handle_unparsable(const std::string& body, const std::string& error);
+  void report_error(const std::string& line);
+
+  std::string path_;
+  std::string directory_;
+  std::string file_name_;
+  CosmosWatchSettings settings_;
+  PollLoop loop_;
+  boost::asio::posix::stream_descriptor events_;
+  alignas(struct inotify_event) std::array<char, 16384> event_buffer_{};
+  DecisionCallback on_decision_;
+  ErrorCallback on_error_;
+  PollCallback on_poll_;
+  std::string current_version_;
+  std::set<PlanKey> acted_;  ///< delivered by this process
+  std::set<PlanKey> done_;   ///< carried out, per mark_done()
+  std::optional<UpgradeDecision> last_;
+  std::optional<PlanKey> last_skipped_;  ///< to log a skipped plan once
+  std::string bad_body_;                 ///< the last content that did not parse
+  std::optional<TimePoint> bad_since_;
+  bool watch_failure_reported_ = false;
+  ErrorThrottle errors_;
+  bool running_ = false;
+  /// Expires at stop() and destruction: late inotify completions check it first.
+  std::shared_ptr<char> alive_;
+};
+
+}  // namespace visor

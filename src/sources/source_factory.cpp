@@ -1,0 +1,20 @@
+#include "visor/sources/source_factory.h"
+
+#include "visor/sources/cosmos_source.h"
+#include "visor/sources/lava_source.h"
+#include "visor/sources/vega_source.h"
+
+namespace visor {
+
+std::unique_ptr<Source> make_source(boost::asio::io_context& io, Worker& worker,
+                                    const Options& options) {
+  switch (options.source) {
+    case SourceKind::lava: return std::make_unique<LavaSource>(io, worker, options);
+    case SourceKind::vega: return std::make_unique<VegaSource>(io, worker, options);
+    case SourceKind::cosmos: return std::make_unique<CosmosSource>(io, worker, options);
+    case SourceKind::none: return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace visor
