@@ -5,17 +5,19 @@ Serves the files of a directory over HTTP on 127.0.0.1 for visor's tests. Python
 library only.
 
 Usage:
-  release_server.py [--dir DIR] [--port N] [--log FILE] [--control FILE]
+  release_server.py [--dir DIR] [--port N | --unix PATH] [--log FILE] [--control FILE]
                     [--drop-after BYTES] [--stall] [--truncate] [--status CODE]
                     [--status-times N] [--rate BYTES_PER_SECOND]
 
 Start-up: the first line on stdout is "PORT <n>" (flushed) once the socket listens; with
---port 0 (the default) the port is chosen by the kernel. Stop it with SIGTERM.
+--port 0 (the default) the port is chosen by the kernel. With --unix PATH it listens on that
+unix socket instead and the first line is "UNIX <path>". Stop it with SIGTERM.
 
 Serving: GET and HEAD of /<path> answer the file DIR/<path> (query strings are ignored, so
 "?checksum=sha256:..." URLs work). "Range: bytes=N-", "bytes=N-M" and "bytes=-N" answer 206
 with Content-Range; a start beyond the end answers 416 with "Content-Range: bytes */<size>".
-Missing files and directories answer 404. Paths cannot leave DIR.
+Missing files and directories answer 404. Paths cannot leave DIR. POST answers 200 with the
+request body echoed back (same Content-Type), for testing HTTP clients.
 
 Request log (--log FILE): one JSON object per line, written and flushed when the request
 arrives (before any answer, so stalled requests are logged too):
@@ -42,6 +44,7 @@ import json
 import os
 import posixpath
 import re
+import socketserver
 import sys
 import threading
 import time
@@ -122,6 +125,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.answer(send_body=True)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        self.state.record(self.command, self.path, self.headers.get("Range"))
+        self.send_response(200)
+        self.send_header("Content-Type", self.headers.get("Content-Type") or "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def address_string(self):
+        # Unix-socket peers have no (host, port) address.
+        return self.client_address[0] if isinstance(self.client_address, tuple) else "unix"
 
     def answer(self, send_body):
         range_header = self.headers.get("Range")
@@ -221,11 +238,37 @@ class Handler(BaseHTTPRequestHandler):
                         time.sleep(ahead)
 
 
+class QuietErrors:
+    """Clients that hang up mid-reply (on purpose, in tests) are not worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class TcpServer(QuietErrors, ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class ThreadingUnixHTTPServer(QuietErrors, socketserver.ThreadingMixIn,
+                              socketserver.UnixStreamServer):
+    """ThreadingHTTPServer's unix-socket twin."""
+
+    daemon_threads = True
+
+    def server_bind(self):
+        socketserver.UnixStreamServer.server_bind(self)
+        self.server_name = "localhost"
+        self.server_port = 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default=".", help="directory to serve (default: .)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--unix", help="listen on this unix socket path instead of TCP")
     parser.add_argument("--log", help="append one JSON line per request to this file")
     parser.add_argument("--control", help="JSON file of fault settings, re-read per request")
     parser.add_argument("--drop-after", type=int, dest="drop_after")
@@ -238,9 +281,16 @@ def main():
     args = parser.parse_args()
 
     Handler.state = State(args)
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.daemon_threads = True
-    print(f"PORT {server.server_address[1]}", flush=True)
+    if args.unix:
+        if os.path.exists(args.unix):
+            os.unlink(args.unix)
+        server = ThreadingUnixHTTPServer(args.unix, Handler)
+        server.daemon_threads = True
+        print(f"UNIX {args.unix}", flush=True)
+    else:
+        server = TcpServer((args.host, args.port), Handler)
+        server.daemon_threads = True
+        print(f"PORT {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:
