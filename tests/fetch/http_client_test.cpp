@@ -1,0 +1,129 @@
+// http_request() against a real HTTP server (tests/e2e/support/release_server.py).
+#include "visor/fetch/http_client.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "release_server.h"
+
+namespace visor {
+namespace {
+
+using testing::ReleaseServer;
+using testing::TempDir;
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(temp_.path().empty());
+    std::filesystem::create_directories(temp_ / "www");
+    testing::write_file(temp_ / "www/params.json", R"({"params":{}})");
+    testing::write_file(temp_ / "www/big", std::string(3 << 20, 'z'));
+  }
+
+  void serve(const std::vector<std::string>& flags = {}) {
+    std::string error;
+    server_ = ReleaseServer::start(temp_ / "www", temp_ / "requests.log", flags, error);
+    ASSERT_NE(server_, nullptr) << error;
+  }
+
+  TempDir temp_;
+  std::unique_ptr<ReleaseServer> server_;
+};
+
+TEST_F(HttpClientTest, GetReturnsStatusAndBody) {
+  serve();
+  HttpRequest request;
+  request.url = server_->url("params.json");
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_TRUE(response.ok()) << response.error();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, R"({"params":{}})");
+}
+
+TEST_F(HttpClientTest, ErrorStatusIsAResponseNotAFailure) {
+  serve();
+  HttpRequest request;
+  request.url = server_->url("missing");
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_TRUE(response.ok()) << response.error();
+  EXPECT_EQ(response->status, 404);
+}
+
+TEST_F(HttpClientTest, PostSendsBodyAndHeaders) {
+  serve();
+  HttpRequest request;
+  request.url = server_->url("rpc");
+  request.method = "POST";
+  request.body = R"({"method":"protocolupgrade.UpgradeStatus","params":[null],"id":1})";
+  request.headers = {"Content-Type: application/json"};
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_TRUE(response.ok()) << response.error();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, request.body);  // the server echoes POST bodies
+}
+
+TEST_F(HttpClientTest, TalksOverAUnixSocket) {
+  const std::string socket = temp_ / "admin.sock";
+  serve({"--unix", socket});
+  HttpRequest request;
+  request.url = "http://localhost/rpc";
+  request.unix_socket = socket;
+  request.method = "POST";
+  request.body = "{}";
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_TRUE(response.ok()) << response.error();
+  EXPECT_EQ(response->body, "{}");
+}
+
+TEST_F(HttpClientTest, MissingUnixSocketIsAClearError) {
+  HttpRequest request;
+  request.url = "http://localhost/rpc";
+  request.unix_socket = temp_ / "nothing.sock";
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error(), "GET http://localhost/rpc: cannot connect: no such file or directory");
+}
+
+TEST_F(HttpClientTest, LargeReplyIsRefused) {
+  serve();
+  HttpRequest request;
+  request.url = server_->url("big");
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error(), "GET " + request.url + ": reply larger than 1048576 bytes");
+}
+
+TEST_F(HttpClientTest, StalledServerTimesOut) {
+  serve({"--stall"});
+  HttpRequest request;
+  request.url = server_->url("params.json");
+  request.timeout = Duration(300);
+  const auto started = std::chrono::steady_clock::now();
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error(), "GET " + request.url + ": timed out after 300ms");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
+TEST_F(HttpClientTest, RefusedConnectionIsNamed) {
+  HttpRequest request;
+  request.url = "http://127.0.0.1:1/x";
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error(), "GET http://127.0.0.1:1/x: connection refused");
+}
+
+TEST_F(HttpClientTest, HttpsOnlyRefusesPlainHttpAndHidesCredentials) {
+  HttpRequest request;
+  request.url = "http://user:secret@127.0.0.1:1/x";
+  request.allow_http = false;
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error(), "GET http://127.0.0.1:1/x: refused, only https URLs are allowed");
+}
+
+}  // namespace
+}  // namespace visor
