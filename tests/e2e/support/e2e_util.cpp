@@ -161,4 +161,35 @@ int free_port() {
   return port;
 }
 
+Server start_server(const std::string& script, const std::vector<std::string>& arguments,
+                    const std::string& log_path) {
+  std::vector<std::string> argv{"/usr/bin/python3", std::string(VISOR_SOURCE_DIR) + "/tests/e2e/support/" + script};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  Server server;
+  server.process = std::make_unique<Process>(argv, log_path);
+  const bool up = wait_until(
+      [&] {
+        const std::string text = read_file(log_path);
+        const auto at = text.find("PORT ");
+        if (at == std::string::npos) return false;
+        const auto end = text.find('\n', at);
+        if (end == std::string::npos) return false;
+        server.port = std::stoi(text.substr(at + 5, end - at - 5));
+        return true;
+      },
+      10s);
+  if (!up) throw std::runtime_error(script + " did not start: " + read_file(log_path));
+  return server;
+}
+
+std::string sha256sum(const std::string& path) {
+  const std::string command = "sha256sum '" + path + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {};
+  char buffer[128] = {};
+  const size_t got = fread(buffer, 1, 64, pipe);
+  pclose(pipe);
+  return std::string(buffer, got);
+}
+
 }  // namespace visor::e2e

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,5 +72,18 @@ int count_occurrences(const std::string& text, const std::string& needle);
 std::string make_versioned_child(const std::string& path, const std::string& version);
 /// A free TCP port on 127.0.0.1.
 int free_port();
+
+/// A helper server (a Python script from tests/e2e/support) listening on 127.0.0.1.
+struct Server {
+  std::unique_ptr<Process> process;
+  int port = 0;
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+/// Starts tests/e2e/support/<script> with `arguments`; waits for its "PORT <n>" line.
+/// Throws std::runtime_error when it does not come up within 10 s.
+Server start_server(const std::string& script, const std::vector<std::string>& arguments,
+                    const std::string& log_path);
+/// SHA-256 of a file, computed by coreutils' sha256sum (independent of visor's own code).
+std::string sha256sum(const std::string& path);
 
 }  // namespace visor::e2e

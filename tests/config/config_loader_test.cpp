@@ -1,0 +1,177 @@
+#include "visor/config/config_loader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace visor {
+namespace {
+
+class ConfigLoader : public ::testing::Test {
+ protected:
+  ConfigLoader() {
+    char pattern[] = "/tmp/visor-config-XXXXXX";
+    directory_ = mkdtemp(pattern);
+    environment_["HOME"] = directory_;
+  }
+  ~ConfigLoader() override { std::filesystem::remove_all(directory_); }
+
+  LoadedConfig load(RawValues flags, bool require_command = true) {
+    return load_config(flags, [this](const char* name) -> const char* {
+      auto it = environment_.find(name);
+      return it == environment_.end() ? nullptr : it->second.c_str();
+    }, require_command);
+  }
+  static RawValue flag(const std::string& value, const std::string& name) { return {value, "--" + name}; }
+  std::string write_config(const std::string& content) {
+    const std::string path = directory_ + "/config.json";
+    std::ofstream(path) << content;
+    return path;
+  }
+
+  std::string directory_;
+  std::map<std::string, std::string> environment_;
+};
+
+TEST_F(ConfigLoader, DefaultsMatchTheContract) {
+  auto loaded = load({{"cmd", flag("lavap rpcprovider", "cmd")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  const Options& o = loaded.options;
+  EXPECT_EQ(o.home, directory_ + "/.visor");
+  EXPECT_EQ(o.command, (std::vector<std::string>{"lavap", "rpcprovider"}));
+  EXPECT_EQ(o.source, SourceKind::none);
+  EXPECT_EQ(o.stop_signal, SIGTERM);
+  EXPECT_EQ(o.stop_timeout, Duration(30000));
+  EXPECT_EQ(o.restart, RestartPolicy::on_failure);
+  EXPECT_EQ(o.backoff_initial, Duration(1000));
+  EXPECT_EQ(o.backoff_max, Duration(60000));
+  EXPECT_EQ(o.max_restarts, 10);
+  EXPECT_EQ(o.restart_window, Duration(600000));
+  EXPECT_EQ(o.healthy_after, Duration(10000));
+  EXPECT_EQ(o.version_args, std::vector<std::string>{"version"});
+  EXPECT_EQ(o.vega_admin_path, "/rpc");
+  EXPECT_EQ(o.vega_admin_socket, "/tmp/vega.sock");
+  EXPECT_EQ(o.poll_interval, Duration(1000));
+  EXPECT_FALSE(o.allow_http);
+  EXPECT_FALSE(o.insecure_skip_checksum);
+}
+
+TEST_F(ConfigLoader, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
+  environment_["VISOR_HOME"] = directory_;
+  write_config(R"({"stop-timeout": "5s", "backoff-max": "2m", "max-restarts": 3, "cmd": "from-file"})");
+  environment_["VISOR_STOP_TIMEOUT"] = "7s";
+  environment_["VISOR_BACKOFF_MAX"] = "90s";
+  auto loaded = load({{"stop-timeout", flag("9s", "stop-timeout")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_EQ(loaded.options.stop_timeout, Duration(9000));     // flag
+  EXPECT_EQ(loaded.options.backoff_max, Duration(90000));     // environment
+  EXPECT_EQ(loaded.options.max_restarts, 3);                  // file
+  EXPECT_EQ(loaded.options.command, std::vector<std::string>{"from-file"});
+  EXPECT_EQ(loaded.options.healthy_after, Duration(10000));   // default
+  EXPECT_EQ(loaded.options.config_file.empty(), true);
+}
+
+TEST_F(ConfigLoader, ExplicitConfigFileAndBooleansAndLists) {
+  const std::string path = write_config(
+      R"({"cmd": "node", "allow-http": true, "upgrade-args": ["--snapshot.load-from-block-height", "{height}"]})");
+  auto loaded = load({{"config", flag(path, "config")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_TRUE(loaded.options.allow_http);
+  EXPECT_EQ(loaded.options.upgrade_args,
+            (std::vector<std::string>{"--snapshot.load-from-block-height", "{height}"}));
+}
+
+TEST_F(ConfigLoader, EveryErrorIsReportedAtOnceWithItsOrigin) {
+  environment_["VISOR_HOME"] = directory_;
+  write_config(R"({"stop-timeout": "soon", "surprise": 1, "restart": {"policy": "x"}})");
+  environment_["VISOR_MAX_RESTARTS"] = "many";
+  auto loaded = load({{"cmd", flag("a 'b", "cmd")}, {"log-level", flag("loud", "log-level")}});
+  ASSERT_EQ(loaded.errors.size(), 6u);
+  auto has = [&](const std::string& needle) {
+    for (const auto& error : loaded.errors) {
+      if (error.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("unknown key 'surprise'"));
+  EXPECT_TRUE(has("key 'restart' must be"));
+  EXPECT_TRUE(has("stop-timeout (from " + directory_ + "/config.json): invalid duration 'soon'"));
+  EXPECT_TRUE(has("max-restarts (from VISOR_MAX_RESTARTS)"));
+  EXPECT_TRUE(has("--cmd: unterminated single quote"));
+  EXPECT_TRUE(has("--log-level"));
+}
+
+TEST_F(ConfigLoader, NotJsonIsOneClearError) {
+  environment_["VISOR_HOME"] = directory_;
+  write_config("{not json");
+  auto loaded = load({{"cmd", flag("x", "cmd")}});
+  ASSERT_EQ(loaded.errors.size(), 1u);
+  EXPECT_NE(loaded.errors[0].find("not valid JSON"), std::string::npos);
+}
+
+TEST_F(ConfigLoader, CrossChecks) {
+  auto loaded = load({{"source", flag("lava", "source")},
+                      {"backoff-initial", flag("2m", "backoff-initial")},
+                      {"download-url", flag("http://mirror/{version}", "download-url")}},
+                     true);
+  auto has = [&](const std::string& needle) {
+    for (const auto& error : loaded.errors) {
+      if (error.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("--cmd is required"));
+  EXPECT_TRUE(has("needs --lava-rest"));
+  EXPECT_TRUE(has("longer than --backoff-max"));
+  EXPECT_TRUE(has("plain http refused without --allow-http"));
+}
+
+TEST_F(ConfigLoader, LavaPollsEvery15sByDefault) {
+  auto loaded = load({{"cmd", flag("lavap", "cmd")},
+                      {"source", flag("lava", "source")},
+                      {"lava-rest", flag("https://rest", "lava-rest")}});
+  ASSERT_TRUE(loaded.errors.empty());
+  EXPECT_EQ(loaded.options.poll_interval, Duration(15000));
+}
+
+TEST_F(ConfigLoader, ProfilesPresetButYield) {
+  auto loaded = load({{"cmd", flag("lavap rpcconsumer", "cmd")},
+                      {"profile", flag("lava-consumer", "profile")},
+                      {"lava-rest", flag("https://rest", "lava-rest")},
+                      {"checksum-url", flag("https://mirror/sums.txt", "checksum-url")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_EQ(loaded.options.source, SourceKind::lava);
+  EXPECT_EQ(loaded.options.lava_role, LavaRole::consumer);
+  EXPECT_NE(loaded.options.download_url.find("lavap-v{version}-{os}-{arch}"), std::string::npos);
+  EXPECT_EQ(loaded.options.checksum_url, "https://mirror/sums.txt");
+
+  auto vega = load({{"cmd", flag("vega start", "cmd")}, {"profile", flag("vega", "profile")}});
+  ASSERT_TRUE(vega.errors.empty());
+  EXPECT_EQ(vega.options.source, SourceKind::vega);
+  EXPECT_EQ(vega.options.upgrade_args,
+            (std::vector<std::string>{"--snapshot.load-from-block-height", "{height}"}));
+
+  auto unknown = load({{"cmd", flag("x", "cmd")}, {"profile", flag("solana", "profile")}});
+  ASSERT_EQ(unknown.errors.size(), 1u);
+  EXPECT_NE(unknown.errors[0].find("unknown profile 'solana'"), std::string::npos);
+}
+
+TEST_F(ConfigLoader, SignalsByNameOrNumber) {
+  auto loaded = load({{"cmd", flag("x", "cmd")}, {"stop-signal", flag("SIGINT", "stop-signal")}});
+  EXPECT_EQ(loaded.options.stop_signal, SIGINT);
+  loaded = load({{"cmd", flag("x", "cmd")}, {"stop-signal", flag("quit", "stop-signal")}});
+  EXPECT_EQ(loaded.options.stop_signal, SIGQUIT);
+  loaded = load({{"cmd", flag("x", "cmd")}, {"stop-signal", flag("BOGUS", "stop-signal")}});
+  EXPECT_EQ(loaded.errors.size(), 1u);
+}
+
+TEST_F(ConfigLoader, EnvironmentNamesFollowTheRule) {
+  EXPECT_EQ(environment_name("poll-interval"), "VISOR_POLL_INTERVAL");
+  EXPECT_EQ(environment_name("insecure-skip-checksum"), "VISOR_INSECURE_SKIP_CHECKSUM");
+}
+
+}  // namespace
+}  // namespace visor
