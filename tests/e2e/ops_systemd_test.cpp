@@ -1,0 +1,167 @@
+// End-to-end: the real build/visor talking to a notify socket bound by the test (as systemd
+// would), and the unit of `visor create-service` checked by `systemd-analyze verify`.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "e2e_util.h"
+
+namespace visor::e2e {
+namespace {
+
+// A unix datagram socket standing in for systemd's NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path) throw std::runtime_error("socket path too long: " + path);
+    std::copy(path.begin(), path.end(), address.sun_path);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      throw std::runtime_error("bind " + path + " failed");
+    }
+  }
+  ~NotifySocket() {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+
+  /// Every line received so far, one entry per "KEY=VALUE" (a datagram may carry several).
+  const std::vector<std::string>& lines() {
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) {
+      std::istringstream datagram(std::string(buffer, static_cast<std::size_t>(got)));
+      std::string line;
+      while (std::getline(datagram, line)) lines_.push_back(line);
+    }
+    return lines_;
+  }
+  int count(const std::string& line) {
+    const auto& all = lines();
+    return static_cast<int>(std::count(all.begin(), all.end(), line));
+  }
+  int count_prefix(const std::string& prefix) {
+    const auto& all = lines();
+    return static_cast<int>(std::count_if(all.begin(), all.end(), [&](const std::string& line) {
+      return line.rfind(prefix, 0) == 0;
+    }));
+  }
+  bool has_prefix(const std::string& prefix) {
+    const auto& all = lines();
+    return std::any_of(all.begin(), all.end(), [&](const std::string& line) { return line.rfind(prefix, 0) == 0; });
+  }
+  std::string all_text() {
+    std::string text;
+    for (const auto& line : lines()) text += line + "\n";
+    return text;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> lines_;
+};
+
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+
+CommandResult run_command(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return result;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) result.output += buffer;
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TEST(OpsSystemd, NotifiesReadyStatusWatchdogAndStopping) {
+  TempDir dir;
+  NotifySocket notify(dir / "notify.sock");
+  Process visor({visor_binary(), "wrap", "--home", dir / "home", "--cmd",
+                 test_child_binary() + " --pid-file " + (dir / "pid")},
+                dir / "visor.log", {{"NOTIFY_SOCKET", dir / "notify.sock"}, {"WATCHDOG_USEC", "200000"}},
+                {"WATCHDOG_PID"});
+
+  ASSERT_TRUE(wait_until([&] { return notify.count("READY=1") == 1; }, 10s))
+      << notify.all_text() << visor.output();
+  EXPECT_TRUE(notify.has_prefix("STATUS=running visor-test-child")) << notify.all_text();
+
+  // WATCHDOG_USEC=200000: a ping every 100 ms from the event loop.
+  const int pings_before = notify.count("WATCHDOG=1");
+  EXPECT_TRUE(wait_until([&] { return notify.count("WATCHDOG=1") >= pings_before + 3; }, 2s))
+      << notify.all_text();
+  EXPECT_EQ(notify.count("STOPPING=1"), 0);
+
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(10s), 128 + SIGTERM);
+  EXPECT_EQ(notify.count("STOPPING=1"), 1) << notify.all_text();
+  EXPECT_EQ(notify.count("READY=1"), 1);
+  const auto& lines = notify.lines();
+  const auto ready = std::find(lines.begin(), lines.end(), "READY=1");
+  const auto stopping = std::find(lines.begin(), lines.end(), "STOPPING=1");
+  EXPECT_LT(ready, stopping);
+}
+
+TEST(OpsSystemd, StatusFollowsACrashAndTheRestart) {
+  TempDir dir;
+  NotifySocket notify(dir / "notify.sock");
+  Process visor({visor_binary(), "wrap", "--home", dir / "home", "--backoff-initial", "500ms", "--cmd",
+                 test_child_binary() + " --pid-file " + (dir / "pid")},
+                dir / "visor.log", {{"NOTIFY_SOCKET", dir / "notify.sock"}}, {"WATCHDOG_USEC", "WATCHDOG_PID"});
+  ASSERT_TRUE(wait_until([&] { return notify.count("READY=1") == 1; }, 10s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return read_lines(dir / "pid").size() == 1; }, 5s));
+  ::kill(std::stoi(read_lines(dir / "pid")[0]), SIGKILL);
+  ASSERT_TRUE(wait_until([&] { return notify.count_prefix("STATUS=running visor-test-child") == 2; }, 10s))
+      << notify.all_text();
+  EXPECT_EQ(notify.count_prefix("STATUS=backoff: restarting visor-test-child"), 1) << notify.all_text();
+  EXPECT_EQ(notify.count("READY=1"), 1);     // once only
+  EXPECT_EQ(notify.count("WATCHDOG=1"), 0);  // no WATCHDOG_USEC, no pings
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(10s), 128 + SIGTERM);
+}
+
+TEST(OpsSystemd, TheGeneratedUnitPassesSystemdAnalyzeVerify) {
+  ASSERT_EQ(::access("/usr/bin/systemd-analyze", X_OK), 0)
+      << "systemd-analyze is missing: install Debian's systemd package (scripts/install-deps.sh --ops)";
+  TempDir dir;
+  // No --user: verify would depend on this machine's user database.
+  const std::string unit = dir / "visor-e2e-ops.service";
+  Process create({visor_binary(), "create-service", "--cmd",
+                  test_child_binary() + R"( --print "hello world" --print 100% --print $HOME)",
+                  "--home", dir / "home", "--name", "visor-e2e-ops", "--output", unit,
+                  "--visor-args", "--health-listen 127.0.0.1:9187 --stop-timeout 10s"},
+                 dir / "create.log");
+  ASSERT_EQ(create.wait(10s), 0) << create.output();
+  const std::string text = read_file(unit);
+  ASSERT_NE(text.find("ExecStart=" + visor_binary() + " wrap"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nTimeoutStopSec=25s\n"), std::string::npos) << text;
+
+  const CommandResult verify = run_command("/usr/bin/systemd-analyze verify '" + unit + "'");
+  EXPECT_EQ(verify.status, 0) << verify.output;
+  // systemd-analyze may talk about this machine's other units; nothing may concern ours.
+  std::istringstream lines(verify.output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(line.find("visor-e2e-ops"), std::string::npos) << "verify complains: " << line;
+  }
+}
+
+}  // namespace
+}  // namespace visor::e2e
