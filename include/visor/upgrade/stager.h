@@ -3,6 +3,7 @@
 // Worker thread, never on the supervisor's io_context.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -20,6 +21,7 @@ struct StageRequest {
   std::string sha256;   ///< explicit SHA-256; empty: from the URL's ?checksum= or --checksum-url
   std::string label;    ///< what the version is called in logs when `version` is empty
   std::function<void(const DownloadProgress&)> on_progress;
+  const std::atomic<bool>* cancel = nullptr;  ///< set when visor exits: the download stops soon
 };
 
 struct StageResult {

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,7 +26,10 @@ namespace visor {
 class UpgradeManager {
  public:
   /// `publish` is called whenever `status` changed in a way worth telling (systemd, status.json).
-  UpgradeManager(boost::asio::io_context& io, Worker& worker, const Options& options,
+  /// Downloads run on `worker`; the source polls on `source_worker`, so that a long download
+  /// never delays a poll.
+  UpgradeManager(boost::asio::io_context& io, Worker& worker, Worker& source_worker,
+                 const Options& options,
                  BinaryStore& store, LiveStatus& status, Supervisor& supervisor,
                  std::function<void()> publish);
   ~UpgradeManager();
@@ -71,6 +75,7 @@ class UpgradeManager {
 
   boost::asio::io_context& io_;
   Worker& worker_;
+  Worker& source_worker_;
   const Options& options_;
   BinaryStore& store_;
   LiveStatus& status_;
@@ -88,6 +93,8 @@ class UpgradeManager {
   std::string last_logged_;                  ///< avoids repeating the same informational line
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  /// Tells a download on the worker to stop when visor exits (the .part is kept for later).
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace visor

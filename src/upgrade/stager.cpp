@@ -1,0 +1,141 @@
+#include "visor/upgrade/stager.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "visor/fetch/checksum_file.h"
+#include "visor/fetch/http_client.h"
+#include "visor/fetch/unpack.h"
+#include "visor/fetch/url_template.h"
+#include "visor/store/version_probe.h"
+
+namespace visor {
+
+namespace fs = std::filesystem;
+
+std::string artifact_url(const Options& options, const std::string& name, const std::string& version) {
+  if (options.download_url.empty()) return {};
+  TemplateValues values;
+  values.version = version;
+  values.name = name;
+  return expand_url_template(options.download_url, values);
+}
+
+namespace {
+
+// Finds the SHA-256 the artifact must have: given, on the URL, or in the checksum file.
+Result<std::string> expected_checksum(const StageRequest& request, const Options& options,
+                                      const std::string& name, const std::string& url) {
+  if (!request.sha256.empty()) return request.sha256;
+  if (auto from_url = checksum_from_url(url)) return *from_url;
+  if (!options.checksum_url.empty() && !request.version.empty()) {
+    TemplateValues values;
+    values.version = request.version;
+    values.name = name;
+    HttpRequest get;
+    get.url = expand_url_template(options.checksum_url, values);
+    get.timeout = options.request_timeout;
+    get.max_body = 1 << 20;
+    get.allow_http = options.allow_http;
+    get.ca_bundle = options.ca_bundle;
+    auto reply = http_request(get);
+    if (!reply) return Result<std::string>::failure("checksum file " + reply.error());
+    if (reply->status != 200) {
+      return Result<std::string>::failure("checksum file GET " + get.url + ": HTTP " +
+                                          std::to_string(reply->status));
+    }
+    auto found = find_checksum(reply->body, file_name_of_url(url));
+    if (!found) return Result<std::string>::failure("checksum file " + get.url + ": " + found.error());
+    return found.value();
+  }
+  if (options.insecure_skip_checksum) return std::string();
+  return Result<std::string>::failure("no SHA-256 known for " + url +
+                                      " (set --checksum-url, use a ?checksum=sha256:<hex> URL, or pass "
+                                      "--insecure-skip-checksum)");
+}
+
+}  // namespace
+
+Result<StageResult> stage_version(const StageRequest& request, const Options& options,
+                                  const BinaryStore& store) {
+  const std::string& name = store.name();
+  const std::string label = request.version.empty() ? request.label : request.version;
+  StageResult result;
+  if (!request.version.empty() && store.has_version(request.version)) {
+    result.version = request.version;
+    result.already_present = true;
+    return result;
+  }
+  const std::string raw_url = request.url.empty() ? artifact_url(options, name, request.version) : request.url;
+  if (raw_url.empty()) {
+    return Result<StageResult>::failure("cannot fetch " + name + " " + label +
+                                        ": downloads are off (no --download-url) and it is not staged");
+  }
+  auto checksum = expected_checksum(request, options, name, raw_url);
+  if (!checksum) return Result<StageResult>::failure(checksum.error());
+  const std::string url = strip_checksum_query(raw_url);
+  result.url = url;
+
+  // tmp/ holds the artifact (resumable .part) and the folder being prepared.
+  std::string safe_label;
+  for (const char c : label) safe_label.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_');
+  const std::string artifact = store.tmp_dir() + "/" + safe_label + "-" + file_name_of_url(url);
+  DownloadRequest download_request;
+  download_request.url = url;
+  download_request.destination = artifact;
+  download_request.expected_sha256 = checksum.value();
+  download_request.allow_unverified = options.insecure_skip_checksum;
+  download_request.allow_http = options.allow_http;
+  download_request.ca_bundle = options.ca_bundle;
+  download_request.max_size = options.max_artifact_size;
+  download_request.total_timeout = options.download_timeout;
+  download_request.on_progress = request.on_progress;
+  download_request.cancel = request.cancel;
+  auto downloaded = download(download_request);
+  if (!downloaded) return Result<StageResult>::failure(downloaded.error());
+  result.bytes = downloaded->size;
+  result.resumed = downloaded->resumed;
+
+  const std::string prepared = store.tmp_dir() + "/stage-" + safe_label + "-" + std::to_string(::getpid());
+  std::error_code error;
+  fs::remove_all(prepared, error);
+  fs::create_directories(prepared, error);
+  if (error) return Result<StageResult>::failure("creating " + prepared + ": " + error.message());
+  auto cleanup = [&] {
+    std::error_code ignored;
+    fs::remove_all(prepared, ignored);
+  };
+  auto extracted = extract_binary(artifact, name, prepared + "/" + name, options.max_artifact_size);
+  if (!extracted) {
+    cleanup();
+    fs::remove(artifact, error);
+    return Result<StageResult>::failure("unpacking " + url + ": " + extracted.error());
+  }
+  auto reported = probe_version(prepared + "/" + name, options.version_args);
+  if (!reported) {
+    cleanup();
+    return Result<StageResult>::failure("the artifact from " + url + " does not run: " + reported.error());
+  }
+  if (!request.version.empty() && reported->str() != request.version) {
+    cleanup();
+    return Result<StageResult>::failure("the artifact from " + url + " reports version " + reported->str() +
+                                        ", not " + request.version + "; refused");
+  }
+  result.version = reported->str();
+  if (store.has_version(result.version)) {
+    cleanup();
+    fs::remove(artifact, error);
+    result.already_present = true;
+    return result;
+  }
+  Status installed = store.install_directory(result.version, prepared);
+  if (!installed) {
+    cleanup();
+    return Result<StageResult>::failure(installed.error());
+  }
+  fs::remove(artifact, error);
+  return result;
+}
+
+}  // namespace visor
