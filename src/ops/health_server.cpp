@@ -37,7 +37,8 @@ HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::str
   if (status.child_pid > 0) body["child_pid"] = status.child_pid;
   if (!status.last_error.empty()) body["last_error"] = status.last_error;
   // Invalid UTF-8 in an error message must not make the endpoint throw.
-  return {code, kJsonType, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", ""};
+  return {code, kJsonType,
+          body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", ""};
 }
 
 HealthAnswer healthz(const LiveStatus& status) {
@@ -49,7 +50,8 @@ HealthAnswer healthz(const LiveStatus& status) {
 HealthAnswer readyz(const LiveStatus& status) {
   if (!status.child_up) return json_answer(503, status, "the child is not running");
   if (status.upgrade_in_progress) return json_answer(503, status, "an upgrade is in progress");
-  if (status.state != "running") return json_answer(503, status, "the child is in state " + status.state);
+  if (status.state != "running")
+    return json_answer(503, status, "the child is in state " + status.state);
   return json_answer(200, status, "ready");
 }
 
@@ -70,11 +72,13 @@ Result<tcp::endpoint> parse_listen_address(const std::string& text) {
   std::string host = text.substr(0, colon);
   const std::string port_text = text.substr(colon + 1);
   if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos || std::stoul(port_text) > 65535) {
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port_text) > 65535) {
     return Result<tcp::endpoint>::failure("expected a port number in '" + text + "'");
   }
   const auto port = static_cast<unsigned short>(std::stoul(port_text));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) return tcp::endpoint(boost::asio::ip::address_v4::any(), port);
   if (host == "localhost") return tcp::endpoint(boost::asio::ip::address_v4::loopback(), port);
   boost::system::error_code error;
@@ -106,7 +110,9 @@ HealthAnswer answer_health_request(std::string_view method, std::string_view tar
 class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
  public:
   HealthConnection(tcp::socket socket, std::shared_ptr<HealthServer> server)
-      : stream_(std::move(socket)), server_(std::move(server)), buffer_(server_->limits().max_request_bytes) {}
+      : stream_(std::move(socket)),
+        server_(std::move(server)),
+        buffer_(server_->limits().max_request_bytes) {}
   ~HealthConnection() { server_->forget(this); }
   HealthConnection(const HealthConnection&) = delete;
   HealthConnection& operator=(const HealthConnection&) = delete;
@@ -140,9 +146,9 @@ class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
     const auto& request = parser_->get();
     const auto method = request.method_string();
     const auto target = request.target();
-    const HealthAnswer answer = answer_health_request(std::string_view(method.data(), method.size()),
-                                                      std::string_view(target.data(), target.size()),
-                                                      server_->status());
+    const HealthAnswer answer =
+        answer_health_request(std::string_view(method.data(), method.size()),
+                              std::string_view(target.data(), target.size()), server_->status());
     response_ = {};
     response_.version(request.version());
     response_.result(answer.status);
@@ -160,9 +166,8 @@ class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
     }
     stream_.expires_after(server_->limits().io_timeout);
     http::async_write(stream_, response_,
-                      [self = shared_from_this()](const beast::error_code& write_error, std::size_t) {
-                        self->on_write(write_error);
-                      });
+                      [self = shared_from_this()](const beast::error_code& write_error,
+                                                  std::size_t) { self->on_write(write_error); });
   }
 
   void on_write(const beast::error_code& error) {
@@ -182,7 +187,8 @@ class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
   bool keep_alive_ = false;
 };
 
-HealthServer::HealthServer(boost::asio::io_context& io, const LiveStatus& status, HealthServerLimits limits)
+HealthServer::HealthServer(boost::asio::io_context& io, const LiveStatus& status,
+                           HealthServerLimits limits)
     : status_(status), limits_(limits), acceptor_(io), retry_timer_(io) {}
 
 Status HealthServer::listen(const std::string& address) {
@@ -191,7 +197,8 @@ Status HealthServer::listen(const std::string& address) {
   const auto fail = [&](const std::string& call, const std::string& cause) {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    return Status::failure("cannot listen on --health-listen " + address + ": " + call + ": " + cause);
+    return Status::failure("cannot listen on --health-listen " + address + ": " + call + ": " +
+                           cause);
   };
   // Opened by hand to have SOCK_CLOEXEC from the start.
   const int fd = ::socket(endpoint->protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -222,10 +229,10 @@ tcp::endpoint HealthServer::local_endpoint() const {
 }
 
 void HealthServer::accept() {
-  acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& error,
-                                                     tcp::socket socket) {
-    self->on_accept(error, std::move(socket));
-  });
+  acceptor_.async_accept(
+      [self = shared_from_this()](const boost::system::error_code& error, tcp::socket socket) {
+        self->on_accept(error, std::move(socket));
+      });
 }
 
 void HealthServer::on_accept(const boost::system::error_code& error, tcp::socket socket) {
@@ -237,9 +244,10 @@ void HealthServer::on_accept(const boost::system::error_code& error, tcp::socket
       accept_error_logged_ = true;
     }
     retry_timer_.expires_after(std::chrono::milliseconds(100));
-    retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& timer_error) {
-      if (!timer_error && !self->stopped_) self->accept();
-    });
+    retry_timer_.async_wait(
+        [self = shared_from_this()](const boost::system::error_code& timer_error) {
+          if (!timer_error && !self->stopped_) self->accept();
+        });
     return;
   }
   accept_error_logged_ = false;

@@ -76,8 +76,8 @@ class Exposition {
 };
 
 constexpr std::array kLifecycleStates = {
-    LifecycleState::starting,  LifecycleState::running,   LifecycleState::backoff,
-    LifecycleState::stopping,  LifecycleState::upgrading, LifecycleState::probation,
+    LifecycleState::starting,     LifecycleState::running,   LifecycleState::backoff,
+    LifecycleState::stopping,     LifecycleState::upgrading, LifecycleState::probation,
     LifecycleState::rolling_back, LifecycleState::exited,
 };
 
@@ -112,8 +112,8 @@ std::string render_metrics(const LiveStatus& status) {
   const auto count = [](std::uint64_t value) { return static_cast<double>(value); };
   Exposition out;
 
-  out.single("visor_child_up", "gauge", "Whether the supervised child process is up (1) or not (0).",
-             status.child_up ? 1 : 0);
+  out.single("visor_child_up", "gauge",
+             "Whether the supervised child process is up (1) or not (0).", status.child_up ? 1 : 0);
   out.single("visor_child_restarts_total", "counter",
              "Restarts of the child after it crashed, since visor started.",
              count(status.child_restarts_total));
@@ -146,8 +146,9 @@ std::string render_metrics(const LiveStatus& status) {
 
   out.family("visor_version_info", "gauge",
              "Always 1; the labels name the running version of the managed binary and of visor.");
-  out.sample("visor_version_info", 1,
-             {{"current", status.current_version}, {"binary", status.binary}, {"visor", VISOR_VERSION}});
+  out.sample(
+      "visor_version_info", 1,
+      {{"current", status.current_version}, {"binary", status.binary}, {"visor", VISOR_VERSION}});
 
   out.single("visor_source_errors_total", "counter",
              "Failed polls of the upgrade source (unreachable, timed out or garbled reply).",
@@ -155,14 +156,16 @@ std::string render_metrics(const LiveStatus& status) {
   out.single("visor_source_polls_total", "counter", "Polls of the upgrade source, failed or not.",
              count(status.source_polls_total));
   out.single("visor_source_poll_latency_seconds", "gauge",
-             "How long the last poll of the upgrade source took.", status.source_poll_latency_seconds);
+             "How long the last poll of the upgrade source took.",
+             status.source_poll_latency_seconds);
   out.single("visor_last_successful_poll_timestamp_seconds", "gauge",
              "Unix time of the last successful poll of the upgrade source; 0 before the first.",
              status.last_successful_poll_unixtime);
   out.single("visor_download_bytes_total", "counter", "Bytes of upgrade artifacts downloaded.",
              count(status.download_bytes_total));
   out.single("visor_orphans_reaped_total", "counter",
-             "Orphaned processes visor reaped as PID 1 or subreaper.", count(status.orphans_reaped_total));
+             "Orphaned processes visor reaped as PID 1 or subreaper.",
+             count(status.orphans_reaped_total));
   out.single("visor_start_time_seconds", "gauge", "Unix time at which visor started.",
              status.started_unixtime);
   return out.take();

@@ -18,7 +18,8 @@ struct Operations::Impl {
   bool stopped = false;
 };
 
-Operations::Operations(boost::asio::io_context& io, const Options& options, const LiveStatus& status)
+Operations::Operations(boost::asio::io_context& io, const Options& options,
+                       const LiveStatus& status)
     : impl_(std::make_unique<Impl>(io, options, status)) {}
 
 Operations::~Operations() {

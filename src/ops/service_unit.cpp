@@ -46,7 +46,8 @@ bool is_under(const std::string& path, const std::string& directory) {
 }
 
 // The value of `--flag VALUE` or `--flag=VALUE` among `words` (the last one wins).
-std::optional<std::string> flag_value(const std::vector<std::string>& words, const std::string& flag) {
+std::optional<std::string> flag_value(const std::vector<std::string>& words,
+                                      const std::string& flag) {
   std::optional<std::string> value;
   for (std::size_t index = 0; index < words.size(); ++index) {
     if (words[index] == flag && index + 1 < words.size()) value = words[index + 1];
@@ -69,7 +70,9 @@ Status write_atomically(const std::string& path, const std::string& content) {
   const std::string directory = target.has_parent_path() ? target.parent_path().string() : ".";
   std::string temporary = directory + "/." + target.filename().string() + ".XXXXXX";
   const int fd = ::mkstemp(temporary.data());
-  if (fd < 0) return Status::failure("cannot create a temporary file in " + directory + ": " + errno_text(errno));
+  if (fd < 0)
+    return Status::failure("cannot create a temporary file in " + directory + ": " +
+                           errno_text(errno));
   const auto fail = [&](const std::string& call) {
     const std::string cause = errno_text(errno);
     ::close(fd);
@@ -108,7 +111,9 @@ Status write_atomically(const std::string& path, const std::string& content) {
 Result<std::string> own_executable() {
   std::error_code error;
   const auto path = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) return Result<std::string>::failure("cannot find visor's own path: readlink /proc/self/exe: " + error.message());
+  if (error)
+    return Result<std::string>::failure("cannot find visor's own path: readlink /proc/self/exe: " +
+                                        error.message());
   return path.string();
 }
 
@@ -121,13 +126,27 @@ std::string quote_exec_word(std::string_view word) {
   std::string quoted = plain ? "" : "\"";
   for (const char c : word) {
     switch (c) {
-      case '%': quoted += "%%"; break;
-      case '$': quoted += "$$"; break;
-      case '\\': quoted += "\\\\"; break;
-      case '"': quoted += "\\\""; break;
-      case '\n': quoted += "\\n"; break;
-      case '\t': quoted += "\\t"; break;
-      case '\r': quoted += "\\r"; break;
+      case '%':
+        quoted += "%%";
+        break;
+      case '$':
+        quoted += "$$";
+        break;
+      case '\\':
+        quoted += "\\\\";
+        break;
+      case '"':
+        quoted += "\\\"";
+        break;
+      case '\n':
+        quoted += "\\n";
+        break;
+      case '\t':
+        quoted += "\\t";
+        break;
+      case '\r':
+        quoted += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char escaped[8];
@@ -149,7 +168,8 @@ std::string service_name(const ServiceRequest& request) {
     name = words.empty() ? "visor" : std::filesystem::path(words.front()).filename().string();
   }
   const std::string suffix = ".service";
-  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+  if (name.size() > suffix.size() &&
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
     name.resize(name.size() - suffix.size());
   }
   return name;
@@ -198,12 +218,17 @@ Status check_service_request(const ServiceRequest& request) {
 std::string render_service_unit(const ServiceRequest& request, const std::string& visor_path) {
   const auto command = split_or_empty(request.cmd);
   const auto extra = split_or_empty(request.extra_args);
-  const std::string binary = command.empty() ? "the node" : std::filesystem::path(command.front()).filename().string();
+  const std::string binary =
+      command.empty() ? "the node" : std::filesystem::path(command.front()).filename().string();
 
   std::vector<std::string> exec{visor_path, "wrap", "--home", request.home, "--cmd", request.cmd};
   exec.insert(exec.end(), extra.begin(), extra.end());
+  // One option per line: systemd joins lines that end in a backslash.
   std::string exec_start;
-  for (const auto& word : exec) exec_start += (exec_start.empty() ? "" : " ") + quote_exec_word(word);
+  for (const auto& word : exec) {
+    if (!exec_start.empty()) exec_start += word.rfind("--", 0) == 0 ? " \\\n    " : " ";
+    exec_start += quote_exec_word(word);
+  }
 
   Duration stop_timeout = kDefaultStopTimeout;
   if (const auto given = flag_value(extra, "--stop-timeout")) {
@@ -212,17 +237,20 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
 
   // visor writes its home; the node writes its own --home; --link replaces a symlink in its folder.
   std::vector<std::string> writable{request.home};
-  if (const auto node_home = flag_value(command, "--home"); node_home && !node_home->empty() && node_home->front() == '/') {
+  if (const auto node_home = flag_value(command, "--home");
+      node_home && !node_home->empty() && node_home->front() == '/') {
     writable.push_back(*node_home);
   }
-  if (const auto link = flag_value(extra, "--link"); link && !link->empty() && link->front() == '/') {
+  if (const auto link = flag_value(extra, "--link");
+      link && !link->empty() && link->front() == '/') {
     writable.push_back(std::filesystem::path(*link).parent_path().string());
   }
   std::string writable_paths;
   bool under_home = false;
   for (const auto& path : writable) {
     writable_paths += (writable_paths.empty() ? "" : " ") + quote_path(path);
-    under_home = under_home || is_under(path, "/home") || is_under(path, "/root") || is_under(path, "/run/user");
+    under_home = under_home || is_under(path, "/home") || is_under(path, "/root") ||
+                 is_under(path, "/run/user");
   }
   // systemd creates /var/lib/<dir> (owned by User=) when it is the StateDirectory.
   std::string state_directory;
@@ -235,7 +263,8 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
   std::string unit;
   unit += "# Generated by `visor create-service`. Install with:\n";
   unit += "#   systemctl daemon-reload && systemctl enable --now " + name + ".service\n";
-  unit += "# The node can write only to ReadWritePaths= below (ProtectSystem=strict): add its data\n";
+  unit +=
+      "# The node can write only to ReadWritePaths= below (ProtectSystem=strict): add its data\n";
   unit += "# folder there if it keeps data elsewhere. Logs: journalctl -u " + name + ".service\n";
   unit += "[Unit]\n";
   unit += "Description=" + binary + " supervised by visor\n";
@@ -252,6 +281,8 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
   unit += "TimeoutStopSec=" + format_seconds(stop_timeout + kStopMargin) + "\n";
   unit += "Restart=on-failure\n";
   unit += "RestartSec=5\n";
+  unit += "# Exit 2 is a configuration error: restarting cannot fix it.\n";
+  unit += "RestartPreventExitStatus=2\n";
   unit += "WatchdogSec=30\n";
   unit += "LimitNOFILE=65535\n";
   unit += "SyslogIdentifier=" + name + "\n";

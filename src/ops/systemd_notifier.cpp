@@ -16,8 +16,8 @@ void send_with_sd_notify(const std::string& message) {
   const int result = sd_notify(0, message.c_str());
   if (result < 0) {
     // Not fatal: visor keeps supervising even if systemd cannot hear it.
-    log::warn("sd_notify_failed", "sd_notify(" + message.substr(0, message.find('\n')) +
-                                      "): " + errno_text(-result));
+    log::warn("sd_notify_failed",
+              "sd_notify(" + message.substr(0, message.find('\n')) + "): " + errno_text(-result));
   }
 }
 
@@ -59,7 +59,8 @@ std::string status_summary(const LiveStatus& status) {
   } else {
     summary = status.state;
   }
-  if (status.upgrade_in_progress && status.download_percent >= 0 && !status.upgrade_target.empty()) {
+  if (status.upgrade_in_progress && status.download_percent >= 0 &&
+      !status.upgrade_target.empty()) {
     summary += "; downloading " + status.upgrade_target + " " +
                std::to_string(status.download_percent) + "%";
   }
@@ -80,7 +81,8 @@ SystemdNotifier::SystemdNotifier(boost::asio::io_context& io, Send send,
 
 void SystemdNotifier::start() {
   if (!watchdog_interval_) return;
-  log::debug("watchdog", "sending WATCHDOG=1 every " + std::to_string(watchdog_interval_->count()) + "ms");
+  log::debug("watchdog",
+             "sending WATCHDOG=1 every " + std::to_string(watchdog_interval_->count()) + "ms");
   schedule_watchdog();
 }
 

@@ -79,17 +79,21 @@ TEST(OpsDeployFiles, TheDockerfileBuildsExactlyLikeTestSh) {
   ASSERT_FALSE(text.empty());
   const auto instructions = dockerfile_instructions(text);
   static const std::regex kInstruction(
-      "(FROM|RUN|CMD|LABEL|EXPOSE|ENV|ADD|COPY|ENTRYPOINT|VOLUME|USER|WORKDIR|ARG|ONBUILD|STOPSIGNAL|"
+      "(FROM|RUN|CMD|LABEL|EXPOSE|ENV|ADD|COPY|ENTRYPOINT|VOLUME|USER|WORKDIR|ARG|ONBUILD|"
+      "STOPSIGNAL|"
       "HEALTHCHECK|SHELL) .+");
   std::vector<std::string> build_runs;
   int stage = 0;
   for (const auto& instruction : instructions) {
-    EXPECT_TRUE(std::regex_match(instruction, kInstruction)) << "not an instruction: " << instruction;
+    EXPECT_TRUE(std::regex_match(instruction, kInstruction))
+        << "not an instruction: " << instruction;
     if (instruction.rfind("FROM ", 0) == 0) ++stage;
-    if (stage == 1 && instruction.rfind("RUN ", 0) == 0) build_runs.push_back(instruction.substr(4));
+    if (stage == 1 && instruction.rfind("RUN ", 0) == 0)
+      build_runs.push_back(instruction.substr(4));
   }
   const auto expected = test_sh_build_commands();
-  ASSERT_EQ(expected.size(), 3u) << "scripts/test.sh changed its build; update this test and the Dockerfile";
+  ASSERT_EQ(expected.size(), 3u)
+      << "scripts/test.sh changed its build; update this test and the Dockerfile";
   EXPECT_EQ(expected[1], "cmake -S . -B build -G Ninja");
   EXPECT_EQ(expected[2], "cmake --build build");
   ASSERT_EQ(build_runs.size(), 3u);
@@ -99,7 +103,8 @@ TEST(OpsDeployFiles, TheDockerfileBuildsExactlyLikeTestSh) {
 
   EXPECT_EQ(instructions.front(), "FROM debian:12 AS build");
   const std::string runtime = text.substr(text.find("FROM debian:12-slim"));
-  for (const char* library : {"libcurl4", "libarchive13", "libssl3", "libsystemd0", "ca-certificates"}) {
+  for (const char* library :
+       {"libcurl4", "libarchive13", "libssl3", "libsystemd0", "ca-certificates"}) {
     EXPECT_NE(runtime.find(library), std::string::npos) << library;
   }
   EXPECT_EQ(runtime.find("-dev"), std::string::npos) << "no development packages at run time";
@@ -151,9 +156,9 @@ assert any(mounts.get(claim) == home for claim in claims), "the home must be on 
 assert args[args.index("--config") + 1].startswith(mounts["config"] + "/")
 print("ok")
 )PY");
-  const CommandResult result = run_command("python3 '" + checker + "' '" +
-                                           source("config/kubernetes/statefulset.yaml") + "' '" +
-                                           visor_binary() + "'");
+  const CommandResult result =
+      run_command("python3 '" + checker + "' '" + source("config/kubernetes/statefulset.yaml") +
+                  "' '" + visor_binary() + "'");
   EXPECT_EQ(result.status, 0) << result.output;
   EXPECT_EQ(result.output, "ok\n");
 }
@@ -162,12 +167,13 @@ TEST(OpsDeployFiles, TheKubernetesConfigIsValidForVisor) {
   TempDir dir;
   const std::string config = dir / "config.json";
   const CommandResult extract = run_command(
-      "python3 -c 'import sys, yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d and "
+      "python3 -c 'import sys, yaml; print([d for d in yaml.safe_load_all(open(sys.argv[1])) if d "
+      "and "
       "d[\"kind\"] == \"ConfigMap\"][0][\"data\"][\"config.json\"])' '" +
       source("config/kubernetes/statefulset.yaml") + "' > '" + config + "'");
   ASSERT_EQ(extract.status, 0) << extract.output;
-  Process check({visor_binary(), "check", "--config", config, "--home", dir / "home", "--request-timeout",
-                 "1s", "--cmd", test_child_binary()},
+  Process check({visor_binary(), "check", "--config", config, "--home", dir / "home",
+                 "--request-timeout", "1s", "--cmd", test_child_binary()},
                 dir / "check.log");
   ASSERT_TRUE(check.wait(14s).has_value());
   EXPECT_EQ(check.output().find("configuration error"), std::string::npos) << check.output();
@@ -175,7 +181,8 @@ TEST(OpsDeployFiles, TheKubernetesConfigIsValidForVisor) {
 
 TEST(OpsDeployFiles, TheExampleUnitIsWhatCreateServiceWritesAndVerifies) {
   ASSERT_EQ(::access("/usr/bin/systemd-analyze", X_OK), 0)
-      << "systemd-analyze is missing: install Debian's systemd package (scripts/install-deps.sh --ops)";
+      << "systemd-analyze is missing: install Debian's systemd package (scripts/install-deps.sh "
+         "--ops)";
   TempDir dir;
   const std::string shipped = read_file(source("config/systemd/lavap.service"));
   ASSERT_FALSE(shipped.empty());
@@ -183,8 +190,8 @@ TEST(OpsDeployFiles, TheExampleUnitIsWhatCreateServiceWritesAndVerifies) {
       {visor_binary(), "create-service", "--cmd",
        "lavap rpcprovider /etc/lavap/rpcprovider.yml --from provider1 --geolocation 1 --chain-id "
        "lava-mainnet-1 --keyring-backend test --home /var/lib/lava",
-       "--name", "lavap", "--user", "lava", "--home", "/var/lib/visor", "--output", dir / "lavap.service",
-       "--visor-args",
+       "--name", "lavap", "--user", "lava", "--home", "/var/lib/visor", "--output",
+       dir / "lavap.service", "--visor-args",
        "--source lava --lava-rest http://127.0.0.1:1317 --download-url "
        "https://github.com/lavanet/lava/releases/download/v{version}/lavap-v{version}-{os}-{arch} "
        "--checksum-url https://github.com/lavanet/lava/releases/download/v{version}/sha256sum.txt "
@@ -207,9 +214,28 @@ TEST(OpsDeployFiles, TheExampleUnitIsWhatCreateServiceWritesAndVerifies) {
   ASSERT_NE(user, std::string::npos);
   verifiable.erase(user, std::string("\nUser=lava").size());
   write_file(dir / "lavap.service", verifiable);
-  const CommandResult verify = run_command("/usr/bin/systemd-analyze verify '" + (dir / "lavap.service") + "'");
+  const CommandResult verify =
+      run_command("/usr/bin/systemd-analyze verify '" + (dir / "lavap.service") + "'");
   EXPECT_EQ(verify.status, 0) << verify.output;
   EXPECT_EQ(verify.output.find("lavap.service"), std::string::npos) << verify.output;
+}
+
+TEST(OpsDeployFiles, TheAlertExamplesInTheDocsPassPromtool) {
+  ASSERT_EQ(::access("/usr/bin/promtool", X_OK), 0)
+      << "promtool is missing: install Debian's prometheus package (scripts/install-deps.sh --ops)";
+  const std::string docs = read_file(source("docs/operations.md"));
+  const auto alerts = docs.find("## Alerts");
+  ASSERT_NE(alerts, std::string::npos);
+  const auto start = docs.find("```yaml\n", alerts);
+  ASSERT_NE(start, std::string::npos);
+  const auto end = docs.find("```", start + 8);
+  ASSERT_NE(end, std::string::npos);
+  TempDir dir;
+  write_file(dir / "rules.yml", docs.substr(start + 8, end - start - 8));
+  const CommandResult check =
+      run_command("/usr/bin/promtool check rules '" + (dir / "rules.yml") + "'");
+  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_NE(check.output.find("SUCCESS: 7 rules found"), std::string::npos) << check.output;
 }
 
 }  // namespace

@@ -92,9 +92,11 @@ class OpsHealth : public ::testing::Test {
  protected:
   std::unique_ptr<Process> start_visor(std::vector<std::string> extra = {}) {
     port_ = free_port();
-    std::vector<std::string> argv{visor_binary(), "wrap", "--home", dir_ / "home",
-                                  "--health-listen", "127.0.0.1:" + std::to_string(port_),
-                                  "--cmd", test_child_binary() + " --pid-file " + pid_file()};
+    std::vector<std::string> argv{
+        visor_binary(),    "wrap",
+        "--home",          dir_ / "home",
+        "--health-listen", "127.0.0.1:" + std::to_string(port_),
+        "--cmd",           test_child_binary() + " --pid-file " + pid_file()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto visor = std::make_unique<Process>(argv, dir_ / "visor.log");
     return visor;
@@ -119,11 +121,13 @@ TEST_F(OpsHealth, HealthFollowsTheChildThroughACrashAndTheRestart) {
   ASSERT_TRUE(wait_until([&] { return healthz_is(503); }, 5s)) << visor->output();
   const HttpReply during_backoff = http_get(port_, "/healthz");
   EXPECT_EQ(during_backoff.status, 503);
-  EXPECT_NE(during_backoff.body.find("\"state\":\"backoff\""), std::string::npos) << during_backoff.body;
+  EXPECT_NE(during_backoff.body.find("\"state\":\"backoff\""), std::string::npos)
+      << during_backoff.body;
   EXPECT_EQ(during_backoff.body.find('\n'), during_backoff.body.size() - 1);  // one line of JSON
   EXPECT_EQ(http_get(port_, "/readyz").status, 503);
 
-  ASSERT_TRUE(wait_until([&] { return read_lines(pid_file()).size() == 2 && healthz_is(200); }, 10s))
+  ASSERT_TRUE(
+      wait_until([&] { return read_lines(pid_file()).size() == 2 && healthz_is(200); }, 10s))
       << visor->output();
   EXPECT_EQ(http_get(port_, "/readyz").status, 200);
   const auto metrics = testing::validate_prometheus_text(http_get(port_, "/metrics").body);
@@ -143,10 +147,10 @@ TEST_F(OpsHealth, MetricsPassTheValidatorAndPromtool) {
   const auto parsed = testing::validate_prometheus_text(reply.body);
   EXPECT_TRUE(parsed.errors.empty()) << errors_text(parsed.errors) << reply.body;
   for (const char* family :
-       {"visor_child_up", "visor_child_restarts_total", "visor_upgrades_total", "visor_version_info",
-        "visor_source_errors_total", "visor_source_polls_total", "visor_source_poll_latency_seconds",
-        "visor_last_successful_poll_timestamp_seconds", "visor_download_bytes_total",
-        "visor_orphans_reaped_total", "visor_start_time_seconds"}) {
+       {"visor_child_up", "visor_child_restarts_total", "visor_upgrades_total",
+        "visor_version_info", "visor_source_errors_total", "visor_source_polls_total",
+        "visor_source_poll_latency_seconds", "visor_last_successful_poll_timestamp_seconds",
+        "visor_download_bytes_total", "visor_orphans_reaped_total", "visor_start_time_seconds"}) {
     EXPECT_TRUE(parsed.types.count(family)) << family;
   }
   for (const char* result : {"success", "failed", "rolled_back"}) {
@@ -206,7 +210,8 @@ TEST_F(OpsHealth, GarbageAndOversizedRequestsAreClosedWithoutHarm) {
   }
   for (int index = 0; index < 10; ++index) {
     std::string garbage = "\x16\x03\x01 not http at all ";
-    for (int byte = 0; byte < 64; ++byte) garbage += static_cast<char>((byte * 37 + index * 11) & 0xff);
+    for (int byte = 0; byte < 64; ++byte)
+      garbage += static_cast<char>((byte * 37 + index * 11) & 0xff);
     requests.push_back(garbage + "\r\n\r\n");
   }
   // All twenty at once: beyond 16 connections the rest are closed as soon as they are accepted.
@@ -244,7 +249,8 @@ TEST_F(OpsHealth, ABusyPortIsAStartUpError) {
   ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   ASSERT_EQ(::listen(holder, 1), 0);
   Process visor({visor_binary(), "wrap", "--home", dir_ / "home", "--health-listen",
-                 "127.0.0.1:" + std::to_string(port), "--cmd", test_child_binary() + " --pid-file " + pid_file()},
+                 "127.0.0.1:" + std::to_string(port), "--cmd",
+                 test_child_binary() + " --pid-file " + pid_file()},
                 dir_ / "visor.log");
   EXPECT_EQ(visor.wait(10s), 1);
   EXPECT_NE(visor.output().find("--health-listen"), std::string::npos) << visor.output();

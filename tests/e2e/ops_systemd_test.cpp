@@ -25,7 +25,8 @@ class NotifySocket {
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof address.sun_path) throw std::runtime_error("socket path too long: " + path);
+    if (path.size() >= sizeof address.sun_path)
+      throw std::runtime_error("socket path too long: " + path);
     std::copy(path.begin(), path.end(), address.sun_path);
     if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
       throw std::runtime_error("bind " + path + " failed");
@@ -61,7 +62,8 @@ class NotifySocket {
   }
   bool has_prefix(const std::string& prefix) {
     const auto& all = lines();
-    return std::any_of(all.begin(), all.end(), [&](const std::string& line) { return line.rfind(prefix, 0) == 0; });
+    return std::any_of(all.begin(), all.end(),
+                       [&](const std::string& line) { return line.rfind(prefix, 0) == 0; });
   }
   std::string all_text() {
     std::string text;
@@ -96,7 +98,8 @@ TEST(OpsSystemd, NotifiesReadyStatusWatchdogAndStopping) {
   NotifySocket notify(dir / "notify.sock");
   Process visor({visor_binary(), "wrap", "--home", dir / "home", "--cmd",
                  test_child_binary() + " --pid-file " + (dir / "pid")},
-                dir / "visor.log", {{"NOTIFY_SOCKET", dir / "notify.sock"}, {"WATCHDOG_USEC", "200000"}},
+                dir / "visor.log",
+                {{"NOTIFY_SOCKET", dir / "notify.sock"}, {"WATCHDOG_USEC", "200000"}},
                 {"WATCHDOG_PID"});
 
   ASSERT_TRUE(wait_until([&] { return notify.count("READY=1") == 1; }, 10s))
@@ -122,15 +125,18 @@ TEST(OpsSystemd, NotifiesReadyStatusWatchdogAndStopping) {
 TEST(OpsSystemd, StatusFollowsACrashAndTheRestart) {
   TempDir dir;
   NotifySocket notify(dir / "notify.sock");
-  Process visor({visor_binary(), "wrap", "--home", dir / "home", "--backoff-initial", "500ms", "--cmd",
-                 test_child_binary() + " --pid-file " + (dir / "pid")},
-                dir / "visor.log", {{"NOTIFY_SOCKET", dir / "notify.sock"}}, {"WATCHDOG_USEC", "WATCHDOG_PID"});
+  Process visor({visor_binary(), "wrap", "--home", dir / "home", "--backoff-initial", "500ms",
+                 "--cmd", test_child_binary() + " --pid-file " + (dir / "pid")},
+                dir / "visor.log", {{"NOTIFY_SOCKET", dir / "notify.sock"}},
+                {"WATCHDOG_USEC", "WATCHDOG_PID"});
   ASSERT_TRUE(wait_until([&] { return notify.count("READY=1") == 1; }, 10s)) << visor.output();
   ASSERT_TRUE(wait_until([&] { return read_lines(dir / "pid").size() == 1; }, 5s));
   ::kill(std::stoi(read_lines(dir / "pid")[0]), SIGKILL);
-  ASSERT_TRUE(wait_until([&] { return notify.count_prefix("STATUS=running visor-test-child") == 2; }, 10s))
+  ASSERT_TRUE(
+      wait_until([&] { return notify.count_prefix("STATUS=running visor-test-child") == 2; }, 10s))
       << notify.all_text();
-  EXPECT_EQ(notify.count_prefix("STATUS=backoff: restarting visor-test-child"), 1) << notify.all_text();
+  EXPECT_EQ(notify.count_prefix("STATUS=backoff: restarting visor-test-child"), 1)
+      << notify.all_text();
   EXPECT_EQ(notify.count("READY=1"), 1);     // once only
   EXPECT_EQ(notify.count("WATCHDOG=1"), 0);  // no WATCHDOG_USEC, no pings
   visor.signal(SIGTERM);
@@ -139,7 +145,8 @@ TEST(OpsSystemd, StatusFollowsACrashAndTheRestart) {
 
 TEST(OpsSystemd, TheGeneratedUnitPassesSystemdAnalyzeVerify) {
   ASSERT_EQ(::access("/usr/bin/systemd-analyze", X_OK), 0)
-      << "systemd-analyze is missing: install Debian's systemd package (scripts/install-deps.sh --ops)";
+      << "systemd-analyze is missing: install Debian's systemd package (scripts/install-deps.sh "
+         "--ops)";
   TempDir dir;
   // No --user: verify would depend on this machine's user database.
   const std::string unit = dir / "visor-e2e-ops.service";

@@ -128,7 +128,8 @@ class HealthServerSockets : public ::testing::Test {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     if (closed) *closed = false;
     while (true) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return text;
       pollfd ready{fd, POLLIN, 0};
       if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return text;
@@ -163,13 +164,16 @@ TEST_F(HealthServerSockets, AnswersGetAndHeadAndKeepsAliveConnections) {
   EXPECT_NE(response.find("\"state\":\"running\""), std::string::npos);
 
   const int fd = connect_client();
-  send_text(fd, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  send_text(fd,
+            "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /readyz HTTP/1.1\r\nHost: "
+            "x\r\nConnection: close\r\n\r\n");
   const std::string both = read_all(fd, 5s);
   ::close(fd);
   const auto second = both.find("HTTP/1.1 200 OK", 1);
   ASSERT_NE(second, std::string::npos) << both;
   const std::string head = both.substr(0, second);
-  EXPECT_NE(head.find("Content-Length: " + std::to_string(render_metrics(status_).size())), std::string::npos);
+  EXPECT_NE(head.find("Content-Length: " + std::to_string(render_metrics(status_).size())),
+            std::string::npos);
   EXPECT_EQ(head.find("# HELP"), std::string::npos);  // HEAD has no body
   EXPECT_NE(both.find("\"reason\":\"ready\""), std::string::npos);
 }

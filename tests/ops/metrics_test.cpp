@@ -101,7 +101,9 @@ TEST(Metrics, AnUnexpectedUpgradeResultOrStateIsStillReported) {
 }
 
 TEST(Metrics, LabelValuesAreEscapedAndReadBackUnchanged) {
-  EXPECT_EQ(escape_label_value(R"(a\b"c)" "\nd"), R"(a\\b\"c\nd)");
+  EXPECT_EQ(escape_label_value(R"(a\b"c)"
+                               "\nd"),
+            R"(a\\b\"c\nd)");
   EXPECT_EQ(escape_label_value("plain 5.2.1-rc1"), "plain 5.2.1-rc1");
   LiveStatus status;
   status.current_version = "5.2.1\"}\\ evil\nnext_line 1";
@@ -132,17 +134,19 @@ TEST(Metrics, ValuesAreFormattedAsPrometheusReadsThem) {
 
 // The validator must catch what it claims to catch, or the tests above prove nothing.
 TEST(PrometheusTextValidator, RejectsBrokenExpositions) {
-  const auto errors_of = [](const std::string& text) { return validate_prometheus_text(text).errors.size(); };
+  const auto errors_of = [](const std::string& text) {
+    return validate_prometheus_text(text).errors.size();
+  };
   EXPECT_EQ(errors_of("# HELP a_total x\n# TYPE a_total counter\na_total 1\n"), 0u);
-  EXPECT_GT(errors_of("a_total 1\n"), 0u);                                    // no HELP/TYPE
-  EXPECT_GT(errors_of("# TYPE a gauge\na 1\n"), 0u);                          // no HELP
-  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na one\n"), 0u);            // bad value
-  EXPECT_GT(errors_of("# HELP 1a x\n# TYPE 1a gauge\n1a 1\n"), 0u);           // bad name
-  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na{l=\"\\x\"} 1\n"), 0u);   // bad escape
-  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na{l=\"v} 1\n"), 0u);       // unterminated
-  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na 1\na 2\n"), 0u);         // repeated sample
+  EXPECT_GT(errors_of("a_total 1\n"), 0u);                                   // no HELP/TYPE
+  EXPECT_GT(errors_of("# TYPE a gauge\na 1\n"), 0u);                         // no HELP
+  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na one\n"), 0u);           // bad value
+  EXPECT_GT(errors_of("# HELP 1a x\n# TYPE 1a gauge\n1a 1\n"), 0u);          // bad name
+  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na{l=\"\\x\"} 1\n"), 0u);  // bad escape
+  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na{l=\"v} 1\n"), 0u);      // unterminated
+  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na 1\na 2\n"), 0u);        // repeated sample
   EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\n# HELP b x\n# TYPE b gauge\nb 1\na 1\n"), 0u);
-  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na 1"), 0u);                // no final newline
+  EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na 1"), 0u);  // no final newline
 }
 
 }  // namespace

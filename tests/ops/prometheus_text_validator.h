@@ -25,7 +25,7 @@ struct PrometheusSample {
 };
 
 struct PrometheusText {
-  std::vector<std::string> errors;  ///< empty when the text is valid
+  std::vector<std::string> errors;           ///< empty when the text is valid
   std::map<std::string, std::string> types;  ///< family -> counter|gauge|...
   std::map<std::string, std::string> help;
   std::vector<PrometheusSample> samples;
@@ -41,9 +41,18 @@ struct PrometheusText {
 };
 
 inline bool parse_prometheus_value(const std::string& text, double& value) {
-  if (text == "NaN") { value = std::numeric_limits<double>::quiet_NaN(); return true; }
-  if (text == "+Inf") { value = std::numeric_limits<double>::infinity(); return true; }
-  if (text == "-Inf") { value = -std::numeric_limits<double>::infinity(); return true; }
+  if (text == "NaN") {
+    value = std::numeric_limits<double>::quiet_NaN();
+    return true;
+  }
+  if (text == "+Inf") {
+    value = std::numeric_limits<double>::infinity();
+    return true;
+  }
+  if (text == "-Inf") {
+    value = -std::numeric_limits<double>::infinity();
+    return true;
+  }
   if (text.empty()) return false;
   char* end = nullptr;
   value = std::strtod(text.c_str(), &end);
@@ -58,7 +67,8 @@ inline PrometheusText validate_prometheus_text(const std::string& text) {
   std::set<std::string> finished_families;
   std::string current_family;
   std::set<std::string> seen_samples;
-  if (!text.empty() && text.back() != '\n') result.errors.push_back("the text does not end with a newline");
+  if (!text.empty() && text.back() != '\n')
+    result.errors.push_back("the text does not end with a newline");
 
   std::istringstream lines(text);
   std::string line;
@@ -92,7 +102,8 @@ inline PrometheusText validate_prometheus_text(const std::string& text) {
       if (keyword == "HELP") {
         if (result.help.count(name)) fail("second # HELP for " + name);
         for (std::size_t at = 0; at < rest.size(); ++at) {
-          if (rest[at] == '\\' && (at + 1 >= rest.size() || (rest[at + 1] != '\\' && rest[at + 1] != 'n'))) {
+          if (rest[at] == '\\' &&
+              (at + 1 >= rest.size() || (rest[at + 1] != '\\' && rest[at + 1] != 'n'))) {
             fail("bad escape in # HELP");
           }
           if (rest[at] == '\\') ++at;
@@ -102,7 +113,8 @@ inline PrometheusText validate_prometheus_text(const std::string& text) {
         if (result.types.count(name)) fail("second # TYPE for " + name);
         if (!kTypes.count(rest)) fail("unknown type '" + rest + "'");
         bool sample_before = false;
-        for (const auto& sample : result.samples) sample_before = sample_before || sample.name == name;
+        for (const auto& sample : result.samples)
+          sample_before = sample_before || sample.name == name;
         if (sample_before) fail("# TYPE after samples of " + name);
         result.types[name] = rest;
       }
@@ -122,7 +134,10 @@ inline PrometheusText validate_prometheus_text(const std::string& text) {
       ++at;
       while (labels_ok && at < line.size() && line[at] != '}') {
         const std::size_t equals = line.find('=', at);
-        if (equals == std::string::npos) { labels_ok = false; break; }
+        if (equals == std::string::npos) {
+          labels_ok = false;
+          break;
+        }
         const std::string label = line.substr(at, equals - at);
         if (!std::regex_match(label, kLabelName) || label.rfind("__", 0) == 0) {
           fail("bad label name '" + label + "'");
@@ -130,40 +145,74 @@ inline PrometheusText validate_prometheus_text(const std::string& text) {
           break;
         }
         at = equals + 1;
-        if (at >= line.size() || line[at] != '"') { fail("label value not quoted"); labels_ok = false; break; }
+        if (at >= line.size() || line[at] != '"') {
+          fail("label value not quoted");
+          labels_ok = false;
+          break;
+        }
         ++at;
         std::string value;
         bool closed = false;
         while (at < line.size()) {
           const char c = line[at++];
-          if (c == '"') { closed = true; break; }
+          if (c == '"') {
+            closed = true;
+            break;
+          }
           if (c == '\\') {
             if (at >= line.size()) break;
             const char next = line[at++];
-            if (next == '\\') value += '\\';
-            else if (next == '"') value += '"';
-            else if (next == 'n') value += '\n';
-            else { fail(std::string("bad escape \\") + next + " in a label value"); labels_ok = false; break; }
+            if (next == '\\')
+              value += '\\';
+            else if (next == '"')
+              value += '"';
+            else if (next == 'n')
+              value += '\n';
+            else {
+              fail(std::string("bad escape \\") + next + " in a label value");
+              labels_ok = false;
+              break;
+            }
           } else {
             value += c;
           }
         }
         if (!labels_ok) break;
-        if (!closed) { fail("unterminated label value"); labels_ok = false; break; }
-        if (sample.labels.count(label)) { fail("repeated label " + label); labels_ok = false; break; }
+        if (!closed) {
+          fail("unterminated label value");
+          labels_ok = false;
+          break;
+        }
+        if (sample.labels.count(label)) {
+          fail("repeated label " + label);
+          labels_ok = false;
+          break;
+        }
         sample.labels[label] = value;
         if (at < line.size() && line[at] == ',') ++at;
       }
       if (!labels_ok) continue;
-      if (at >= line.size() || line[at] != '}') { fail("unterminated label set"); continue; }
+      if (at >= line.size() || line[at] != '}') {
+        fail("unterminated label set");
+        continue;
+      }
       ++at;
     }
-    if (at >= line.size() || line[at] != ' ') { fail("no value"); continue; }
+    if (at >= line.size() || line[at] != ' ') {
+      fail("no value");
+      continue;
+    }
     std::istringstream rest(line.substr(at + 1));
     std::string value_text, timestamp, extra;
     rest >> value_text >> timestamp >> extra;
-    if (!parse_prometheus_value(value_text, sample.value)) { fail("value is not a number"); continue; }
-    if (!extra.empty()) { fail("trailing text"); continue; }
+    if (!parse_prometheus_value(value_text, sample.value)) {
+      fail("value is not a number");
+      continue;
+    }
+    if (!extra.empty()) {
+      fail("trailing text");
+      continue;
+    }
     if (!timestamp.empty() && timestamp.find_first_not_of("-0123456789") != std::string::npos) {
       fail("bad timestamp");
       continue;
@@ -173,7 +222,8 @@ inline PrometheusText validate_prometheus_text(const std::string& text) {
     if (!result.types.count(family)) {
       for (const char* suffix : {"_bucket", "_sum", "_count"}) {
         const std::string s = suffix;
-        if (family.size() > s.size() && family.compare(family.size() - s.size(), s.size(), s) == 0 &&
+        if (family.size() > s.size() &&
+            family.compare(family.size() - s.size(), s.size(), s) == 0 &&
             result.types.count(family.substr(0, family.size() - s.size()))) {
           family = family.substr(0, family.size() - s.size());
         }

@@ -15,12 +15,31 @@
 namespace visor {
 namespace {
 
+// The unit's lines, with backslash-continued lines joined the way systemd joins them.
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream input(text);
   std::string line;
-  while (std::getline(input, line)) lines.push_back(line);
+  std::string joined;
+  while (std::getline(input, line)) {
+    if (!line.empty() && line.back() == '\\') {
+      joined += line.substr(0, line.size() - 1) + " ";
+      continue;
+    }
+    lines.push_back(joined + line);
+    joined.clear();
+  }
   return lines;
+}
+
+// Collapses runs of blanks, as systemd's word splitting does not care about them.
+std::string squeezed(const std::string& text) {
+  std::string result;
+  for (const char c : text) {
+    if (c == ' ' && !result.empty() && result.back() == ' ') continue;
+    result += c;
+  }
+  return result;
 }
 
 bool has_line(const std::string& text, const std::string& line) {
@@ -36,7 +55,7 @@ std::string value_of(const std::string& text, const std::string& key) {
   int seen = 0;
   for (const auto& line : lines_of(text)) {
     if (line.rfind(key + "=", 0) == 0) {
-      value = line.substr(key.size() + 1);
+      value = squeezed(line.substr(key.size() + 1));
       ++seen;
     }
   }
@@ -53,11 +72,12 @@ ServiceRequest lavap_request() {
 
 TEST(ServiceUnit, HasTheContractedSettings) {
   const std::string unit = render_service_unit(lavap_request(), "/usr/local/bin/visor");
-  for (const char* line : {"[Unit]", "[Service]", "Type=notify", "NotifyAccess=main", "KillMode=mixed",
-                           "Restart=on-failure", "RestartSec=5", "TimeoutStopSec=45s", "WatchdogSec=30",
-                           "LimitNOFILE=65535", "NoNewPrivileges=yes", "ProtectSystem=strict",
-                           "ReadWritePaths=/var/lib/visor", "PrivateTmp=yes", "ProtectHome=read-only",
-                           "StateDirectory=visor", "[Install]", "WantedBy=multi-user.target"}) {
+  for (const char* line :
+       {"[Unit]", "[Service]", "Type=notify", "NotifyAccess=main", "KillMode=mixed",
+        "Restart=on-failure", "RestartSec=5", "RestartPreventExitStatus=2", "TimeoutStopSec=45s",
+        "WatchdogSec=30", "LimitNOFILE=65535", "NoNewPrivileges=yes", "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/visor", "PrivateTmp=yes", "ProtectHome=read-only",
+        "StateDirectory=visor", "[Install]", "WantedBy=multi-user.target"}) {
     EXPECT_TRUE(has_line(unit, line)) << line << "\n" << unit;
   }
   EXPECT_EQ(value_of(unit, "ExecStart"),
@@ -101,8 +121,9 @@ TEST(ServiceUnit, TheCmdKeepsItsOwnQuotingInsideOneArgument) {
   ServiceRequest request = lavap_request();
   request.cmd = R"(lavap rpcprovider 'a b' "c d" --x=$HOME 100%)";
   const std::string unit = render_service_unit(request, "/usr/local/bin/visor");
-  EXPECT_EQ(value_of(unit, "ExecStart"),
-            R"(/usr/local/bin/visor wrap --home /var/lib/visor --cmd "lavap rpcprovider 'a b' \"c d\" --x=$$HOME 100%%")");
+  EXPECT_EQ(
+      value_of(unit, "ExecStart"),
+      R"(/usr/local/bin/visor wrap --home /var/lib/visor --cmd "lavap rpcprovider 'a b' \"c d\" --x=$$HOME 100%%")");
 }
 
 TEST(ServiceUnit, ProtectHomeOnlyWhenNothingWritableIsUnderHome) {
@@ -181,7 +202,9 @@ TEST_F(CreateServiceCommand, WritesTheUnitToOutput) {
   const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
   EXPECT_EQ(value_of(text.str(), "ExecStart").rfind(self + " wrap ", 0), 0u);
   // Nothing else (no temporary file) is left behind.
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), std::filesystem::directory_iterator()), 1);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_),
+                          std::filesystem::directory_iterator()),
+            1);
 }
 
 TEST_F(CreateServiceCommand, RefusesABadRequestWithTheConfigurationExitCode) {

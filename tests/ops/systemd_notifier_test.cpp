@@ -57,7 +57,8 @@ TEST(StatusSummary, ShowsUpgradesAndDownloads) {
 TEST(StatusSummary, AppendsTheLastErrorOnOneLine) {
   LiveStatus status = running_lavap();
   status.last_error = "rolled back from 5.3.0: exited 1 after 2s";
-  EXPECT_EQ(status_summary(status), "running lavap 5.2.1; rolled back from 5.3.0: exited 1 after 2s");
+  EXPECT_EQ(status_summary(status),
+            "running lavap 5.2.1; rolled back from 5.3.0: exited 1 after 2s");
   status.last_error = "line one\nline two\r\tend";
   EXPECT_EQ(status_summary(status), "running lavap 5.2.1; line one line two  end");
   status.last_error = std::string(1000, 'x');
@@ -67,7 +68,8 @@ TEST(StatusSummary, AppendsTheLastErrorOnOneLine) {
 class Notifier : public ::testing::Test {
  protected:
   SystemdNotifier make(std::optional<Duration> watchdog = std::nullopt) {
-    return SystemdNotifier(io_, [this](const std::string& message) { sent_.push_back(message); }, watchdog);
+    return SystemdNotifier(
+        io_, [this](const std::string& message) { sent_.push_back(message); }, watchdog);
   }
   boost::asio::io_context io_;
   std::vector<std::string> sent_;

@@ -48,7 +48,8 @@ class HealthConnection;
 /// The listener. Create with make_shared (handlers hold shared_from_this()).
 class HealthServer : public std::enable_shared_from_this<HealthServer> {
  public:
-  HealthServer(boost::asio::io_context& io, const LiveStatus& status, HealthServerLimits limits = {});
+  HealthServer(boost::asio::io_context& io, const LiveStatus& status,
+               HealthServerLimits limits = {});
   HealthServer(const HealthServer&) = delete;
   HealthServer& operator=(const HealthServer&) = delete;
 

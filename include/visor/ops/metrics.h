@@ -1,5 +1,6 @@
 // visor's Prometheus metrics: the text exposition format (version 0.0.4) rendered from a
-// LiveStatus snapshot. Every family carries `# HELP` and `# TYPE`; `promtool check metrics` is clean.
+// LiveStatus snapshot. Every family carries `# HELP` and `# TYPE`; `promtool check metrics` is
+// clean.
 #pragma once
 
 #include <string>

@@ -30,7 +30,8 @@ class SystemdNotifier {
   /// watchdog interval is half of WATCHDOG_USEC (sd_watchdog_enabled), none when it is unset.
   explicit SystemdNotifier(boost::asio::io_context& io);
   /// Sends through `send`, with a watchdog ping every `watchdog_interval` when given.
-  SystemdNotifier(boost::asio::io_context& io, Send send, std::optional<Duration> watchdog_interval);
+  SystemdNotifier(boost::asio::io_context& io, Send send,
+                  std::optional<Duration> watchdog_interval);
   SystemdNotifier(const SystemdNotifier&) = delete;
   SystemdNotifier& operator=(const SystemdNotifier&) = delete;
 
