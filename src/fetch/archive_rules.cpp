@@ -23,7 +23,7 @@ std::vector<std::string> components(const std::string& path) {
 std::string normalize_entry_path(const std::string& path) {
   std::string normal;
   for (const std::string& part : components(path)) {
-    if (part == "." ) continue;
+    if (part == ".") continue;
     if (!normal.empty()) normal += '/';
     normal += part;
   }

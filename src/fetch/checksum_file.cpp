@@ -120,9 +120,9 @@ Result<std::string> find_checksum(std::string_view sums_text, std::string_view f
       continue;
     }
     if (!is_sha256_hex(entry->hash)) {
-      return Result<std::string>::failure(
-          "malformed checksum for " + std::string(wanted) + " on line " +
-          std::to_string(line_number) + ": \"" + entry->hash + "\" is not 64 hex digits");
+      return Result<std::string>::failure("malformed checksum for " + std::string(wanted) +
+                                          " on line " + std::to_string(line_number) + ": \"" +
+                                          entry->hash + "\" is not 64 hex digits");
     }
     const std::string hash = to_lower(entry->hash);
     if (found && *found != hash) {

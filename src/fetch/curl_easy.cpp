@@ -58,10 +58,9 @@ std::string url_for_messages(std::string_view url) {
   if (scheme_end == std::string_view::npos) return std::string(url);
   const std::size_t authority_start = scheme_end + 3;
   const std::size_t authority_end = url.find_first_of("/?#", authority_start);
-  const std::string_view authority =
-      url.substr(authority_start, authority_end == std::string_view::npos
-                                      ? std::string_view::npos
-                                      : authority_end - authority_start);
+  const std::string_view authority = url.substr(
+      authority_start, authority_end == std::string_view::npos ? std::string_view::npos
+                                                               : authority_end - authority_start);
   const std::size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(url);
   std::string cleaned(url.substr(0, authority_start));

@@ -194,7 +194,8 @@ Result<DownloadResult> Download::run() {
       case Outcome::range_unsatisfiable: {
         // Typically an earlier run got every byte but stopped before the rename.
         Result<std::string> digest = part_.finish_digest();
-        if (digest && !expected_.empty() && *digest == expected_) return finish(std::move(digest).value());
+        if (digest && !expected_.empty() && *digest == expected_)
+          return finish(std::move(digest).value());
         if (Status restarted = part_.restart(); !restarted) return fail(restarted.error(), false);
         resumed_ = false;
         last_error = "HTTP 416 to a resume request";
@@ -208,18 +209,19 @@ Result<DownloadResult> Download::run() {
         break;
     }
     if (attempt >= attempts) {
-      return fail(attempts == 1 ? last_error
-                                : "giving up after " + std::to_string(attempts) +
-                                      " attempts: " + last_error,
+      return fail(attempts == 1
+                      ? last_error
+                      : "giving up after " + std::to_string(attempts) + " attempts: " + last_error,
                   true);
     }
     log::warn("download_retry", "download of " + url_text_ + " failed (attempt " +
                                     std::to_string(attempt) + " of " + std::to_string(attempts) +
                                     "): " + last_error);
     if (!pause_before_retry(attempt)) {
-      return fail(cancelled() ? "cancelled"
-                              : "timed out after " + std::to_string(request_.total_timeout.count()) +
-                                    "ms (last error: " + last_error + ")",
+      return fail(cancelled()
+                      ? "cancelled"
+                      : "timed out after " + std::to_string(request_.total_timeout.count()) +
+                            "ms (last error: " + last_error + ")",
                   true);
     }
   }
@@ -247,8 +249,8 @@ bool Download::pause_before_retry(int attempt) {
   if (until >= deadline_) return false;
   while (SteadyClock::now() < until) {
     if (cancelled()) return false;
-    std::this_thread::sleep_for(std::min<Duration>(Duration(50), std::chrono::duration_cast<Duration>(
-                                                                     until - SteadyClock::now())));
+    std::this_thread::sleep_for(std::min<Duration>(
+        Duration(50), std::chrono::duration_cast<Duration>(until - SteadyClock::now())));
   }
   return !cancelled();
 }
@@ -268,8 +270,8 @@ Attempt Download::transfer() {
   const auto remaining =
       std::chrono::duration_cast<Duration>(deadline_ - SteadyClock::now()).count();
   if (remaining <= 0) {
-    return {Outcome::fail, "timed out after " + std::to_string(request_.total_timeout.count()) + "ms",
-            true};
+    return {Outcome::fail,
+            "timed out after " + std::to_string(request_.total_timeout.count()) + "ms", true};
   }
   fetch_detail::CurlEasy handle =
       fetch_detail::make_easy_handle(request_.allow_http, request_.ca_bundle);
@@ -285,8 +287,9 @@ Attempt Download::transfer() {
   curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);  // >= 400: no body, CURLE_HTTP_RETURNED_ERROR
   if (range_start_ > 0) curl_easy_setopt(curl, CURLOPT_RANGE, range.c_str());
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<long long>(request_.connect_timeout.count(), remaining)));
+  curl_easy_setopt(
+      curl, CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(std::min<long long>(request_.connect_timeout.count(), remaining)));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(request_.low_speed_bytes));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, window_seconds);
@@ -411,8 +414,9 @@ std::size_t Download::on_header(char* data, std::size_t size, std::size_t count,
   const std::string_view line(data, bytes);
   if (line.rfind("HTTP/", 0) == 0) {  // a new reply (redirects and 100-continue bring several)
     const std::size_t space = line.find(' ');
-    download->status_ =
-        space == std::string_view::npos ? 0 : std::atol(std::string(line.substr(space + 1, 3)).c_str());
+    download->status_ = space == std::string_view::npos
+                            ? 0
+                            : std::atol(std::string(line.substr(space + 1, 3)).c_str());
     download->content_length_.reset();
     download->content_range_.clear();
   } else if (header_is(line, "content-length")) {
@@ -457,7 +461,8 @@ int Download::on_transfer_info(void* self, curl_off_t, curl_off_t, curl_off_t, c
   progress.bytes = download->part_.size();
   progress.total = download->total_;
   progress.bytes_per_second =
-      static_cast<double>(progress.bytes - std::min(progress.bytes, download->bytes_at_last_report_)) /
+      static_cast<double>(progress.bytes -
+                          std::min(progress.bytes, download->bytes_at_last_report_)) /
       std::chrono::duration<double>(elapsed).count();
   download->last_report_ = now;
   download->bytes_at_last_report_ = progress.bytes;
@@ -498,11 +503,12 @@ Result<DownloadResult> download(const DownloadRequest& request) {
                        : "only http(s) URLs are supported");
   }
   Result<PartFile> part = PartFile::open(request.destination + ".part");
-  if (!part) return Result<DownloadResult>::failure("downloading " + url_text + " failed: " + part.error());
+  if (!part)
+    return Result<DownloadResult>::failure("downloading " + url_text + " failed: " + part.error());
   if (part->size() > request.max_size) {
     if (Status restarted = part.value().restart(); !restarted) {
-      return Result<DownloadResult>::failure("downloading " + url_text + " failed: " +
-                                             restarted.error());
+      return Result<DownloadResult>::failure("downloading " + url_text +
+                                             " failed: " + restarted.error());
     }
   }
   Download download(request, std::move(expected), std::move(part).value());

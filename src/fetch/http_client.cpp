@@ -83,7 +83,8 @@ Result<HttpResponse> http_request(const HttpRequest& request) {
   }
   if (code != CURLE_OK) {
     return Result<HttpResponse>::failure(
-        what + ": " + fetch_detail::describe_curl_failure(curl, code, error_buffer, request.timeout));
+        what + ": " +
+        fetch_detail::describe_curl_failure(curl, code, error_buffer, request.timeout));
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

@@ -1,6 +1,7 @@
 #include "part_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +16,13 @@ Result<PartFile> PartFile::open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Result<PartFile>::failure("opening " + path + ": " + errno_text(errno));
   PartFile part(path, fd);
+  // Two downloads into one .part would interleave their bytes; the lock goes with the fd.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Result<PartFile>::failure(path + " is being written by another download");
+    }
+    return Result<PartFile>::failure("locking " + path + ": " + errno_text(errno));
+  }
   std::vector<char> block(kIoBufferSize);
   for (;;) {
     const ssize_t got = ::pread(fd, block.data(), block.size(), static_cast<off_t>(part.written_));

@@ -15,7 +15,8 @@ namespace visor::fetch_detail {
 class PartFile {
  public:
   /// Opens `path` (created 0644 when missing) and hashes what it already holds, so that a
-  /// download can continue where an earlier one stopped.
+  /// download can continue where an earlier one stopped. Holds an exclusive flock() on it
+  /// while open: a second concurrent download into the same path is refused.
   static Result<PartFile> open(const std::string& path);
 
   PartFile(PartFile&& other) noexcept;

@@ -45,8 +45,8 @@ std::string limit_error(const std::string& artifact, std::uint64_t max_total) {
 
 /// Set by open_archive when libarchive recognises neither tar nor zip in the artifact.
 struct Unrecognized {
-  bool compressed = false;   ///< a compression filter (gzip, xz, ...) was found all the same
-  std::string filter_name;   ///< e.g. "gzip"
+  bool compressed = false;  ///< a compression filter (gzip, xz, ...) was found all the same
+  std::string filter_name;  ///< e.g. "gzip"
 };
 
 /// Opens `artifact` for reading as tar (any compression) or zip. libarchive detects the format
@@ -151,7 +151,8 @@ Result<Scan> scan_archive(const std::string& artifact, const std::string& name,
     }
     if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
       declared_total += static_cast<std::uint64_t>(archive_entry_size(entry));
-      if (declared_total > max_total) return Result<Scan>::failure(limit_error(artifact, max_total));
+      if (declared_total > max_total)
+        return Result<Scan>::failure(limit_error(artifact, max_total));
     }
     if (path.empty()) continue;  // "./" itself
     const std::string top = fetch_detail::top_level_of(path);
@@ -170,7 +171,8 @@ Result<Scan> scan_archive(const std::string& artifact, const std::string& name,
   const Candidate* best = nullptr;
   for (const Candidate& candidate : candidates) {
     if (candidate.rank >= 2 && !one_top_folder) continue;
-    if (best == nullptr || candidate.rank <= best->rank) best = &candidate;  // later wins, as in tar
+    if (best == nullptr || candidate.rank <= best->rank)
+      best = &candidate;  // later wins, as in tar
   }
   if (best == nullptr) {
     std::string listing;
@@ -243,7 +245,8 @@ Result<std::uint64_t> write_binary(const std::string& destination, std::uint64_t
 Result<std::uint64_t> copy_bare_binary(const std::string& artifact, const std::string& destination,
                                        std::uint64_t max_total) {
   const int in = ::open(artifact.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) return Result<std::uint64_t>::failure("opening " + artifact + ": " + errno_text(errno));
+  if (in < 0)
+    return Result<std::uint64_t>::failure("opening " + artifact + ": " + errno_text(errno));
   Result<std::uint64_t> copied = write_binary(
       destination, max_total, artifact, [&](char* data, std::size_t size, std::string& error) {
         for (;;) {
@@ -273,15 +276,15 @@ Result<std::uint64_t> extract_entry(const std::string& artifact, const Scan& sca
   if (!*chosen) {
     return Result<std::uint64_t>::failure("unpacking " + artifact + ": archive changed while read");
   }
-  return write_binary(destination, max_total, artifact,
-                      [&](char* data, std::size_t size, std::string& error) {
-                        const la_ssize_t got = archive_read_data(handle, data, size);
-                        if (got < 0) {
-                          error = "unpacking " + scan.chosen_path + " from " + artifact + ": " +
-                                  archive_error(handle);
-                        }
-                        return static_cast<long long>(got);
-                      });
+  return write_binary(
+      destination, max_total, artifact, [&](char* data, std::size_t size, std::string& error) {
+        const la_ssize_t got = archive_read_data(handle, data, size);
+        if (got < 0) {
+          error =
+              "unpacking " + scan.chosen_path + " from " + artifact + ": " + archive_error(handle);
+        }
+        return static_cast<long long>(got);
+      });
 }
 
 }  // namespace

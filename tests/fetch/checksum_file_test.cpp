@@ -11,8 +11,8 @@ const std::string kLavap(64, 'a');
 const std::string kLavad = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 TEST(FindChecksum, FindsTheNamedFile) {
-  const std::string sums = kLavad + "  lavad-v5.2.1-linux-amd64\n" + kLavap +
-                           "  lavap-v5.2.1-linux-amd64\n";
+  const std::string sums =
+      kLavad + "  lavad-v5.2.1-linux-amd64\n" + kLavap + "  lavap-v5.2.1-linux-amd64\n";
   const Result<std::string> found = find_checksum(sums, "lavap-v5.2.1-linux-amd64");
   ASSERT_TRUE(found.ok()) << found.error();
   EXPECT_EQ(*found, kLavap);
@@ -20,17 +20,17 @@ TEST(FindChecksum, FindsTheNamedFile) {
 
 TEST(FindChecksum, ReadsBinaryMarkerPathPrefixCrlfCommentsAndUpperCase) {
   const std::string upper = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
-  const std::string sums = "# release v5.2.1\r\n\r\n" + kLavad + " *lavad\r\n" + upper +
-                           "  ./dist/lavap\r\n";
+  const std::string sums =
+      "# release v5.2.1\r\n\r\n" + kLavad + " *lavad\r\n" + upper + "  ./dist/lavap\r\n";
   EXPECT_EQ(find_checksum(sums, "lavad").value(), kLavad);
   EXPECT_EQ(find_checksum(sums, "lavap").value(), kLavad);  // the upper-case hash, lowered
 }
 
 TEST(FindChecksum, ReadsBsdStyleAndBareHash) {
-  EXPECT_EQ(find_checksum("SHA256 (vega-linux-amd64.zip) = " + kLavap + "\n",
-                          "vega-linux-amd64.zip")
-                .value(),
-            kLavap);
+  EXPECT_EQ(
+      find_checksum("SHA256 (vega-linux-amd64.zip) = " + kLavap + "\n", "vega-linux-amd64.zip")
+          .value(),
+      kLavap);
   EXPECT_EQ(find_checksum(kLavad + "\n", "anything").value(), kLavad);
 }
 
@@ -52,8 +52,7 @@ TEST(FindChecksum, MalformedEntryIsAnErrorNamingTheLine) {
 TEST(FindChecksum, GarbageAndEmptyFilesAreErrors) {
   EXPECT_EQ(find_checksum("<html>Not Found</html>", "lavap").error(),
             "no checksum for lavap in checksum file (it lists Found</html>)");
-  EXPECT_EQ(find_checksum("\n\n", "lavap").error(),
-            "checksum file is empty, no entry for lavap");
+  EXPECT_EQ(find_checksum("\n\n", "lavap").error(), "checksum file is empty, no entry for lavap");
 }
 
 TEST(FindChecksum, ConflictingDuplicatesAreAnError) {

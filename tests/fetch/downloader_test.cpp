@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "release_server.h"
 #include "visor/fetch/sha256.h"
@@ -227,8 +228,7 @@ TEST_F(DownloaderTest, TruncatedRepliesResumeUntilAttemptsRunOut) {
   serve({"--truncate"});
   const Result<DownloadResult> result = download(request());
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.error().find("giving up after 3 attempts"), std::string::npos)
-      << result.error();
+  EXPECT_NE(result.error().find("giving up after 3 attempts"), std::string::npos) << result.error();
   const auto requests = server_->requests();
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[1]["range"], "bytes=524288-");
@@ -257,8 +257,8 @@ TEST_F(DownloaderTest, StalledServerFailsWithinTheLowSpeedWindow) {
   const Result<DownloadResult> result = download(stalled);
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error(), "downloading " + stalled.url +
-                                " failed: stalled: less than 1024 bytes/s for 1s");
+  EXPECT_EQ(result.error(),
+            "downloading " + stalled.url + " failed: stalled: less than 1024 bytes/s for 1s");
   EXPECT_LT(took, std::chrono::seconds(4));
 }
 
@@ -305,6 +305,26 @@ TEST_F(DownloaderTest, ThrowingProgressCallbackBecomesAnError) {
             "downloading " + throwing.url + " failed: progress callback failed: boom");
 }
 
+TEST_F(DownloaderTest, ConcurrentDownloadIntoTheSamePathIsRefused) {
+  serve({"--rate", "1000000"});
+  Result<DownloadResult> first_result = Result<DownloadResult>::failure("not run");
+  std::thread runner([&] { first_result = download(request()); });
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::error_code no_file;
+  while (std::chrono::steady_clock::now() < give_up) {  // until the first one has bytes on disk
+    const std::uintmax_t size = std::filesystem::file_size(part(), no_file);
+    if (!no_file && size > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const Result<DownloadResult> second = download(request());
+  runner.join();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error(), "downloading " + request().url + " failed: " + part() +
+                                " is being written by another download");
+  ASSERT_TRUE(first_result.ok()) << first_result.error();
+  EXPECT_EQ(testing::read_file(destination()), content_);
+}
+
 TEST_F(DownloaderTest, MissingDestinationFolderIsAClearError) {
   serve();
   DownloadRequest nowhere = request();
@@ -329,8 +349,8 @@ TEST_F(DownloaderTest, WriteErrorIsReportedAndThePartRemoved) {
   ::setrlimit(RLIMIT_FSIZE, &saved);
   std::signal(SIGXFSZ, old_handler);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error(), "downloading " + request().url + " failed: writing " + part() +
-                                ": File too large");
+  EXPECT_EQ(result.error(),
+            "downloading " + request().url + " failed: writing " + part() + ": File too large");
   EXPECT_FALSE(exists(part()));
   EXPECT_FALSE(exists(destination()));
   EXPECT_EQ(server_->requests().size(), 1u);

@@ -84,7 +84,8 @@ TEST_F(HttpClientTest, MissingUnixSocketIsAClearError) {
   request.unix_socket = temp_ / "nothing.sock";
   const Result<HttpResponse> response = http_request(request);
   ASSERT_FALSE(response.ok());
-  EXPECT_EQ(response.error(), "GET http://localhost/rpc: cannot connect: no such file or directory");
+  EXPECT_EQ(response.error(),
+            "GET http://localhost/rpc: cannot connect: no such file or directory");
 }
 
 TEST_F(HttpClientTest, LargeReplyIsRefused) {

@@ -63,8 +63,8 @@ class ReleaseServer {
       error = "pipe2 failed";
       return nullptr;
     }
-    std::vector<std::string> words = {"/usr/bin/python3", release_server_script(), "--dir",
-                                      directory, "--log", log_path};
+    std::vector<std::string> words = {
+        "/usr/bin/python3", release_server_script(), "--dir", directory, "--log", log_path};
     words.insert(words.end(), flags.begin(), flags.end());
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -130,7 +130,8 @@ class ReleaseServer {
 };
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-inline std::string pseudo_random_bytes(std::size_t size, std::uint64_t seed = 88172645463325252ULL) {
+inline std::string pseudo_random_bytes(std::size_t size,
+                                       std::uint64_t seed = 88172645463325252ULL) {
   std::string bytes(size, '\0');
   std::uint64_t x = seed;
   for (std::size_t i = 0; i < size; ++i) {

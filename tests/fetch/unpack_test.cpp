@@ -23,10 +23,10 @@ constexpr std::uint64_t kLimit = 16 << 20;
 /// One entry to put in a test archive.
 struct Entry {
   std::string path;
-  std::string content;            ///< for regular files
+  std::string content;  ///< for regular files
   mode_t type = AE_IFREG;
-  std::string link;               ///< symlink target (AE_IFLNK) or hard link target
-  std::uint64_t zero_bytes = 0;   ///< when non-zero: a file of this many zero bytes instead
+  std::string link;              ///< symlink target (AE_IFLNK) or hard link target
+  std::uint64_t zero_bytes = 0;  ///< when non-zero: a file of this many zero bytes instead
 };
 
 Entry file(std::string path, std::string content) {
@@ -102,7 +102,8 @@ std::string write_archive(const std::string& path, Format format,
     }
     if (spec.zero_bytes != 0) {
       for (std::uint64_t left = spec.zero_bytes; left > 0;) {
-        const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(left, zeros.size()));
+        const std::size_t step =
+            static_cast<std::size_t>(std::min<std::uint64_t>(left, zeros.size()));
         archive_write_data(out, zeros.data(), step);
         left -= step;
       }
@@ -157,16 +158,17 @@ class UnpackTest : public ::testing::Test {
   bool destination_exists() const { return std::filesystem::exists(destination()); }
 
   TempDir temp_;
-  const std::string binary_ = "\x7f" "ELF fake lavap binary\n" + std::string(100000, 'L');
+  const std::string binary_ =
+      "\x7f"
+      "ELF fake lavap binary\n" +
+      std::string(100000, 'L');
 };
 
 TEST_F(UnpackTest, TarGzWithBinUnderOneTopFolder) {
-  const std::string artifact = archive("lavap.tar.gz", Format::tar_gz,
-                                       {folder("lavap-v5/"),
-                                        file("lavap-v5/README.md", "read me"),
-                                        folder("lavap-v5/bin/"),
-                                        file("lavap-v5/bin/lavap", binary_),
-                                        symlink("lavap-v5/bin/lavap-link", "lavap")});
+  const std::string artifact =
+      archive("lavap.tar.gz", Format::tar_gz,
+              {folder("lavap-v5/"), file("lavap-v5/README.md", "read me"), folder("lavap-v5/bin/"),
+               file("lavap-v5/bin/lavap", binary_), symlink("lavap-v5/bin/lavap-link", "lavap")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_TRUE(written.ok()) << written.error();
   EXPECT_EQ(*written, binary_.size());
@@ -178,8 +180,8 @@ TEST_F(UnpackTest, TarGzWithBinUnderOneTopFolder) {
 }
 
 TEST_F(UnpackTest, TarGzWithRootBinFolder) {
-  const std::string artifact = archive("a.tgz", Format::tar_gz,
-                                       {file("./bin/lavap", binary_), file("./LICENSE", "MIT")});
+  const std::string artifact =
+      archive("a.tgz", Format::tar_gz, {file("./bin/lavap", binary_), file("./LICENSE", "MIT")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_TRUE(written.ok()) << written.error();
   EXPECT_EQ(testing::read_file(destination()), binary_);
@@ -194,10 +196,9 @@ TEST_F(UnpackTest, PlainTarIsRead) {
 
 TEST_F(UnpackTest, ZipWithBinaryAtRootIgnoringMacResourceForks) {
   // Named .bin on purpose: the content decides, not the file name.
-  const std::string artifact = archive("vega-linux-amd64.bin", Format::zip,
-                                       {file("vega", binary_),
-                                        folder("__MACOSX/"),
-                                        file("__MACOSX/._vega", "fork")});
+  const std::string artifact =
+      archive("vega-linux-amd64.bin", Format::zip,
+              {file("vega", binary_), folder("__MACOSX/"), file("__MACOSX/._vega", "fork")});
   const Result<std::uint64_t> written = extract(artifact, "vega");
   ASSERT_TRUE(written.ok()) << written.error();
   EXPECT_EQ(testing::read_file(destination()), binary_);
@@ -246,13 +247,14 @@ TEST_F(UnpackTest, AbsolutePathIsRefused) {
       archive("abs.tar", Format::tar, {file("lavap", binary_), file("/abs", "x")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_FALSE(written.ok());
-  EXPECT_EQ(written.error(), "refusing archive " + artifact + ": entry \"/abs\" has an absolute path");
+  EXPECT_EQ(written.error(),
+            "refusing archive " + artifact + ": entry \"/abs\" has an absolute path");
   EXPECT_FALSE(destination_exists());
 }
 
 TEST_F(UnpackTest, EscapingSymlinkIsRefused) {
-  const std::string artifact = archive("link.tar.gz", Format::tar_gz,
-                                       {symlink("bin/lavap", "/etc/passwd")});
+  const std::string artifact =
+      archive("link.tar.gz", Format::tar_gz, {symlink("bin/lavap", "/etc/passwd")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.error(), "refusing archive " + artifact +
@@ -270,8 +272,8 @@ TEST_F(UnpackTest, RelativeSymlinkClimbingOutIsRefused) {
 }
 
 TEST_F(UnpackTest, EscapingHardLinkIsRefused) {
-  const std::string artifact = archive("hard.tar", Format::tar,
-                                       {file("lavap", binary_), hard_link("other", "../etc/passwd")});
+  const std::string artifact = archive(
+      "hard.tar", Format::tar, {file("lavap", binary_), hard_link("other", "../etc/passwd")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_FALSE(written.ok());
   EXPECT_NE(written.error().find("is a hard link to \"../etc/passwd\""), std::string::npos)
@@ -279,8 +281,9 @@ TEST_F(UnpackTest, EscapingHardLinkIsRefused) {
 }
 
 TEST_F(UnpackTest, SymlinkInsideTheArchiveIsNotARegularFile) {
-  const std::string artifact = archive("link.tar.gz", Format::tar_gz,
-                                       {file("bin/lavap-5", binary_), symlink("bin/lavap", "lavap-5")});
+  const std::string artifact =
+      archive("link.tar.gz", Format::tar_gz,
+              {file("bin/lavap-5", binary_), symlink("bin/lavap", "lavap-5")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.error(),
@@ -288,8 +291,7 @@ TEST_F(UnpackTest, SymlinkInsideTheArchiveIsNotARegularFile) {
 }
 
 TEST_F(UnpackTest, ZipBombStopsAtTheLimit) {
-  const std::string artifact =
-      archive("bomb.zip", Format::zip, {zeros("vega", 64ULL << 20)});
+  const std::string artifact = archive("bomb.zip", Format::zip, {zeros("vega", 64ULL << 20)});
   EXPECT_LT(std::filesystem::file_size(artifact), 1u << 20);  // it really is a bomb
   const Result<std::uint64_t> written = extract(artifact, "vega", kLimit);
   ASSERT_FALSE(written.ok());
@@ -301,10 +303,9 @@ TEST_F(UnpackTest, ZipBombStopsAtTheLimit) {
 }
 
 TEST_F(UnpackTest, TarGzBombStopsAtTheLimit) {
-  const std::string artifact = archive("bomb.tar.gz", Format::tar_gz,
-                                       {zeros("a", 10ULL << 20),
-                                        zeros("b", 10ULL << 20),
-                                        file("lavap", binary_)});
+  const std::string artifact =
+      archive("bomb.tar.gz", Format::tar_gz,
+              {zeros("a", 10ULL << 20), zeros("b", 10ULL << 20), file("lavap", binary_)});
   const Result<std::uint64_t> written = extract(artifact, "lavap", kLimit);
   ASSERT_FALSE(written.ok());
   EXPECT_NE(written.error().find("exceeds the limit"), std::string::npos) << written.error();
@@ -320,8 +321,8 @@ TEST_F(UnpackTest, BareBinaryOverTheLimitIsRefused) {
 }
 
 TEST_F(UnpackTest, MissingNameListsWhatTheArchiveHolds) {
-  const std::string artifact = archive("other.tar.gz", Format::tar_gz,
-                                       {file("lavad", binary_), file("docs/README", "x")});
+  const std::string artifact =
+      archive("other.tar.gz", Format::tar_gz, {file("lavad", binary_), file("docs/README", "x")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.error(), "no file named lavap in archive " + artifact +
@@ -330,8 +331,8 @@ TEST_F(UnpackTest, MissingNameListsWhatTheArchiveHolds) {
 }
 
 TEST_F(UnpackTest, FolderMatchNeedsASingleTopLevelFolder) {
-  const std::string artifact = archive("two.tar.gz", Format::tar_gz,
-                                       {file("a/lavap", "one"), file("b/lavap", "two")});
+  const std::string artifact =
+      archive("two.tar.gz", Format::tar_gz, {file("a/lavap", "one"), file("b/lavap", "two")});
   const Result<std::uint64_t> written = extract(artifact, "lavap");
   ASSERT_FALSE(written.ok());
   EXPECT_NE(written.error().find("no file named lavap"), std::string::npos);

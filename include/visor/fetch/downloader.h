@@ -13,9 +13,9 @@ namespace visor {
 
 /// How far a download has come; handed to DownloadRequest::on_progress.
 struct DownloadProgress {
-  std::uint64_t bytes = 0;        ///< bytes of the artifact held so far (resumed bytes included)
-  std::uint64_t total = 0;        ///< the artifact's size; 0 while unknown
-  double bytes_per_second = 0;    ///< recent transfer rate
+  std::uint64_t bytes = 0;      ///< bytes of the artifact held so far (resumed bytes included)
+  std::uint64_t total = 0;      ///< the artifact's size; 0 while unknown
+  double bytes_per_second = 0;  ///< recent transfer rate
 };
 
 /// One artifact to fetch. `url`, `destination` and (unless allow_unverified) `expected_sha256`
@@ -25,10 +25,10 @@ struct DownloadRequest {
   /// The final file path (normally in <home>/tmp/). Partial data lives in destination + ".part";
   /// `destination` itself only ever appears complete and verified.
   std::string destination;
-  std::string expected_sha256;    ///< hex (either case); empty only when allow_unverified
-  bool allow_unverified = false;  ///< accept an artifact whose hash nobody published
-  bool allow_http = false;        ///< also accept http:// (and redirects to it)
-  std::string ca_bundle;          ///< optional CA file; TLS verification is always on
+  std::string expected_sha256;          ///< hex (either case); empty only when allow_unverified
+  bool allow_unverified = false;        ///< accept an artifact whose hash nobody published
+  bool allow_http = false;              ///< also accept http:// (and redirects to it)
+  std::string ca_bundle;                ///< optional CA file; TLS verification is always on
   std::uint64_t max_size = 2ULL << 30;  ///< larger artifacts are refused (announced or actual)
   Duration connect_timeout{15000};
   /// Abort an attempt that moves fewer than `low_speed_bytes` per second for this long
@@ -49,10 +49,10 @@ struct DownloadRequest {
 
 /// A verified artifact at DownloadRequest::destination.
 struct DownloadResult {
-  std::string path;          ///< == destination
-  std::string sha256;        ///< lower-case hex of the file, verified unless allow_unverified
+  std::string path;    ///< == destination
+  std::string sha256;  ///< lower-case hex of the file, verified unless allow_unverified
   std::uint64_t size = 0;
-  bool resumed = false;      ///< some bytes came from an earlier transfer (a .part or a retry)
+  bool resumed = false;  ///< some bytes came from an earlier transfer (a .part or a retry)
 };
 
 /// Streams `request.url` to destination.part while hashing in the same pass (memory stays flat

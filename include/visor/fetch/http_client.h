@@ -17,8 +17,9 @@ struct HttpRequest {
   std::string method = "GET";  ///< "GET", "POST", ...
   std::string body;            ///< sent as the request body when not empty
   std::vector<std::string> headers;  ///< whole header lines, e.g. "Content-Type: application/json"
-  std::string unix_socket;  ///< non-empty: talk HTTP over this unix socket (CURLOPT_UNIX_SOCKET_PATH)
-  Duration timeout{10000};  ///< whole-request deadline (also the connect timeout)
+  std::string
+      unix_socket;  ///< non-empty: talk HTTP over this unix socket (CURLOPT_UNIX_SOCKET_PATH)
+  Duration timeout{10000};         ///< whole-request deadline (also the connect timeout)
   std::size_t max_body = 1 << 20;  ///< a larger reply is an error; the transfer is aborted early
   bool allow_http = true;          ///< false: refuse non-https URLs before connecting
   std::string ca_bundle;           ///< optional CA file; TLS peer verification is always on

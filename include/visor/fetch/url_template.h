@@ -11,10 +11,10 @@ std::string host_arch();
 
 /// What the placeholders of an artifact template stand for.
 struct TemplateValues {
-  std::string version;              ///< with or without a leading "v"; both spellings derive from it
-  std::string os = "linux";         ///< {os}
-  std::string arch = host_arch();   ///< {arch}
-  std::string name;                 ///< {name}: the managed binary's name, e.g. "lavap"
+  std::string version;             ///< with or without a leading "v"; both spellings derive from it
+  std::string os = "linux";        ///< {os}
+  std::string arch = host_arch();  ///< {arch}
+  std::string name;                ///< {name}: the managed binary's name, e.g. "lavap"
 };
 
 /// Replaces every {version} (without leading v, "5.2.1"), {tag} (with v, "v5.2.1"), {os},
