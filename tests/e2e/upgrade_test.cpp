@@ -33,18 +33,6 @@ class Upgrade : public ::testing::Test {
     chain_ = start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.log");
   }
 
-  // A stand-in lavap: answers `version`, otherwise runs the test child with the given arguments
-  // plus a marker naming its version. `behaviour` goes before the exec (e.g. "exit 1").
-  void write_stand_in(const std::string& path, const std::string& version, const std::string& behaviour,
-                      std::size_t padding = 0) {
-    std::string script = "#!/bin/sh\n"
-                         "if [ \"$1\" = version ]; then echo '" + version + "'; exit 0; fi\n" +
-                         behaviour + "\n" +
-                         "exec '" + test_child_binary() + "' \"$@\" --print running-" + version + "\n";
-    if (padding > 0) script += "exit 0\n# " + std::string(padding, 'x') + "\n";
-    write_file(path, script, 0755);
-  }
-
   // Publishes `version` on the release server, with its line in sha256sum.txt.
   void publish(const std::string& version, const std::string& behaviour = "", std::size_t padding = 0,
                const std::string& sha_override = "") {
@@ -56,13 +44,7 @@ class Upgrade : public ::testing::Test {
     write_file(folder + "/sha256sum.txt", sha + "  " + file + "\n");
   }
 
-  static std::string arch() {
-#if defined(__aarch64__)
-    return "arm64";
-#else
-    return "amd64";
-#endif
-  }
+  static std::string arch() { return host_arch_name(); }
 
   void start_release_server(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> arguments{"--dir", dir_ / "releases", "--log", dir_ / "requests.log"};
@@ -94,8 +76,7 @@ class Upgrade : public ::testing::Test {
   }
   std::vector<std::string> pids() const { return read_lines(dir_ / "pids"); }
   bool running_version(const std::string& version) const {
-    const auto lines = read_lines(dir_ / "argv");
-    return !lines.empty() && lines.back() == "running-" + version;
+    return argv_file_says_running(dir_ / "argv", version);
   }
 
   TempDir dir_;

@@ -147,6 +147,29 @@ std::string make_versioned_child(const std::string& path, const std::string& ver
   return path;
 }
 
+void write_stand_in(const std::string& path, const std::string& version, const std::string& behaviour,
+                    std::size_t padding) {
+  std::string script = "#!/bin/sh\n"
+                       "if [ \"$1\" = version ]; then echo '" + version + "'; exit 0; fi\n" +
+                       behaviour + "\n" +
+                       "exec '" + test_child_binary() + "' \"$@\" --print running-" + version + "\n";
+  if (padding > 0) script += "exit 0\n# " + std::string(padding, 'x') + "\n";
+  write_file(path, script, 0755);
+}
+
+std::string host_arch_name() {
+#if defined(__aarch64__)
+  return "arm64";
+#else
+  return "amd64";
+#endif
+}
+
+bool argv_file_says_running(const std::string& argv_file, const std::string& version) {
+  const auto lines = read_lines(argv_file);
+  return !lines.empty() && lines.back() == "running-" + version;
+}
+
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

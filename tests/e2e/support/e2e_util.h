@@ -70,6 +70,16 @@ int count_occurrences(const std::string& text, const std::string& needle);
 /// Writes an executable shell script that prints `version` for "version" and otherwise
 /// execs the test child with its arguments (same pid); returns its path.
 std::string make_versioned_child(const std::string& path, const std::string& version);
+/// Writes a stand-in node binary (a shell script): `version` answers VERSION; anything else
+/// runs `behaviour` (shell lines, e.g. "exit 1") and then execs the test child with the same
+/// arguments plus "--print running-VERSION" (same pid). `padding` bytes of comment make it larger.
+void write_stand_in(const std::string& path, const std::string& version,
+                    const std::string& behaviour = "", std::size_t padding = 0);
+/// "amd64" or "arm64", as release file names spell the host architecture.
+std::string host_arch_name();
+/// True when the last line of the test child's --argv-file is "running-VERSION".
+bool argv_file_says_running(const std::string& argv_file, const std::string& version);
+
 /// A free TCP port on 127.0.0.1.
 int free_port();
 
