@@ -1,0 +1,131 @@
+#include "visor/store/binary_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "visor/store/version_probe.h"
+
+namespace visor {
+namespace {
+
+namespace fs = std::filesystem;
+
+class BinaryStoreTest : public ::testing::Test {
+ protected:
+  BinaryStoreTest() {
+    char pattern[] = "/tmp/visor-store-XXXXXX";
+    root_ = mkdtemp(pattern);
+  }
+  ~BinaryStoreTest() override { fs::remove_all(root_); }
+
+  std::string make_binary(const std::string& version) {
+    const std::string path = root_ + "/lavap-" + version;
+    std::ofstream(path) << "#!/bin/sh\necho " << version << "\n";
+    fs::permissions(path, fs::perms::owner_all);
+    return path;
+  }
+
+  std::string root_;
+};
+
+TEST_F(BinaryStoreTest, InstallSwitchAndRollBack) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  EXPECT_FALSE(store.current_version().has_value());
+  ASSERT_TRUE(store.install_copy("5.2.1", make_binary("5.2.1")).ok());
+  ASSERT_TRUE(store.install_copy("5.3.0", make_binary("5.3.0")).ok());
+  EXPECT_EQ(store.versions(), (std::vector<std::string>{"5.2.1", "5.3.0"}));
+  ASSERT_TRUE(store.switch_to("5.2.1").ok());
+  EXPECT_EQ(fs::read_symlink(root_ + "/home/current"), "upgrades/5.2.1");
+  ASSERT_TRUE(store.switch_to("5.3.0").ok());
+  EXPECT_EQ(store.current_version(), "5.3.0");
+  EXPECT_EQ(store.state().previous, "5.2.1");
+  EXPECT_EQ(store.state().staged, std::vector<std::string>{"5.2.1"});
+  auto probed = probe_version(store.current_binary(), {"version"});
+  ASSERT_TRUE(probed.ok()) << probed.error();
+  EXPECT_EQ(probed->str(), "5.3.0");
+
+  ASSERT_TRUE(store.roll_back("5.3.0", "5.2.1", "exited with exit code 1").ok());
+  EXPECT_EQ(store.current_version(), "5.2.1");
+  EXPECT_EQ(store.state().failed.at("5.3.0"), "exited with exit code 1");
+
+  // What was saved is what a fresh store reads.
+  BinaryStore again(root_ + "/home", "lavap");
+  ASSERT_TRUE(again.open().ok());
+  EXPECT_EQ(again.state().current, "5.2.1");
+  EXPECT_EQ(again.state().failed.count("5.3.0"), 1u);
+}
+
+TEST_F(BinaryStoreTest, NeverOverwritesAVersion) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  ASSERT_TRUE(store.install_copy("5.2.1", make_binary("5.2.1")).ok());
+  const auto before = fs::last_write_time(store.binary_path("5.2.1"));
+  auto again = store.install_copy("5.2.1", make_binary("5.2.1"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("never overwrites"), std::string::npos);
+  EXPECT_EQ(fs::last_write_time(store.binary_path("5.2.1")), before);
+}
+
+TEST_F(BinaryStoreTest, SwitchingToAMissingVersionFailsAndKeepsCurrent) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  ASSERT_TRUE(store.install_copy("5.2.1", make_binary("5.2.1")).ok());
+  ASSERT_TRUE(store.switch_to("5.2.1").ok());
+  EXPECT_FALSE(store.switch_to("9.9.9").ok());
+  EXPECT_EQ(store.current_version(), "5.2.1");
+}
+
+TEST_F(BinaryStoreTest, CleanTmpKeepsPartialDownloadsOnly) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  std::ofstream(store.tmp_dir() + "/5.3.0-lavap.part") << "partial";
+  fs::create_directories(store.tmp_dir() + "/stage-5.3.0-42");
+  std::ofstream(store.tmp_dir() + "/stage-5.3.0-42/lavap") << "half";
+  fs::create_symlink("upgrades/5.3.0", root_ + "/home/current.tmp-42");
+  const auto removed = store.clean_tmp();
+  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_TRUE(fs::exists(store.tmp_dir() + "/5.3.0-lavap.part"));
+  EXPECT_FALSE(fs::exists(store.tmp_dir() + "/stage-5.3.0-42"));
+  EXPECT_FALSE(fs::is_symlink(root_ + "/home/current.tmp-42"));
+}
+
+TEST_F(BinaryStoreTest, ACurrentLinkToAnIncompleteFolderIsNoVersion) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  fs::create_directories(root_ + "/home/upgrades/5.3.0");  // no binary inside
+  fs::create_symlink("upgrades/5.3.0", root_ + "/home/current");
+  EXPECT_FALSE(store.current_version().has_value());
+}
+
+TEST(VersionProbe, ReadsTheFirstVersionOfTheOutput) {
+  auto version = probe_version(VISOR_TEST_CHILD, {"version", "--version", "v0.79.0"});
+  ASSERT_TRUE(version.ok()) << version.error();
+  EXPECT_EQ(version->str(), "0.79.0");
+}
+
+TEST(VersionProbe, ABinaryWithoutAVersionIsAClearError) {
+  auto version = probe_version("/bin/echo", {"no", "version", "here"});
+  ASSERT_FALSE(version.ok());
+  EXPECT_NE(version.error().find("printed no version"), std::string::npos) << version.error();
+}
+
+TEST(VersionProbe, AHangingBinaryIsKilledAfterTheTimeout) {
+  const auto start = std::chrono::steady_clock::now();
+  auto version = probe_version("/bin/sleep", {"30"}, Duration(300));
+  ASSERT_FALSE(version.ok());
+  EXPECT_NE(version.error().find("timed out"), std::string::npos) << version.error();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(VersionProbe, AMissingBinaryIsAClearError) {
+  auto version = probe_version("/nonexistent/lavap", {"version"});
+  ASSERT_FALSE(version.ok());
+  EXPECT_NE(version.error().find("/nonexistent/lavap"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace visor

@@ -1,0 +1,58 @@
+#include "visor/store/state_file.h"
+
+#include <gtest/gtest.h>
+
+namespace visor {
+namespace {
+
+TEST(StateFile, RoundTripsEveryField) {
+  StoreState state;
+  state.current = "5.3.0";
+  state.previous = "5.2.1";
+  state.staged = {"5.2.1", "5.4.0-rc.1"};
+  state.failed = {{"5.3.1", "exited with exit code 1 after 2000ms"}};
+  state.pending = PendingUpgrade{"5.4.0", "5.3.0", 123456789012ULL, "v5.4.0", "switching"};
+  state.plans = {{"gov-upgrade-2", "2.0.0"}};
+  state.done_plans = {"v1.1.0@100"};
+  auto parsed = parse_state(render_state(state));
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  EXPECT_EQ(parsed->current, "5.3.0");
+  EXPECT_EQ(parsed->previous, "5.2.1");
+  EXPECT_EQ(parsed->staged, state.staged);
+  EXPECT_EQ(parsed->failed, state.failed);
+  ASSERT_TRUE(parsed->pending.has_value());
+  EXPECT_EQ(parsed->pending->version, "5.4.0");
+  EXPECT_EQ(parsed->pending->from_version, "5.3.0");
+  EXPECT_EQ(parsed->pending->height, 123456789012ULL);
+  EXPECT_EQ(parsed->pending->plan, "v5.4.0");
+  EXPECT_EQ(parsed->pending->stage, "switching");
+  EXPECT_EQ(parsed->plans, state.plans);
+  EXPECT_EQ(parsed->done_plans, state.done_plans);
+}
+
+TEST(StateFile, NoPendingIsNull) {
+  StoreState state;
+  state.current = "1.0.0";
+  const std::string text = render_state(state);
+  EXPECT_NE(text.find("\"pending\": null"), std::string::npos) << text;
+  auto parsed = parse_state(text);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(parsed->pending.has_value());
+}
+
+TEST(StateFile, GarbageIsAClearError) {
+  for (const char* bad : {"", "{", "[]", R"({"failed": 3})"}) {
+    auto parsed = parse_state(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    EXPECT_FALSE(parsed.error().empty());
+  }
+}
+
+TEST(StateFile, MissingFileIsAnEmptyState) {
+  auto loaded = load_state("/nonexistent/visor/state.json");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(loaded->current.empty());
+}
+
+}  // namespace
+}  // namespace visor
