@@ -236,3 +236,66 @@ TEST_F(Upgrade, KillNineAtRandomMomentsNeverBreaksCurrent) {
 
 }  // namespace
 }  // namespace visor::e2e
+
+namespace visor::e2e {
+namespace {
+
+TEST_F(Upgrade, HooksLinkAndReadyPattern) {
+  publish("5.3.0");
+  start_release_server();
+  write_file(dir_ / "pre.sh", "#!/bin/sh\necho \"pre $VISOR_UPGRADE_FROM -> $VISOR_UPGRADE_VERSION\" >> '" +
+                                  (dir_ / "hooks.log") + "'\n",
+             0755);
+  write_file(dir_ / "post.sh", "#!/bin/sh\necho \"post $VISOR_UPGRADE_VERSION\" >> '" + (dir_ / "hooks.log") + "'\n",
+             0755);
+  Process visor(wrap_args({"--pre-upgrade", dir_ / "pre.sh", "--post-upgrade", dir_ / "post.sh", "--link",
+                           dir_ / "lavap-link", "--ready-pattern", "running-5\\.[0-9]+\\.[0-9]+"}),
+                dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
+  EXPECT_EQ(fs::canonical(dir_ / "lavap-link"), fs::canonical(home() + "/upgrades/5.2.1/lavap"));
+  write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
+  ASSERT_TRUE(wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 20s))
+      << visor.output();
+  ASSERT_TRUE(wait_until([&] { return read_lines(dir_ / "hooks.log").size() == 2; }, 10s)) << visor.output();
+  EXPECT_EQ(read_lines(dir_ / "hooks.log"), (std::vector<std::string>{"pre 5.2.1 -> 5.3.0", "post 5.3.0"}));
+  EXPECT_EQ(fs::canonical(dir_ / "lavap-link"), fs::canonical(home() + "/upgrades/5.3.0/lavap"));
+  // With --ready-pattern the child's output still reaches visor's stdout, line for line.
+  EXPECT_NE(visor.output().find("running-5.3.0\n"), std::string::npos);
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(Upgrade, AFailingPreUpgradeHookAbortsTheUpgrade) {
+  publish("5.3.0");
+  start_release_server();
+  write_file(dir_ / "pre.sh", "#!/bin/sh\nexit 3\n", 0755);
+  Process visor(wrap_args({"--pre-upgrade", dir_ / "pre.sh"}), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
+  write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
+  ASSERT_TRUE(wait_until([&] { return visor.output().find("pre-upgrade hook failed") != std::string::npos; }, 20s))
+      << visor.output();
+  EXPECT_EQ(pids().size(), 1u);
+  EXPECT_EQ(current_target(), "upgrades/5.2.1");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(Upgrade, ANewVersionThatNeverPrintsTheReadyPatternIsRolledBack) {
+  publish("5.3.0");
+  start_release_server();
+  // Only 5.2.1's marker matches: 5.3.0 runs but never says it is ready.
+  Process visor(wrap_args({"--ready-pattern", "running-5\\.2\\.1"}), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
+  write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
+  ASSERT_TRUE(wait_until([&] { return visor.output().find("rolled back from 5.3.0 to 5.2.1: never printed") !=
+                                      std::string::npos; },
+                         20s))
+      << visor.output();
+  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1") && pids().size() == 3; }, 15s)) << visor.output();
+  EXPECT_EQ(current_target(), "upgrades/5.2.1");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+}  // namespace
+}  // namespace visor::e2e
