@@ -9,8 +9,12 @@
 
 #include "visor/cli/cli.h"
 #include "visor/common/files.h"
+#include "visor/fetch/http_client.h"
 #include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
+#include "visor/sources/lava_params.h"
+#include "visor/sources/upgrade_info.h"
+#include "visor/sources/vega_status.h"
 #include "visor/store/binary_store.h"
 #include "visor/store/home_lock.h"
 #include "visor/store/semver.h"
@@ -26,6 +30,84 @@ int fail(const std::string& message, int code = kExitFailure) {
 
 }  // namespace
 
+namespace {
+
+// Asks the configured source once, the way the daemon would; prints what it answered.
+bool probe_source(const Options& options) {
+  HttpRequest request;
+  request.timeout = options.request_timeout;
+  request.max_body = 1 << 20;
+  request.allow_http = true;
+  request.ca_bundle = options.ca_bundle;
+  switch (options.source) {
+    case SourceKind::none:
+      return true;
+    case SourceKind::lava: {
+      request.url = lava_params_url(options.lava_rest);
+      auto reply = http_request(request);
+      if (!reply || reply->status != 200) {
+        std::cerr << "visor: error: lava: GET " << request.url << ": "
+                  << (reply ? "HTTP " + std::to_string(reply->status) : reply.error()) << "\n";
+        return false;
+      }
+      auto versions = parse_lava_params(reply->body, options.lava_role);
+      if (!versions) {
+        std::cerr << "visor: error: lava: " << request.url << ": " << versions.error() << "\n";
+        return false;
+      }
+      std::cout << "lava: " << request.url << " answers min " << versions->min << ", target "
+                << versions->target << "\n";
+      return true;
+    }
+    case SourceKind::vega: {
+      request.url = "http://localhost" + options.vega_admin_path;
+      request.method = "POST";
+      request.unix_socket = options.vega_admin_socket;
+      request.headers = {"Content-Type: application/json"};
+      request.body = vega_request_body(1);
+      auto reply = http_request(request);
+      if (!reply || reply->status != 200) {
+        std::cerr << "visor: error: vega: POST " << options.vega_admin_path << " on " << options.vega_admin_socket
+                  << ": " << (reply ? "HTTP " + std::to_string(reply->status) : reply.error()) << "\n";
+        return false;
+      }
+      auto status = parse_vega_reply(reply->body, 1);
+      if (!status) {
+        std::cerr << "visor: error: vega: " << options.vega_admin_socket << ": " << status.error() << "\n";
+        return false;
+      }
+      std::cout << "vega: " << options.vega_admin_socket << " answers accepted release "
+                << (status->accepted() ? status->release_tag : std::string("(none)"))
+                << (status->ready_to_upgrade ? ", ready to upgrade" : "") << "\n";
+      return true;
+    }
+    case SourceKind::cosmos: {
+      const auto folder = std::filesystem::path(options.upgrade_info).parent_path();
+      std::error_code error;
+      if (!std::filesystem::is_directory(folder, error)) {
+        std::cerr << "visor: error: cosmos: the folder of --upgrade-info does not exist: " << folder << "\n";
+        return false;
+      }
+      if (std::filesystem::exists(options.upgrade_info, error)) {
+        auto text = read_small_file(options.upgrade_info);
+        auto info = text ? parse_upgrade_info(text.value()) : Result<UpgradeInfo>::failure(text.error());
+        if (!info) {
+          std::cerr << "visor: error: cosmos: " << options.upgrade_info << ": " << info.error() << "\n";
+          return false;
+        }
+        std::cout << "cosmos: " << options.upgrade_info << " names plan " << info->name << " at height "
+                  << info->height << "\n";
+      } else {
+        std::cout << "cosmos: " << options.upgrade_info << " does not exist yet (no upgrade pending)\n";
+      }
+      return true;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 int run_check(const Options& options) {
   int problems = 0;
   if (!options.command.empty()) {
@@ -34,17 +116,22 @@ int run_check(const Options& options) {
       std::cerr << "visor: error: " << executable.error() << "\n";
       ++problems;
     } else {
-      std::cout << "binary: " << executable.value() << "\n";
+      std::cout << "binary: " << executable.value();
+      auto version = probe_version(executable.value(), options.version_args);
+      std::cout << (version ? ", version " + version->str() : " (" + version.error() + ")") << "\n";
     }
   }
   std::error_code error;
-  if (std::filesystem::exists(options.home, error) &&
-      ::access(options.home.c_str(), W_OK) != 0) {
+  if (std::filesystem::exists(options.home, error) && ::access(options.home.c_str(), W_OK) != 0) {
     std::cerr << "visor: error: home " << options.home << " is not writable\n";
     ++problems;
   }
   std::cout << "home: " << options.home << "\nsource: " << to_string(options.source) << "\n";
-  if (problems > 0) return kExitConfiguration;
+  if (!probe_source(options)) ++problems;
+  if (problems > 0) {
+    std::cerr << "visor: " << problems << " problem(s) found\n";
+    return kExitConfiguration;
+  }
   std::cout << "configuration is valid\n";
   return kExitOk;
 }

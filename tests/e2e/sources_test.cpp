@@ -278,3 +278,28 @@ TEST_F(CosmosSource, AddUpgradeRefusesAVersionMismatchAndNeverOverwrites) {
 
 }  // namespace
 }  // namespace visor::e2e
+
+namespace visor::e2e {
+namespace {
+
+TEST_F(Sources, CheckProbesTheConfiguredSource) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  write_file(dir_ / "params.json", lava_params("5.0.0", "5.3.0"));
+  Server chain = start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
+  Process good({visor_binary(), "check", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
+                "--cmd", "lavap rpcprovider"},
+               dir_ / "good.log", environment());
+  EXPECT_EQ(good.wait(15s), 0) << good.output();
+  EXPECT_NE(good.output().find("min 5.0.0, target 5.3.0"), std::string::npos) << good.output();
+  EXPECT_NE(good.output().find("version 5.2.1"), std::string::npos) << good.output();
+
+  replace_file(dir_ / "params.json", "STATUS 503\nunavailable");
+  Process bad({visor_binary(), "check", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
+               "--cmd", "lavap rpcprovider"},
+              dir_ / "bad.log", environment());
+  EXPECT_EQ(bad.wait(15s), 2) << bad.output();
+  EXPECT_NE(bad.output().find("HTTP 503"), std::string::npos) << bad.output();
+}
+
+}  // namespace
+}  // namespace visor::e2e
