@@ -45,10 +45,12 @@ class PartFile {
 
  private:
   PartFile(std::string path, int fd);
+  void start_writeback();
 
   std::string path_;
   int fd_ = -1;
   std::uint64_t written_ = 0;
+  std::uint64_t writeback_from_ = 0;  ///< bytes before this were handed to sync_file_range
   std::vector<char> buffer_;
   Sha256 hash_;
   int last_errno_ = 0;

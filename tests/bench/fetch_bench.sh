@@ -69,28 +69,25 @@ curl -sf "$url" -o /dev/null  # warm the page cache of the source file
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+# The contenders take turns within each run, so that load from elsewhere hits all of them alike.
 pipeline_times=()
 pipeline_rss=()
+openssl_times=()
+visor_times=()
+visor_rss=()
 for _ in $(seq "$runs"); do
   /usr/bin/time -f "%e %M" -o "$work/time" sh -c "curl -s '$url' | sha256sum > '$work/pipeline.sum'"
   grep -q "$expected" "$work/pipeline.sum" || { echo "pipeline computed a wrong hash" >&2; exit 1; }
   read -r seconds rss < "$work/time"
   pipeline_times+=("$seconds"); pipeline_rss+=("$rss")
-done
 
-# For reference: the same pipeline with OpenSSL's SHA-256 (uses SHA-NI like visor; coreutils'
-# sha256sum does not).
-openssl_times=()
-for _ in $(seq "$runs"); do
+  # For reference: the same pipeline with OpenSSL's SHA-256 (which uses SHA-NI like visor;
+  # coreutils' sha256sum does not).
   /usr/bin/time -f "%e %M" -o "$work/time" sh -c "curl -s '$url' | openssl dgst -sha256 > '$work/openssl.sum'"
   grep -q "$expected" "$work/openssl.sum" || { echo "openssl pipeline computed a wrong hash" >&2; exit 1; }
   read -r seconds _ < "$work/time"
   openssl_times+=("$seconds")
-done
 
-visor_times=()
-visor_rss=()
-for _ in $(seq "$runs"); do
   rm -f "$work/out/artifact" "$work/out/artifact.part"
   /usr/bin/time -f "%e %M" -o "$work/time" "$bench" "$url" "$expected" "$work/out" > /dev/null
   read -r seconds rss < "$work/time"
