@@ -102,6 +102,11 @@ TEST(OpsDeployFiles, TheDockerfileBuildsExactlyLikeTestSh) {
   EXPECT_EQ(build_runs[2], expected[2]);
 
   EXPECT_EQ(instructions.front(), "FROM debian:12 AS build");
+  // `COPY . .` must not bring the host's build folders (their CMakeCache.txt names another path).
+  const std::string ignored = read_file(source("config/container/Dockerfile.dockerignore"));
+  for (const char* pattern : {"\nbuild\n", "\nbuild-*\n", "\n.git\n"}) {
+    EXPECT_NE(("\n" + ignored).find(pattern), std::string::npos) << pattern;
+  }
   const std::string runtime = text.substr(text.find("FROM debian:12-slim"));
   for (const char* library :
        {"libcurl4", "libarchive13", "libssl3", "libsystemd0", "ca-certificates"}) {
