@@ -14,7 +14,7 @@ for group in "$@"; do
     --bench) packages+=(tini dumb-init supervisor hyperfine) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --static) packages+=(clang-tidy cppcheck) ;;
-    --ops) packages+=(systemd prometheus) ;;
+    --ops) packages+=(systemd prometheus python3-yaml) ;;
     *) echo "install-deps.sh: unknown group $group" >&2; exit 2 ;;
   esac
 done

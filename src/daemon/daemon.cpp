@@ -25,6 +25,8 @@
 #include "visor/store/version_probe.h"
 #include "visor/upgrade/upgrade_manager.h"
 
+extern char** environ;
+
 namespace visor {
 namespace {
 
@@ -139,6 +141,7 @@ class Daemon {
       SpawnOptions spawn;
       spawn.path = binary_.from_store ? store_.current_binary() : binary_.path;
       spawn.argv = options_.command;
+      spawn.environment = child_environment();
       if (upgrade_start) {
         for (auto& word : upgrades_->upgrade_arguments()) spawn.argv.push_back(std::move(word));
       }
@@ -170,6 +173,21 @@ class Daemon {
       operations_.stopping();
     };
     return hooks;
+  }
+
+  // visor's environment without systemd's notify variables: they are visor's to use, and a
+  // child that saw them could speak for visor (NotifyAccess=main refuses it, but not elsewhere).
+  static std::vector<std::string> child_environment() {
+    std::vector<std::string> environment;
+    for (char** entry = environ; *entry; ++entry) {
+      const std::string_view text(*entry);
+      if (text.rfind("NOTIFY_SOCKET=", 0) == 0 || text.rfind("WATCHDOG_USEC=", 0) == 0 ||
+          text.rfind("WATCHDOG_PID=", 0) == 0) {
+        continue;
+      }
+      environment.emplace_back(text);
+    }
+    return environment;
   }
 
   // Keeps --link pointing at <home>/current/<name>, which itself follows every switch.

@@ -1,8 +1,11 @@
 #include "e2e_util.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,10 +74,45 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_pa
 
 Process::~Process() {
   if (pid_ > 0 && !exit_code_) {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+    // A graceful stop first, so that a visor under test stops its child too.
+    ::kill(pid_, SIGTERM);
+    if (!wait(5s)) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
   }
 }
+
+namespace {
+
+// Makes the test binary a subreaper, so that whatever a test leaves behind (the child of a
+// visor killed with SIGKILL, say) is reparented to it; after every test those leftovers are
+// killed and reaped, so no test leaks processes into the next one or onto the machine.
+class LeftoverSweeper : public ::testing::EmptyTestEventListener {
+ public:
+  LeftoverSweeper() { prctl(PR_SET_CHILD_SUBREAPER, 1); }
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    const std::string path = "/proc/self/task/" + std::to_string(getpid()) + "/children";
+    std::ifstream children(path);
+    pid_t pid;
+    std::vector<pid_t> leftovers;
+    while (children >> pid) leftovers.push_back(pid);
+    for (const pid_t leftover : leftovers) {
+      ::kill(-leftover, SIGKILL);
+      ::kill(leftover, SIGKILL);
+    }
+    for (const pid_t leftover : leftovers) waitpid(leftover, nullptr, 0);
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+  }
+};
+
+const bool kSweeperInstalled = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new LeftoverSweeper);
+  return true;
+}();
+
+}  // namespace
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   if (exit_code_) return exit_code_;
