@@ -95,7 +95,8 @@ CosmosSource::CosmosSource(boost::asio::io_context& io, Worker& worker, const Op
 
 CosmosSource::~CosmosSource() { stop(); }
 
-void CosmosSource::start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) {
+void CosmosSource::start(DecisionCallback on_decision, ErrorCallback on_error,
+                         PollCallback on_poll) {
   if (running_) return;
   on_decision_ = std::move(on_decision);
   on_error_ = std::move(on_error);
@@ -142,8 +143,8 @@ void CosmosSource::arm_watch() {
     return;
   }
   // IN_DELETE_SELF / IN_MOVE_SELF: the directory itself went away; the watch is re-armed by path.
-  const std::uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF |
-                             IN_MOVE_SELF | IN_ONLYDIR;
+  const std::uint32_t mask =
+      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
   if (::inotify_add_watch(fd, directory_.c_str(), mask) < 0) {
     const int error = errno;
     ::close(fd);
@@ -199,11 +200,13 @@ void CosmosSource::on_events(std::size_t bytes) {
     const char* name = event_buffer_.data() + offset + sizeof(struct inotify_event);
     if (event.mask & IN_Q_OVERFLOW) changed = true;
     if (event.mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) lost = true;
-    if (event.len > 0 && file_name_ == std::string(name, ::strnlen(name, event.len))) changed = true;
+    if (event.len > 0 && file_name_ == std::string(name, ::strnlen(name, event.len)))
+      changed = true;
     offset += sizeof(struct inotify_event) + event.len;
   }
   if (lost) {
-    log::debug("source_watch_lost", "cosmos: watch of " + directory_ + " lost; re-armed by polling");
+    log::debug("source_watch_lost",
+               "cosmos: watch of " + directory_ + " lost; re-armed by polling");
     drop_watch();
   }
   if (changed) loop_.poll_now();

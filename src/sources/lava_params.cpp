@@ -8,7 +8,9 @@
 namespace visor {
 namespace {
 
-const char* role_prefix(LavaRole role) { return role == LavaRole::provider ? "provider" : "consumer"; }
+const char* role_prefix(LavaRole role) {
+  return role == LavaRole::provider ? "provider" : "consumer";
+}
 
 // Reads params.version.<field> as a version; sets `error` and returns nullopt otherwise.
 std::optional<SemVer> read_version(const nlohmann::json& version_object, const std::string& field,
@@ -42,7 +44,8 @@ Result<LavaVersions> parse_lava_params(std::string_view body, LavaRole role) {
   std::string error;
   const auto document = parse_json(body, error);
   if (!document) return Result<LavaVersions>::failure(error);
-  if (!document->is_object() || !document->contains("params") || !(*document)["params"].is_object()) {
+  if (!document->is_object() || !document->contains("params") ||
+      !(*document)["params"].is_object()) {
     return Result<LavaVersions>::failure("wrong shape: no \"params\" object in '" +
                                          text_excerpt(body) + "'");
   }
@@ -87,7 +90,8 @@ UpgradeDecision decide_lava(const LavaVersions& versions, UpgradeAt policy,
     return decision;
   }
   if (*current >= *target) {
-    decision.reason = "current " + current->str() + " meets " + prefix + "_target " + versions.target;
+    decision.reason =
+        "current " + current->str() + " meets " + prefix + "_target " + versions.target;
     return decision;
   }
   decision.target = versions.target;

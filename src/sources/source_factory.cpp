@@ -9,10 +9,14 @@ namespace visor {
 std::unique_ptr<Source> make_source(boost::asio::io_context& io, Worker& worker,
                                     const Options& options) {
   switch (options.source) {
-    case SourceKind::lava: return std::make_unique<LavaSource>(io, worker, options);
-    case SourceKind::vega: return std::make_unique<VegaSource>(io, worker, options);
-    case SourceKind::cosmos: return std::make_unique<CosmosSource>(io, worker, options);
-    case SourceKind::none: return nullptr;
+    case SourceKind::lava:
+      return std::make_unique<LavaSource>(io, worker, options);
+    case SourceKind::vega:
+      return std::make_unique<VegaSource>(io, worker, options);
+    case SourceKind::cosmos:
+      return std::make_unique<CosmosSource>(io, worker, options);
+    case SourceKind::none:
+      return nullptr;
   }
   return nullptr;
 }

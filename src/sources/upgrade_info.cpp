@@ -111,7 +111,8 @@ std::string sha256_from_url(std::string_view url) {
     const std::string_view parameter = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     constexpr std::string_view kPrefix = "checksum=sha256:";
-    if (parameter.size() != kPrefix.size() + 64 || parameter.compare(0, kPrefix.size(), kPrefix) != 0) {
+    if (parameter.size() != kPrefix.size() + 64 ||
+        parameter.compare(0, kPrefix.size(), kPrefix) != 0) {
       continue;
     }
     std::string hex(parameter.substr(kPrefix.size()));

@@ -40,7 +40,8 @@ void VegaSource::start(DecisionCallback on_decision, ErrorCallback on_error, Pol
         return [http = http_, request = std::move(request), object = object_]() {
           // A node that is still starting has no socket yet: tell that apart from a failure.
           struct stat info {};
-          if (::stat(request.unix_socket.c_str(), &info) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+          if (::stat(request.unix_socket.c_str(), &info) != 0 &&
+              (errno == ENOENT || errno == ENOTDIR)) {
             FetchOutcome absent;
             absent.kind = FetchOutcome::Kind::absent;
             absent.error = object + ": socket does not exist";

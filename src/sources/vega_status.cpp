@@ -88,7 +88,8 @@ Result<VegaUpgradeStatus> parse_vega_reply(std::string_view body, int expected_i
   }
   status.version = version->str();
   const auto height = info->find("UpgradeBlockHeight");
-  if (height == info->end()) return fail("wrong shape: AcceptedReleaseInfo.UpgradeBlockHeight is missing");
+  if (height == info->end())
+    return fail("wrong shape: AcceptedReleaseInfo.UpgradeBlockHeight is missing");
   const auto height_value = json_unsigned(*height);
   if (!height_value) {
     return fail("AcceptedReleaseInfo.UpgradeBlockHeight " + text_excerpt(height->dump(), 40) +
@@ -111,8 +112,8 @@ UpgradeDecision decide_vega(const VegaUpgradeStatus& status, const std::string& 
   }
   const auto current = SemVer::parse(current_version);
   if (current && *accepted <= *current) {
-    decision.reason = "accepted release " + status.release_tag + " is not above current " +
-                      current->str();
+    decision.reason =
+        "accepted release " + status.release_tag + " is not above current " + current->str();
     return decision;
   }
   decision.target = accepted->str();

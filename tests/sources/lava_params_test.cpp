@@ -9,15 +9,15 @@ const char* kParams =
     R"({"params":{"version":{"provider_target":"5.3.0","provider_min":"v4.2.1",)"
     R"("consumer_target":"v5.4.0","consumer_min":"5.0.0"},"other":{"x":1}},"extra":true})";
 
-LavaVersions versions(const char* target, const char* min,
-                      LavaRole role = LavaRole::provider) {
+LavaVersions versions(const char* target, const char* min, LavaRole role = LavaRole::provider) {
   return LavaVersions{role, target, min};
 }
 
 TEST(LavaParams, UrlDropsTrailingSlashes) {
   EXPECT_EQ(lava_params_url("http://127.0.0.1:1317"),
             "http://127.0.0.1:1317/lavanet/lava/protocol/params");
-  EXPECT_EQ(lava_params_url("https://lava.rest:443/"), "https://lava.rest:443/lavanet/lava/protocol/params");
+  EXPECT_EQ(lava_params_url("https://lava.rest:443/"),
+            "https://lava.rest:443/lavanet/lava/protocol/params");
   EXPECT_EQ(lava_params_url("http://h/rest//"), "http://h/rest/lavanet/lava/protocol/params");
 }
 
@@ -38,7 +38,8 @@ TEST(LavaParams, ParsesConsumerPair) {
 }
 
 TEST(LavaParams, OnlyTheRolesFieldsAreRequired) {
-  const char* provider_only = R"({"params":{"version":{"provider_target":"1.0.0","provider_min":"1.0.0"}}})";
+  const char* provider_only =
+      R"({"params":{"version":{"provider_target":"1.0.0","provider_min":"1.0.0"}}})";
   EXPECT_TRUE(parse_lava_params(provider_only, LavaRole::provider));
   auto consumer = parse_lava_params(provider_only, LavaRole::consumer);
   ASSERT_FALSE(consumer);
@@ -49,7 +50,8 @@ TEST(LavaParams, RejectsWhatIsNotJson) {
   for (const char* body : {"", "<html>502 Bad Gateway</html>", "{\"params\":", "nul"}) {
     auto parsed = parse_lava_params(body, LavaRole::provider);
     ASSERT_FALSE(parsed) << body;
-    EXPECT_NE(parsed.error().find(*body ? "not JSON" : "empty, expected JSON"), std::string::npos) << parsed.error();
+    EXPECT_NE(parsed.error().find(*body ? "not JSON" : "empty, expected JSON"), std::string::npos)
+        << parsed.error();
   }
   auto html = parse_lava_params("<html>\n502</html>", LavaRole::provider);
   EXPECT_EQ(html.error(), "not JSON (starts with '<html> 502</html>')");
@@ -69,24 +71,28 @@ TEST(LavaParams, NamesTheMissingOrBadField) {
   auto missing = parse_lava_params(R"({"params":{"version":{"provider_target":"5.3.0"}}})",
                                    LavaRole::provider);
   EXPECT_EQ(missing.error(), "params.version.provider_min is missing");
-  auto null_value = parse_lava_params(
-      R"({"params":{"version":{"provider_target":null,"provider_min":"1.0.0"}}})", LavaRole::provider);
+  auto null_value =
+      parse_lava_params(R"({"params":{"version":{"provider_target":null,"provider_min":"1.0.0"}}})",
+                        LavaRole::provider);
   EXPECT_EQ(null_value.error(), "params.version.provider_target is missing");
   auto number = parse_lava_params(
       R"({"params":{"version":{"provider_target":5,"provider_min":"1.0.0"}}})", LavaRole::provider);
   EXPECT_EQ(number.error(), "params.version.provider_target is not a string: 5");
   auto bad = parse_lava_params(
-      R"({"params":{"version":{"provider_target":"five","provider_min":"1.0.0"}}})", LavaRole::provider);
+      R"({"params":{"version":{"provider_target":"five","provider_min":"1.0.0"}}})",
+      LavaRole::provider);
   EXPECT_EQ(bad.error(), "params.version.provider_target 'five' is not a version");
   auto huge = parse_lava_params(
       R"({"params":{"version":{"provider_target":"99999999999999999999.0.0","provider_min":"1.0.0"}}})",
       LavaRole::provider);
-  EXPECT_EQ(huge.error(), "params.version.provider_target '99999999999999999999.0.0' is not a version");
+  EXPECT_EQ(huge.error(),
+            "params.version.provider_target '99999999999999999999.0.0' is not a version");
 }
 
 TEST(LavaParams, RejectsMinAboveTarget) {
   auto parsed = parse_lava_params(
-      R"({"params":{"version":{"provider_target":"5.3.0","provider_min":"v5.4.0"}}})", LavaRole::provider);
+      R"({"params":{"version":{"provider_target":"5.3.0","provider_min":"v5.4.0"}}})",
+      LavaRole::provider);
   ASSERT_FALSE(parsed);
   EXPECT_EQ(parsed.error(), "provider_min 5.4.0 is above provider_target 5.3.0");
 }
@@ -98,8 +104,9 @@ TEST(DecideLava, BelowMinIsMandatoryWithMinAsFallback) {
     EXPECT_TRUE(decision.activate);
     EXPECT_EQ(decision.fallbacks, std::vector<std::string>{"4.2.1"});
     EXPECT_FALSE(decision.height);
-    EXPECT_EQ(decision.reason, "current 4.2.0 is below provider_min 4.2.1: mandatory upgrade to "
-                               "provider_target 5.3.0");
+    EXPECT_EQ(decision.reason,
+              "current 4.2.0 is below provider_min 4.2.1: mandatory upgrade to "
+              "provider_target 5.3.0");
   }
 }
 
@@ -145,12 +152,14 @@ TEST(DecideLava, UnknownCurrentDoesNothingAndSaysWhy) {
     auto decision = decide_lava(versions("5.3.0", "4.2.1"), UpgradeAt::target, current);
     EXPECT_TRUE(decision.target.empty()) << current;
     EXPECT_FALSE(decision.activate);
-    EXPECT_NE(decision.reason.find("current version unknown"), std::string::npos) << decision.reason;
+    EXPECT_NE(decision.reason.find("current version unknown"), std::string::npos)
+        << decision.reason;
   }
 }
 
 TEST(DecideLava, ConsumerNamesItsFields) {
-  auto decision = decide_lava(versions("5.4.0", "5.0.0", LavaRole::consumer), UpgradeAt::target, "4.0.0");
+  auto decision =
+      decide_lava(versions("5.4.0", "5.0.0", LavaRole::consumer), UpgradeAt::target, "4.0.0");
   EXPECT_EQ(decision.target, "5.4.0");
   EXPECT_EQ(decision.fallbacks, std::vector<std::string>{"5.0.0"});
   EXPECT_NE(decision.reason.find("consumer_min 5.0.0"), std::string::npos) << decision.reason;

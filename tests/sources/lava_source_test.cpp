@@ -25,9 +25,9 @@ class LavaSourceTest : public ::testing::Test {
   void SetUp() override {
     reply(200, params("5.3.0", "4.2.1"));
     server_ = std::make_unique<test::PythonServer>(
-        "lava_server.py", std::vector<std::string>{"--port-file", scratch_.file("port"), "--control",
-                                                   scratch_.file("control.json"), "--log",
-                                                   scratch_.file("requests.log")});
+        "lava_server.py", std::vector<std::string>{"--port-file", scratch_.file("port"),
+                                                   "--control", scratch_.file("control.json"),
+                                                   "--log", scratch_.file("requests.log")});
     ASSERT_TRUE(test::wait_for_file(scratch_.file("port"))) << "lava_server.py did not start";
     base_ = "http://127.0.0.1:" + test::read_file(scratch_.file("port"));
     options_.source = SourceKind::lava;
@@ -152,10 +152,12 @@ TEST_F(LavaSourceTest, GarbledRepliesAreErrors) {
   source.set_current_version("5.0.0");
   recorder_.start(source);
   ASSERT_TRUE(run_until(io_, [&] { return !recorder_.errors.empty(); }));
-  EXPECT_EQ(recorder_.errors[0], "lava poll " + params_url() + ": not JSON (starts with '<html>gateway</html>')");
+  EXPECT_EQ(recorder_.errors[0],
+            "lava poll " + params_url() + ": not JSON (starts with '<html>gateway</html>')");
   reply(200, R"({"params":{"version":{"provider_target":"5.3.0","provider_min":"6.0.0"}}})");
   ASSERT_TRUE(run_until(io_, [&] { return recorder_.errors.size() == 2; }));
-  EXPECT_EQ(recorder_.errors[1], "lava poll " + params_url() + ": provider_min 6.0.0 is above provider_target 5.3.0");
+  EXPECT_EQ(recorder_.errors[1],
+            "lava poll " + params_url() + ": provider_min 6.0.0 is above provider_target 5.3.0");
   EXPECT_TRUE(recorder_.decisions.empty());
   EXPECT_EQ(recorder_.polls_ok, 0);
 }
@@ -166,9 +168,11 @@ TEST_F(LavaSourceTest, AServerThatNeverAnswersTimesOut) {
   source.set_current_version("5.0.0");
   const auto started = std::chrono::steady_clock::now();
   recorder_.start(source);
-  ASSERT_TRUE(run_until(io_, [&] { return !recorder_.errors.empty(); }, milliseconds(3000)));
+  ASSERT_TRUE(run_until(
+      io_, [&] { return !recorder_.errors.empty(); }, milliseconds(3000)));
   EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(2000));
-  EXPECT_EQ(recorder_.errors[0].rfind("lava poll " + params_url() + ": ", 0), 0u) << recorder_.errors[0];
+  EXPECT_EQ(recorder_.errors[0].rfind("lava poll " + params_url() + ": ", 0), 0u)
+      << recorder_.errors[0];
   EXPECT_NE(recorder_.errors[0].find("timed out"), std::string::npos) << recorder_.errors[0];
   EXPECT_EQ(recorder_.polls_failed, 1);
 }
@@ -181,7 +185,8 @@ TEST_F(LavaSourceTest, A50MegabyteReplyIsCutOffAtOneMebibyte) {
     source.set_current_version("5.0.0");
     recorder.start(source);
     ASSERT_TRUE(run_until(io_, [&] { return !recorder.errors.empty(); })) << mode;
-    EXPECT_EQ(recorder.errors[0], "lava poll " + params_url() + ": reply larger than 1048576 bytes") << mode;
+    EXPECT_EQ(recorder.errors[0], "lava poll " + params_url() + ": reply larger than 1048576 bytes")
+        << mode;
     source.stop();
   }
 }
@@ -191,7 +196,8 @@ TEST_F(LavaSourceTest, ConnectionRefusedIsAnError) {
   LavaSource source(io_, worker_, options_);
   recorder_.start(source);
   ASSERT_TRUE(run_until(io_, [&] { return !recorder_.errors.empty(); }));
-  EXPECT_EQ(recorder_.errors[0].rfind("lava poll " + params_url() + ": ", 0), 0u) << recorder_.errors[0];
+  EXPECT_EQ(recorder_.errors[0].rfind("lava poll " + params_url() + ": ", 0), 0u)
+      << recorder_.errors[0];
 }
 
 TEST_F(LavaSourceTest, NothingIsReportedAfterStop) {

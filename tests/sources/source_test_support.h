@@ -120,7 +120,8 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
 
 /// Drives `io` for exactly `duration` (to check that nothing happens).
 inline void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration) {
-  run_until(io, [] { return false; }, duration);
+  run_until(
+      io, [] { return false; }, duration);
 }
 
 /// Waits (without an io_context) for a file to appear, e.g. a server's port file or socket.

@@ -28,8 +28,9 @@ TEST(UpgradeInfo, ParsesNameHeightAndBinariesFromAJsonString) {
 }
 
 TEST(UpgradeInfo, ParsesBinariesFromAnObject) {
-  auto plan = parse_upgrade_info(R"({"name":"gov-upgrade-2","height":"77","info":{"binaries":{"linux/arm64":")" +
-                                 kAmd64Url + R"("}}})");
+  auto plan = parse_upgrade_info(
+      R"({"name":"gov-upgrade-2","height":"77","info":{"binaries":{"linux/arm64":")" + kAmd64Url +
+      R"("}}})");
   ASSERT_TRUE(plan) << plan.error();
   EXPECT_EQ(plan->name, "gov-upgrade-2");
   EXPECT_EQ(plan->height, 77u);
@@ -44,7 +45,8 @@ TEST(UpgradeInfo, FreeTextOrUrlInfoIsKeptWithoutBinaries) {
   EXPECT_TRUE(text->binaries.empty());
   EXPECT_TRUE(text->info_url.empty());
 
-  auto url = parse_upgrade_info(R"({"name":"v2.0.0","height":5,"info":"https://ex.com/plan.json?checksum=sha256:ab"})");
+  auto url = parse_upgrade_info(
+      R"({"name":"v2.0.0","height":5,"info":"https://ex.com/plan.json?checksum=sha256:ab"})");
   ASSERT_TRUE(url);
   EXPECT_EQ(url->info_url, "https://ex.com/plan.json?checksum=sha256:ab");
 
@@ -52,7 +54,8 @@ TEST(UpgradeInfo, FreeTextOrUrlInfoIsKeptWithoutBinaries) {
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->info.empty());
 
-  auto odd = parse_upgrade_info(R"({"name":"v2.0.0","height":5,"info":{"binaries":{"any":7,"linux/amd64":""}}})");
+  auto odd = parse_upgrade_info(
+      R"({"name":"v2.0.0","height":5,"info":{"binaries":{"any":7,"linux/amd64":""}}})");
   ASSERT_TRUE(odd) << odd.error();
   EXPECT_TRUE(odd->binaries.empty());
 }
@@ -71,7 +74,8 @@ TEST(UpgradeInfo, RejectsMissingOrBadNameAndHeight) {
   EXPECT_FALSE(parse_upgrade_info(R"({"name":"","height":5})"));
   EXPECT_FALSE(parse_upgrade_info(R"({"name":7,"height":5})"));
   EXPECT_EQ(parse_upgrade_info(R"({"name":"v2.0.0"})").error(), "no \"height\"");
-  EXPECT_EQ(parse_upgrade_info(R"({"name":"v2.0.0","height":-1})").error(), "height -1 is not a block height");
+  EXPECT_EQ(parse_upgrade_info(R"({"name":"v2.0.0","height":-1})").error(),
+            "height -1 is not a block height");
   EXPECT_FALSE(parse_upgrade_info(R"({"name":"v2.0.0","height":99999999999999999999999})"));
   EXPECT_FALSE(parse_upgrade_info(R"({"name":"v2.0.0","height":"0x10"})"));
   EXPECT_FALSE(parse_upgrade_info(R"(["v2.0.0",5])"));
@@ -151,11 +155,13 @@ TEST(DecideCosmos, PlanAlreadyRunningAsksNothing) {
 }
 
 TEST(DecideCosmos, NoBinaryForThisPlatformIsSaid) {
-  auto plan = parse_upgrade_info(R"({"name":"v2.0.0","height":10,"info":{"binaries":{"darwin/arm64":"https://x/y"}}})");
+  auto plan = parse_upgrade_info(
+      R"({"name":"v2.0.0","height":10,"info":{"binaries":{"darwin/arm64":"https://x/y"}}})");
   ASSERT_TRUE(plan);
   auto decision = decide_cosmos(*plan, "", "1.0.0", kAmd64);
   EXPECT_TRUE(decision.url.empty());
-  EXPECT_NE(decision.reason.find("no binary listed for linux/amd64"), std::string::npos) << decision.reason;
+  EXPECT_NE(decision.reason.find("no binary listed for linux/amd64"), std::string::npos)
+      << decision.reason;
 }
 
 TEST(HostPlatform, IsLinuxWithAKnownArch) {

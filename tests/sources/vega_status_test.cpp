@@ -6,15 +6,18 @@
 namespace visor {
 namespace {
 
-std::string reply(const std::string& info, bool ready, int id = 7, const std::string& error = "null") {
+std::string reply(const std::string& info, bool ready, int id = 7,
+                  const std::string& error = "null") {
   return R"({"result":{"AcceptedReleaseInfo":)" + info + R"(,"ReadyToUpgrade":)" +
-         (ready ? "true" : "false") + R"(},"error":)" + error + R"(,"id":)" + std::to_string(id) + "}";
+         (ready ? "true" : "false") + R"(},"error":)" + error + R"(,"id":)" + std::to_string(id) +
+         "}";
 }
 
 const std::string kAccepted = R"({"VegaReleaseTag":"v0.80.0","UpgradeBlockHeight":12345})";
 
 TEST(VegaStatus, RequestBodyIsExactlyTheJsonRpcCall) {
-  EXPECT_EQ(vega_request_body(7), R"({"method":"protocolupgrade.UpgradeStatus","params":[null],"id":7})");
+  EXPECT_EQ(vega_request_body(7),
+            R"({"method":"protocolupgrade.UpgradeStatus","params":[null],"id":7})");
   auto parsed = nlohmann::json::parse(vega_request_body(12));
   EXPECT_EQ(parsed["method"], "protocolupgrade.UpgradeStatus");
   EXPECT_EQ(parsed["params"], nlohmann::json::array({nullptr}));
@@ -42,7 +45,8 @@ TEST(VegaStatus, NullInfoBeforeTheFirstBlockMeansNothingAccepted) {
 }
 
 TEST(VegaStatus, EmptyTagMeansNothingAccepted) {
-  auto status = parse_vega_reply(reply(R"({"VegaReleaseTag":"","UpgradeBlockHeight":0})", false), 7);
+  auto status =
+      parse_vega_reply(reply(R"({"VegaReleaseTag":"","UpgradeBlockHeight":0})", false), 7);
   ASSERT_TRUE(status) << status.error();
   EXPECT_FALSE(status->accepted());
   EXPECT_EQ(status->upgrade_height, 0u);
@@ -64,7 +68,8 @@ TEST(VegaStatus, ErrorObjectOrStringIsAnErrorWithItsMessage) {
       R"({"result":null,"error":{"code":-32601,"message":"rpc: can't find method"},"id":7})", 7);
   ASSERT_FALSE(object);
   EXPECT_EQ(object.error(), "JSON-RPC error: code -32601: rpc: can't find method");
-  auto text = parse_vega_reply(R"({"result":null,"error":"protocol upgrade service unavailable","id":7})", 7);
+  auto text = parse_vega_reply(
+      R"({"result":null,"error":"protocol upgrade service unavailable","id":7})", 7);
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error(), "JSON-RPC error: protocol upgrade service unavailable");
   // An error wins over a result that is present as well.
@@ -77,7 +82,8 @@ TEST(VegaStatus, WrongIdIsAnError) {
   auto wrong = parse_vega_reply(reply(kAccepted, true, 8), 7);
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error(), "reply id 8 does not match request id 7");
-  auto missing = parse_vega_reply(R"({"result":{"AcceptedReleaseInfo":null,"ReadyToUpgrade":false},"error":null})", 7);
+  auto missing = parse_vega_reply(
+      R"({"result":{"AcceptedReleaseInfo":null,"ReadyToUpgrade":false},"error":null})", 7);
   EXPECT_EQ(missing.error(), "reply no id does not match request id 7");
   auto text_id = parse_vega_reply(R"({"result":null,"error":null,"id":"7"})", 7);
   EXPECT_EQ(text_id.error(), "reply id \"7\" does not match request id 7");
@@ -108,11 +114,16 @@ TEST(VegaStatus, RejectsTheWrongShape) {
 }
 
 TEST(VegaStatus, RejectsABadTagOrHeight) {
-  EXPECT_EQ(parse_vega_reply(reply(R"({"VegaReleaseTag":"latest","UpgradeBlockHeight":1})", false), 7).error(),
-            "accepted release tag 'latest' is not a version");
-  for (const char* height : {"-1", "1.5", "1e30", "18446744073709551616", "\"12a\"", "null", "true"}) {
+  EXPECT_EQ(
+      parse_vega_reply(reply(R"({"VegaReleaseTag":"latest","UpgradeBlockHeight":1})", false), 7)
+          .error(),
+      "accepted release tag 'latest' is not a version");
+  for (const char* height :
+       {"-1", "1.5", "1e30", "18446744073709551616", "\"12a\"", "null", "true"}) {
     auto status = parse_vega_reply(
-        reply(std::string(R"({"VegaReleaseTag":"v1.0.0","UpgradeBlockHeight":)") + height + "}", false), 7);
+        reply(std::string(R"({"VegaReleaseTag":"v1.0.0","UpgradeBlockHeight":)") + height + "}",
+              false),
+        7);
     ASSERT_FALSE(status) << height;
     EXPECT_NE(status.error().find("is not a block height"), std::string::npos) << status.error();
   }

@@ -51,6 +51,7 @@ class PollLoop {
   /// Stops the loop; a fetch still running on the worker is left to finish and its outcome is
   /// dropped. The handler never runs after stop() returns.
   void stop();
+  /// True between start() and stop().
   bool running() const { return running_; }
 
  private:

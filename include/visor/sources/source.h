@@ -59,7 +59,8 @@ class Source {
   /// The source's name for logs and metrics ("lava", "vega", "cosmos").
   virtual const char* name() const = 0;
   /// Starts polling. `current_version` tells the source what runs now (may change later).
-  virtual void start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) = 0;
+  virtual void start(DecisionCallback on_decision, ErrorCallback on_error,
+                     PollCallback on_poll) = 0;
   /// The version running now, so that decisions compare against it.
   virtual void set_current_version(const std::string& version) = 0;
   /// Stops polling; no callback runs afterwards. Safe to call more than once.

@@ -56,14 +56,14 @@ class VegaSource final : public Source {
   PollCallback on_poll_;
   std::string current_version_;
   int next_id_ = 1;
-  int pending_id_ = 0;  ///< the id of the request in flight
+  int pending_id_ = 0;                       ///< the id of the request in flight
   std::optional<VegaUpgradeStatus> status_;  ///< the last good reading
   DecisionLatch latch_;
   ErrorThrottle errors_;
   Duration missing_grace_{60000};
   std::optional<TimePoint> missing_since_;  ///< set while the socket is missing
-  bool missing_logged_ = false;    ///< the info line was written since the last success
-  bool missing_reported_ = false;  ///< on_error heard of it since the last success
+  bool missing_logged_ = false;             ///< the info line was written since the last success
+  bool missing_reported_ = false;           ///< on_error heard of it since the last success
   bool running_ = false;
 };
 

@@ -13,10 +13,10 @@ namespace visor {
 
 /// One UpgradeStatus reply.
 struct VegaUpgradeStatus {
-  std::string release_tag;          ///< as sent, e.g. "v0.80.0"; empty when nothing is accepted
-  std::string version;              ///< normalised, e.g. "0.80.0"; empty when nothing is accepted
+  std::string release_tag;           ///< as sent, e.g. "v0.80.0"; empty when nothing is accepted
+  std::string version;               ///< normalised, e.g. "0.80.0"; empty when nothing is accepted
   std::uint64_t upgrade_height = 0;  ///< UpgradeBlockHeight; 0 when nothing is accepted
-  bool ready_to_upgrade = false;    ///< the node has stopped at the upgrade height
+  bool ready_to_upgrade = false;     ///< the node has stopped at the upgrade height
   /// True when the network has accepted a release.
   bool accepted() const { return !version.empty(); }
 };
