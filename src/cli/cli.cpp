@@ -88,6 +88,9 @@ int run_cli(int argc, char** argv) {
   add_upgrade->add_option("--home", home, "the home directory [default: $HOME/.visor]");
   add_upgrade->add_option("--plan", add_plan, "also map this Cosmos upgrade plan name to the version");
   add_upgrade->add_option("--version-args", add_version_args, "how the binary is asked its version [default: version]");
+  bool add_stage_only = false;
+  add_upgrade->add_flag("--stage-only", add_stage_only,
+                        "only stage it: a visor with --source none does not switch to it");
 
   auto* status = app.add_subcommand("status", "show current/previous/staged/failed versions and the live state");
   bool status_json = false;
@@ -134,7 +137,7 @@ int run_cli(int argc, char** argv) {
   if (*init) return run_init(resolve_home(), import_path);
   if (*add_upgrade) {
     return run_add_upgrade(resolve_home(), add_version, add_file, add_plan,
-                           add_version_args.empty() ? "version" : add_version_args);
+                           add_version_args.empty() ? "version" : add_version_args, add_stage_only);
   }
   if (*status) return run_status(resolve_home(), status_json);
   if (*create_service) {

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
@@ -19,6 +20,7 @@
 #include "visor/store/home_lock.h"
 #include "visor/store/semver.h"
 #include "visor/store/version_probe.h"
+#include "visor/upgrade/upgrade_manager.h"
 
 namespace visor {
 namespace {
@@ -170,7 +172,7 @@ int run_init(const std::string& home, const std::string& import_path) {
 }
 
 int run_add_upgrade(const std::string& home, const std::string& version, const std::string& file,
-                    const std::string& plan, const std::string& version_args) {
+                    const std::string& plan, const std::string& version_args, bool stage_only) {
   auto wanted = SemVer::parse(version);
   if (!wanted) return fail("'" + version + "' is not a version (expected e.g. 5.3.0 or v5.3.0)", kExitConfiguration);
   auto arguments = split_command_line(version_args);
@@ -193,6 +195,15 @@ int run_add_upgrade(const std::string& home, const std::string& version, const s
   if (!saved) return fail(saved.error());
   std::cout << "staged " << name << " " << wanted->str() << " in " << store.version_dir(wanted->str())
             << (plan.empty() ? "" : " for plan " + plan) << "\n";
+  if (!stage_only && plan.empty()) {
+    // A visor running with --source none switches to it; sources that follow a network ignore it.
+    const auto id = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    nlohmann::json request = {{"name", wanted->tag()}, {"height", id}, {"info", "visor add-upgrade"}};
+    Status written = write_file_atomic(manual_request_path(home), request.dump() + "\n");
+    if (!written) return fail(written.error());
+  }
   return kExitOk;
 }
 

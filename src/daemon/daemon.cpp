@@ -168,6 +168,7 @@ class Daemon {
       publish();
       if (upgrades_) upgrades_->state_changed(state);
     };
+    hooks.on_orphans_reaped = [this](std::uint64_t total) { status_.orphans_reaped_total = total; };
     hooks.on_exit = [this](int, const std::string&) {
       if (upgrades_) upgrades_->stop();
       operations_.stopping();

@@ -89,7 +89,10 @@ void Supervisor::wait_for_signal() {
 void Supervisor::on_signal(int signal_number) {
   if (signal_number == SIGCHLD) {
     const int orphans = ProcessTable::instance().reap();
-    if (orphans > 0) log::debug("orphans_reaped", "reaped " + std::to_string(orphans) + " orphaned process(es)");
+    if (orphans > 0) {
+      log::debug("orphans_reaped", "reaped " + std::to_string(orphans) + " orphaned process(es)");
+      if (hooks_.on_orphans_reaped) hooks_.on_orphans_reaped(ProcessTable::instance().orphans_reaped());
+    }
     return;
   }
   if (signal_number == SIGTERM || signal_number == SIGINT) {

@@ -9,6 +9,7 @@
 #include "visor/common/log.h"
 #include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
+#include "visor/sources/cosmos_source.h"
 #include "visor/sources/source_factory.h"
 #include "visor/store/semver.h"
 #include "visor/upgrade/stager.h"
@@ -40,6 +41,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }
 
 }  // namespace
+
+std::string manual_request_path(const std::string& home) { return home + "/upgrade-request.json"; }
 
 UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Worker& source_worker,
                                const Options& options,
@@ -94,7 +97,16 @@ bool UpgradeManager::resume_after_restart() {
 }
 
 void UpgradeManager::start_source() {
-  source_ = make_source(io_, source_worker_, options_);
+  if (options_.source == SourceKind::none) {
+    // Manual upgrades: `visor add-upgrade` stages a version and writes a request in Cosmos's
+    // upgrade-info.json format, which the Cosmos source's watcher (inotify) picks up.
+    Options manual = options_;
+    manual.upgrade_info = manual_request_path(store_.home());
+    manual.poll_interval = Duration(1000);
+    source_ = std::make_unique<CosmosSource>(io_, source_worker_, manual);
+  } else {
+    source_ = make_source(io_, source_worker_, options_);
+  }
   if (!source_) return;
   for (const auto& done : store_.state().done_plans) {
     const auto at = done.rfind('@');

@@ -303,3 +303,45 @@ TEST_F(Sources, CheckProbesTheConfiguredSource) {
 
 }  // namespace
 }  // namespace visor::e2e
+
+namespace visor::e2e {
+namespace {
+
+TEST_F(Sources, WithoutASourceAddUpgradeStagesAndSwitches) {
+  write_stand_in(dir_ / "bin/node", "1.0.0");
+  Process visor({visor_binary(), "wrap", "--home", home(), "--healthy-after", "1s", "--cmd", "node run" + child_flags()},
+                dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+
+  // --stage-only stages without switching.
+  write_stand_in(dir_ / "node-1.1.0", "1.1.0");
+  fs::create_directories(dir_ / "v1.1.0");
+  fs::copy_file(dir_ / "node-1.1.0", dir_ / "v1.1.0/node");
+  Process staged({visor_binary(), "add-upgrade", "1.1.0", dir_ / "v1.1.0/node", "--home", home(), "--stage-only"},
+                 dir_ / "staged.log");
+  ASSERT_EQ(staged.wait(15s), 0) << staged.output();
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(running("1.0.0"));
+
+  fs::create_directories(dir_ / "v1.2.0");
+  write_stand_in(dir_ / "v1.2.0/node", "1.2.0");
+  Process add({visor_binary(), "add-upgrade", "1.2.0", dir_ / "v1.2.0/node", "--home", home()}, dir_ / "add.log");
+  ASSERT_EQ(add.wait(15s), 0) << add.output();
+  ASSERT_TRUE(wait_until([&] { return running("1.2.0"); }, 15s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 10s));
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/1.2.0");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+
+  // A restarted visor does not act on the old request again.
+  Process again({visor_binary(), "wrap", "--home", home(), "--healthy-after", "1s", "--cmd", "node run" + child_flags()},
+                dir_ / "again.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.2.0"); }, 15s)) << again.output();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(again.output().find("switching"), std::string::npos) << again.output();
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(15s), 128 + SIGTERM);
+}
+
+}  // namespace
+}  // namespace visor::e2e

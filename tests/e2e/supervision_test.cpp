@@ -177,14 +177,34 @@ std::vector<pid_t> children_of(pid_t parent) {
   return children;
 }
 
+// GET of a local URL with curl, the body as text.
+std::string http_get(const std::string& url) {
+  FILE* pipe = popen(("curl -s --max-time 5 '" + url + "'").c_str(), "r");
+  if (!pipe) return {};
+  std::string body;
+  char buffer[4096];
+  size_t got;
+  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) body.append(buffer, got);
+  pclose(pipe);
+  return body;
+}
+
 TEST_F(Supervision, AsSubreaperItReapsEveryOrphan) {
   const std::string pid_file = dir_ / "pid";
-  Process visor(wrap(child() + " --orphans 200 --pid-file " + pid_file), log());
+  const int port = free_port();
+  Process visor(wrap(child() + " --orphans 200 --pid-file " + pid_file,
+                     {"--health-listen", "127.0.0.1:" + std::to_string(port)}),
+                log());
   ASSERT_TRUE(wait_until([&] { return !read_file(pid_file).empty(); }, 20s)) << visor.output();
   // All 200 orphans end 20ms after their parent; none may stay a zombie of visor.
   EXPECT_TRUE(wait_until([&] { return zombies_of(visor.pid()) == 0 && children_of(visor.pid()).size() == 1; },
                          10s))
       << zombies_of(visor.pid()) << " zombies";
+  // ... and each was counted.
+  EXPECT_TRUE(wait_until(
+      [&] { return http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics").find("visor_orphans_reaped_total 200") != std::string::npos; },
+      10s))
+      << http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(10s), 128 + SIGTERM);
 }

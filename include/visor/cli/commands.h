@@ -11,9 +11,10 @@ namespace visor {
 int run_check(const Options& options);
 /// `visor init`: create the home layout; import `import_path` as the first version when given.
 int run_init(const std::string& home, const std::string& import_path);
-/// `visor add-upgrade`: stage `file` as `version` (optionally for Cosmos plan `plan`).
+/// `visor add-upgrade`: stage `file` as `version` (optionally for Cosmos plan `plan`). Unless
+/// `stage_only` (or a plan is named), a visor running with --source none then switches to it.
 int run_add_upgrade(const std::string& home, const std::string& version, const std::string& file,
-                    const std::string& plan, const std::string& version_args);
+                    const std::string& plan, const std::string& version_args, bool stage_only);
 /// `visor status`: the store's state and the live state of a running visor.
 int run_status(const std::string& home, bool json);
 

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -40,6 +41,8 @@ struct SupervisorHooks {
   std::function<void()> commit_upgrade;
   /// Called after every state change, with the child's pid (0 when none runs).
   std::function<void(LifecycleState state, pid_t child)> on_state_change;
+  /// Called after orphans (processes visor did not spawn) were reaped; `total` since start.
+  std::function<void(std::uint64_t total)> on_orphans_reaped;
   /// Called once, just before visor exits with `code`.
   std::function<void(int code, const std::string& reason)> on_exit;
 };

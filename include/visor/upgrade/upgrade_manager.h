@@ -23,6 +23,10 @@
 
 namespace visor {
 
+/// Where `visor add-upgrade` asks a running visor with --source none to switch: a file in the
+/// format of Cosmos's upgrade-info.json ({"name": "<version>", "height": <request id>}).
+std::string manual_request_path(const std::string& home);
+
 class UpgradeManager {
  public:
   /// `publish` is called whenever `status` changed in a way worth telling (systemd, status.json).
