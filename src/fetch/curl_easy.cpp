@@ -18,10 +18,11 @@ bool starts_with_no_case(std::string_view text, std::string_view prefix) {
   return true;
 }
 
-// curl_global_init is not thread-safe and must run once before any handle exists.
+// curl_global_init is not thread-safe and must run once before any handle exists. If it
+// fails, curl_easy_init() fails too and callers report "cannot create a curl handle".
 void initialise_curl_once() {
   static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(once, [] { (void)curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 std::string lower_first(std::string text) {
@@ -38,14 +39,18 @@ CurlEasy make_easy_handle(bool allow_http, const std::string& ca_bundle) {
   if (!handle) return handle;
   CURL* curl = handle.get();
   const char* protocols = allow_http ? "http,https" : "https";
+  // The security settings must take: a libcurl that rejects one gets no handle at all.
+  if (curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols) != CURLE_OK ||
+      curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, protocols) != CURLE_OK ||
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+      (!ca_bundle.empty() &&
+       curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle.c_str()) != CURLE_OK)) {
+    return CurlEasy();
+  }
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, protocols);
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, protocols);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_bundle.c_str());
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "visor/" VISOR_VERSION);
   // Proxies from the environment (https_proxy, no_proxy) are honoured by libcurl itself.
   return handle;

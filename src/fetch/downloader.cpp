@@ -320,7 +320,6 @@ Attempt Download::judge(CURL* curl, CURLcode code, const char* error_buffer) {
       return {Outcome::fail,
               "larger than the limit of " + std::to_string(request_.max_size) + " bytes", false};
     case Abort::write_error:
-      (void)part_.flush();
       return {Outcome::fail, abort_error_, !fetch_detail::is_disk_full(part_.last_errno())};
     case Abort::cancelled:
       (void)part_.flush();

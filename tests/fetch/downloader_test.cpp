@@ -196,6 +196,24 @@ TEST_F(DownloaderTest, CompletePartIsFinishedOn416) {
   EXPECT_EQ(server_->requests()[0]["range"], "bytes=1048576-");
 }
 
+TEST_F(DownloaderTest, HttpsVerifiesTheServerCertificate) {
+  if (!testing::make_self_signed_certificate(temp_.path())) GTEST_SKIP() << "no openssl tool";
+  serve({"--tls-cert", temp_ / "cert.pem", "--tls-key", temp_ / "key.pem"});
+  DownloadRequest secure = request();
+  secure.url = "https://127.0.0.1:" + std::to_string(server_->port()) + "/v1/lavap";
+  secure.allow_http = false;
+
+  const Result<DownloadResult> untrusted = download(secure);  // self-signed: not trusted
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.error().find("certificate"), std::string::npos) << untrusted.error();
+  EXPECT_FALSE(exists(part()));
+
+  secure.ca_bundle = temp_ / "cert.pem";
+  const Result<DownloadResult> trusted = download(secure);
+  ASSERT_TRUE(trusted.ok()) << trusted.error();
+  EXPECT_EQ(testing::read_file(destination()), content_);
+}
+
 TEST_F(DownloaderTest, NotFoundIsNotRetried) {
   serve();
   DownloadRequest missing = request();

@@ -97,6 +97,22 @@ TEST_F(HttpClientTest, LargeReplyIsRefused) {
   EXPECT_EQ(response.error(), "GET " + request.url + ": reply larger than 1048576 bytes");
 }
 
+TEST_F(HttpClientTest, HttpsVerifiesTheServerCertificate) {
+  if (!testing::make_self_signed_certificate(temp_.path())) GTEST_SKIP() << "no openssl tool";
+  serve({"--tls-cert", temp_ / "cert.pem", "--tls-key", temp_ / "key.pem"});
+  HttpRequest request;
+  request.url = "https://127.0.0.1:" + std::to_string(server_->port()) + "/params.json";
+  request.allow_http = false;
+  const Result<HttpResponse> untrusted = http_request(request);
+  ASSERT_FALSE(untrusted.ok());
+  EXPECT_NE(untrusted.error().find("certificate"), std::string::npos) << untrusted.error();
+
+  request.ca_bundle = temp_ / "cert.pem";
+  const Result<HttpResponse> trusted = http_request(request);
+  ASSERT_TRUE(trusted.ok()) << trusted.error();
+  EXPECT_EQ(trusted->body, R"({"params":{}})");
+}
+
 TEST_F(HttpClientTest, StalledServerTimesOut) {
   serve({"--stall"});
   HttpRequest request;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -128,6 +129,16 @@ class ReleaseServer {
   int port_ = 0;
   std::string log_path_;
 };
+
+/// Writes a self-signed certificate for 127.0.0.1 (cert.pem, key.pem) into `directory` with the
+/// openssl command-line tool; false when that is not possible here.
+inline bool make_self_signed_certificate(const std::string& directory) {
+  const std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout '" +
+      directory + "/key.pem' -out '" + directory + "/cert.pem' >/dev/null 2>&1";
+  return std::system(command.c_str()) == 0;
+}
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
 inline std::string pseudo_random_bytes(std::size_t size,

@@ -5,13 +5,15 @@ Serves the files of a directory over HTTP on 127.0.0.1 for visor's tests. Python
 library only.
 
 Usage:
-  release_server.py [--dir DIR] [--port N | --unix PATH] [--log FILE] [--control FILE]
+  release_server.py [--dir DIR] [--port N | --unix PATH] [--tls-cert PEM --tls-key PEM]
+                    [--log FILE] [--control FILE]
                     [--drop-after BYTES] [--stall] [--truncate] [--status CODE]
                     [--status-times N] [--rate BYTES_PER_SECOND]
 
 Start-up: the first line on stdout is "PORT <n>" (flushed) once the socket listens; with
 --port 0 (the default) the port is chosen by the kernel. With --unix PATH it listens on that
-unix socket instead and the first line is "UNIX <path>". Stop it with SIGTERM.
+unix socket instead and the first line is "UNIX <path>". With --tls-cert and --tls-key it
+speaks HTTPS (on TCP) with that certificate. Stop it with SIGTERM.
 
 Serving: GET and HEAD of /<path> answer the file DIR/<path> (query strings are ignored, so
 "?checksum=sha256:..." URLs work). "Range: bytes=N-", "bytes=N-M" and "bytes=-N" answer 206
@@ -45,6 +47,7 @@ import os
 import posixpath
 import re
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -217,6 +220,7 @@ class Handler(BaseHTTPRequestHandler):
     def send_file(self, file_path, offset, count, rate):
         self.wfile.flush()
         sock = self.connection
+        tls = self.state.args.tls_cert is not None  # sendfile would bypass the encryption
         started = time.monotonic()
         sent = 0
         with open(file_path, "rb") as source:
@@ -225,7 +229,13 @@ class Handler(BaseHTTPRequestHandler):
                 if rate:
                     step = min(step, max(1, int(rate) // 10))
                 try:
-                    done = os.sendfile(sock.fileno(), source.fileno(), offset + sent, step)
+                    if tls:
+                        source.seek(offset + sent)
+                        data = source.read(step)
+                        sock.sendall(data)
+                        done = len(data)
+                    else:
+                        done = os.sendfile(sock.fileno(), source.fileno(), offset + sent, step)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True
                     return
@@ -269,6 +279,8 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--unix", help="listen on this unix socket path instead of TCP")
+    parser.add_argument("--tls-cert", dest="tls_cert", help="PEM certificate: serve HTTPS")
+    parser.add_argument("--tls-key", dest="tls_key", help="PEM private key for --tls-cert")
     parser.add_argument("--log", help="append one JSON line per request to this file")
     parser.add_argument("--control", help="JSON file of fault settings, re-read per request")
     parser.add_argument("--drop-after", type=int, dest="drop_after")
@@ -289,6 +301,10 @@ def main():
         print(f"UNIX {args.unix}", flush=True)
     else:
         server = TcpServer((args.host, args.port), Handler)
+        if args.tls_cert:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         server.daemon_threads = True
         print(f"PORT {server.server_address[1]}", flush=True)
     try:
