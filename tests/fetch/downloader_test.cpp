@@ -267,6 +267,21 @@ TEST_F(DownloaderTest, AnnouncedSizeBeyondMaxIsRefused) {
   EXPECT_FALSE(exists(part()));
 }
 
+TEST_F(DownloaderTest, ActualSizeBeyondMaxIsRefusedWithoutContentLength) {
+  serve({"--no-length"});
+  DownloadRequest limited = request();
+  limited.max_size = 512 * 1024;
+  const Result<DownloadResult> result = download(limited);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error(),
+            "downloading " + limited.url + " failed: larger than the limit of 524288 bytes");
+  EXPECT_FALSE(exists(part()));
+
+  const Result<DownloadResult> unlimited = download(request());  // and without a limit it works
+  ASSERT_TRUE(unlimited.ok()) << unlimited.error();
+  EXPECT_EQ(unlimited->size, kSize);
+}
+
 TEST_F(DownloaderTest, StalledServerFailsWithinTheLowSpeedWindow) {
   serve({"--stall"});
   DownloadRequest stalled = request();

@@ -97,6 +97,15 @@ TEST_F(HttpClientTest, LargeReplyIsRefused) {
   EXPECT_EQ(response.error(), "GET " + request.url + ": reply larger than 1048576 bytes");
 }
 
+TEST_F(HttpClientTest, LargeReplyWithoutContentLengthIsCutOff) {
+  serve({"--no-length"});
+  HttpRequest request;
+  request.url = server_->url("big");
+  const Result<HttpResponse> response = http_request(request);
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error(), "GET " + request.url + ": reply larger than 1048576 bytes");
+}
+
 TEST_F(HttpClientTest, HttpsVerifiesTheServerCertificate) {
   if (!testing::make_self_signed_certificate(temp_.path())) GTEST_SKIP() << "no openssl tool";
   serve({"--tls-cert", temp_ / "cert.pem", "--tls-key", temp_ / "key.pem"});

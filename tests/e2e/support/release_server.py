@@ -35,8 +35,10 @@ Fault modes (flags; all off by default):
   --status CODE       answer every request with this HTTP status and a short text body
   --status-times N    with --status: only the first N requests get CODE, later ones behave
   --rate BPS          send bodies at about BPS bytes per second
+  --no-length         send file bodies without Content-Length, ended by closing the connection
 Control file (--control FILE): when FILE exists it is read again on every request; it holds a
-JSON object with any of the keys drop_after, stall, truncate, status, status_times, rate, which
+JSON object with any of the keys drop_after, stall, truncate, status, status_times, rate,
+no_length, which
 override the flags. A test can so change the behaviour of a running server by rewriting FILE
 (write a temporary file and rename it, so the server never reads half a file).
 """
@@ -76,6 +78,7 @@ class State:
             "status": self.args.status,
             "status_times": self.args.status_times,
             "rate": self.args.rate,
+            "no_length": self.args.no_length,
         }
         if self.args.control and os.path.exists(self.args.control):
             try:
@@ -178,7 +181,10 @@ class Handler(BaseHTTPRequestHandler):
 
         self.send_response(code)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(length))
+        if faults.get("no_length"):
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
         if code == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
@@ -289,6 +295,7 @@ def main():
     parser.add_argument("--status", type=int)
     parser.add_argument("--status-times", type=int, dest="status_times")
     parser.add_argument("--rate", type=int, help="bytes per second")
+    parser.add_argument("--no-length", action="store_true", dest="no_length")
     parser.add_argument("--verbose", action="store_true", help="access log on stderr")
     args = parser.parse_args()
 
