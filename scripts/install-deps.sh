@@ -11,7 +11,7 @@ packages=(
 # Extra tools some suites use; passed as arguments, e.g. `install-deps.sh --bench`.
 for group in "$@"; do
   case "$group" in
-    --bench) packages+=(tini dumb-init supervisor hyperfine) ;;
+    --bench) packages+=(tini dumb-init supervisor hyperfine time busybox) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --static) packages+=(clang-tidy cppcheck) ;;
     --ops) packages+=(systemd prometheus python3-yaml) ;;

@@ -122,6 +122,24 @@ void expect_home_intact(const std::string& home, const std::map<std::string, std
   }
 }
 
+// How far visor had come when it was killed, from its own log (for the summary line only).
+std::string phase_reached(const std::string& log) {
+  if (log.find("running-5.3.0") != std::string::npos) return "new version running";
+  if (log.find("current now points at 5.3.0") != std::string::npos) return "switched, new child starting";
+  if (log.find("switching from") != std::string::npos) return "stopping the old child";
+  if (log.find("staged lavap 5.3.0") != std::string::npos) return "staged, before the switch";
+  if (log.find("fetching lavap 5.3.0") != std::string::npos) return "downloading or verifying";
+  if (log.find("running-5.2.1") != std::string::npos) return "old version running, plan not yet read";
+  return "starting up";
+}
+
+// Prints how many trials ended in each phase: evidence that the kills spread over the window.
+void print_phases(const std::map<std::string, int>& phases) {
+  std::string line = "kill -9 landed in:";
+  for (const auto& [phase, count] : phases) line += " [" + phase + "] x" + std::to_string(count);
+  std::printf("%s\n", line.c_str());
+}
+
 class FaultKill : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -210,6 +228,7 @@ class FaultKill : public ::testing::Test {
 TEST_F(FaultKill, KillNineDuringDownloadNeverBreaksTheHome) {
   start_release_server();
   write_upgrade_info();
+  std::map<std::string, int> phases;
   for (int trial = 0; trial < 25; ++trial) {
     const std::string tag = std::to_string(trial);
     const std::string home = dir_ / ("home-" + tag);
@@ -222,12 +241,14 @@ TEST_F(FaultKill, KillNineDuringDownloadNeverBreaksTheHome) {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
       visor.signal(SIGKILL);
       visor.wait(10s);
+      ++phases[phase_reached(visor.output())];
     }
     kill_processes_mentioning(dir_ / ("pids-" + tag));
     expect_home_intact(home, shas_, "trial " + tag + ", killed " + std::to_string(delay_ms) + "ms into the download");
     if (HasFatalFailure()) return;
     if (trial % 5 == 4) expect_upgrade_completes(home, tag);
   }
+  print_phases(phases);
 }
 
 // 25 trials: 5.2.1 runs with 5.3.0 pre-staged (`visor add-upgrade`); the plan appears and visor
@@ -235,6 +256,7 @@ TEST_F(FaultKill, KillNineDuringDownloadNeverBreaksTheHome) {
 // starts the new child or writes state.json.
 TEST_F(FaultKill, KillNineDuringSwitchNeverBreaksTheHome) {
   start_release_server();  // only named by the plan's URL; the binary is pre-staged
+  std::map<std::string, int> phases;
   for (int trial = 0; trial < 25; ++trial) {
     const std::string tag = std::to_string(trial);
     const std::string home = dir_ / ("home-" + tag);
@@ -255,12 +277,14 @@ TEST_F(FaultKill, KillNineDuringSwitchNeverBreaksTheHome) {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
       visor.signal(SIGKILL);
       visor.wait(10s);
+      ++phases[phase_reached(visor.output())];
     }
     kill_processes_mentioning(dir_ / ("pids-" + tag));
     expect_home_intact(home, shas_, "trial " + tag + ", killed " + std::to_string(delay_ms) + "ms after the plan");
     if (HasFatalFailure()) return;
     if (trial % 5 == 4) expect_upgrade_completes(home, tag);
   }
+  print_phases(phases);
 }
 
 // Disabled until the bug it shows is fixed (reported with the fault suite): a visor killed while
