@@ -110,7 +110,7 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
   if (!extracted) {
     cleanup();
     fs::remove(artifact, error);
-    return Result<StageResult>::failure("unpacking " + url + ": " + extracted.error());
+    return Result<StageResult>::failure("the artifact from " + url + ": " + extracted.error());
   }
   auto reported = probe_version(prepared + "/" + name, options.version_args);
   if (!reported) {
