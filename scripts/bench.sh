@@ -91,9 +91,30 @@ EOF
   say "Where visor's RSS goes (\`pmap -x\`, largest resident mappings, KiB):"
   say ""
   say '```'
-  awk 'NR > 2 && $3 ~ /^[0-9]+$/ { print }' "$work/idle/pmap/visor.pmap" | sort -k3 -n -r | head -12 | tee -a "$report"
+  say "RSS  dirty  file (all mappings of one file added up)"
+  awk 'NR > 2 && $1 != "total" && $3 ~ /^[0-9]+$/ {
+         name = $6; for (i = 7; i <= NF; i++) name = name " " $i; if (name == "") name = "[anon]"
+         rss[name] += $3; dirty[name] += $4 }
+       END { for (n in rss) printf "%5d %5d  %s\n", rss[n], dirty[n], n }' "$work/idle/pmap/visor.pmap" |
+    sort -n -r | head -15 | tee -a "$report"
   grep '^total' "$work/idle/pmap/visor.pmap" | tee -a "$report"
   say '```'
+  say ""
+  say "The same libraries without visor's code: a C program that only calls pause(), linked against"
+  say "them one group at a time (\`gcc idle.c -Wl,--no-as-needed -l...\`), RSS / private dirty:"
+  say ""
+  printf 'int main(void) { pause(); return 0; }\n' | sed '1i #include <unistd.h>' > "$work/idle/idle.c"
+  say "| linked with | shared libraries | RSS | private dirty |"
+  say "|---|---|---|---|"
+  for libs in "" "-lcurl" "-larchive" "-lsystemd" "-lcrypto" "-lspdlog -lfmt" "-lstdc++" \
+      "-lcurl -larchive -lsystemd -lcrypto -lspdlog -lfmt -lstdc++"; do
+    # shellcheck disable=SC2086  # $libs is a list of flags
+    gcc -O2 "$work/idle/idle.c" -o "$work/idle/idle" -Wl,--no-as-needed $libs
+    "$work/idle/idle" & idle_pid=$!
+    sleep 0.3
+    say "| ${libs:-libc only} | $(ldd "$work/idle/idle" | wc -l) | $(awk '/^Rss:/ {printf "%.2f MiB", $2 / 1024}' /proc/$idle_pid/smaps_rollup) | $(awk '/^Private_Dirty:/ {printf "%.2f MiB", $2 / 1024}' /proc/$idle_pid/smaps_rollup) |"
+    kill "$idle_pid"; wait "$idle_pid" 2>/dev/null || true
+  done
   say ""
   say "Shared libraries linked by visor (\`ldd\`): $(ldd "$visor" | wc -l); size of the binary: $(du -k "$visor" | cut -f1) KiB ($(size "$visor" | awk 'NR == 2 {printf "text %d KiB, data %d KiB, bss %d KiB", $1 / 1024, $2 / 1024, $3 / 1024}'))."
   say ""
@@ -150,11 +171,15 @@ spawn_latency() {
   say "## Spawn latency (wrapper + \`true\`, whole process; hyperfine, ${spawn_runs} runs)"
   say ""
   mkdir -p "$work/spawn/home"
+  shm_home="$(mktemp -d /dev/shm/visor-bench.XXXXXX)"
   hyperfine -N --warmup 20 --runs "$spawn_runs" --export-json "$work/spawn/results.json" \
     -n visor "$visor wrap --restart never --home $work/spawn/home --cmd true" \
+    -n "visor, home on tmpfs" "$visor wrap --restart never --home $shm_home --cmd true" \
+    -n "visor version (start-up only)" "$visor version" \
     -n tini "tini -- true" \
     -n dumb-init "dumb-init true" \
     -n "true (no wrapper)" "true" > "$work/spawn/hyperfine.txt" 2>&1 || { cat "$work/spawn/hyperfine.txt"; return 1; }
+  rm -rf "$shm_home"
   python3 - "$work/spawn/results.json" <<'EOF' | tee -a "$report"
 import json, sys
 results = json.load(open(sys.argv[1]))["results"]
@@ -168,7 +193,9 @@ for r in results:
 EOF
   say ""
   say "Commands: \`hyperfine -N --warmup 20 --runs $spawn_runs 'visor wrap --restart never --home H --cmd true' 'tini -- true' 'dumb-init true' true\`."
-  say "The home is on /var/tmp (a real disk): visor's runs include its state writes with fsync."
+  say "The home is on /var/tmp (a real disk): visor's runs include its state writes with fsync; the"
+  say "tmpfs row shows visor without the cost of fsync, and \`visor version\` the cost of starting the"
+  say "binary at all (loading its shared libraries)."
   say ""
 }
 
