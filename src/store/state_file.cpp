@@ -21,7 +21,9 @@ std::string render_state(const StoreState& state) {
     json pending = {{"version", state.pending->version},
                     {"from_version", state.pending->from_version},
                     {"plan", state.pending->plan},
-                    {"stage", state.pending->stage}};
+                    {"stage", state.pending->stage},
+                    {"url", state.pending->url},
+                    {"sha256", state.pending->sha256}};
     pending["height"] = state.pending->height ? json(*state.pending->height) : json(nullptr);
     document["pending"] = pending;
   } else {
@@ -54,6 +56,8 @@ Result<StoreState> parse_state(const std::string& text) {
       upgrade.from_version = pending.value("from_version", "");
       upgrade.plan = pending.value("plan", "");
       upgrade.stage = pending.value("stage", "downloading");
+      upgrade.url = pending.value("url", "");
+      upgrade.sha256 = pending.value("sha256", "");
       if (pending.contains("height") && pending.at("height").is_number_unsigned()) {
         upgrade.height = pending.at("height").get<std::uint64_t>();
       }

@@ -87,6 +87,8 @@ bool UpgradeManager::resume_after_restart() {
   decision.target = pending->version;
   decision.height = pending->height;
   decision.plan = pending->plan;
+  decision.url = pending->url;
+  decision.sha256 = pending->sha256;
   decision.reason = "resuming the interrupted upgrade to " + pending->version;
   pending->stage = store_.has_version(pending->version) ? "staged" : "downloading";
   save();
@@ -239,6 +241,8 @@ void UpgradeManager::start_stage(const std::string& version, const UpgradeDecisi
   pending.height = decision.height;
   pending.plan = decision.plan;
   pending.stage = "downloading";
+  pending.url = decision.url;
+  pending.sha256 = decision.sha256;
   if (!version.empty()) {
     store_.state().pending = pending;
     save();
@@ -349,6 +353,8 @@ void UpgradeManager::request_switch(const std::string& version, const UpgradeDec
   pending.height = decision.height;
   pending.plan = decision.plan;
   pending.stage = "switching";
+  pending.url = decision.url;
+  pending.sha256 = decision.sha256;
   store_.state().pending = pending;
   save();
   switching_ = pending;

@@ -287,12 +287,10 @@ TEST_F(FaultKill, KillNineDuringSwitchNeverBreaksTheHome) {
   print_phases(phases);
 }
 
-// Disabled until the bug it shows is fixed (reported with the fault suite): a visor killed while
-// downloading a Cosmos plan's binary (URL from the plan's `binaries`, no --download-url)
-// resumes on its next start with a decision that lacks the URL, logs "staging 5.3.0 failed:
-// ... downloads are off (no --download-url) and it is not staged" and only finishes the
-// upgrade after the 10 s retry delay.
-TEST_F(FaultKill, DISABLED_AResumedPlanDownloadNeedsNoTemplateAndNoRetryDelay) {
+// A visor killed while downloading a Cosmos plan's binary (URL from the plan's `binaries`, no
+// --download-url) resumes on its next start with the URL kept in state.json: no "downloads are
+// off" error and no retry delay.
+TEST_F(FaultKill, AResumedPlanDownloadNeedsNoTemplateAndNoRetryDelay) {
   start_release_server();
   write_upgrade_info();
   const std::string home = dir_ / "home";

@@ -18,6 +18,8 @@ struct PendingUpgrade {
   std::optional<std::uint64_t> height;
   std::string plan;                    ///< Cosmos plan name, when any
   std::string stage = "downloading";   ///< downloading | staged | switching
+  std::string url;                     ///< explicit artifact URL (Cosmos binaries), for a resume
+  std::string sha256;                  ///< explicit SHA-256 that came with that URL
 };
 
 struct StoreState {
