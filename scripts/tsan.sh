@@ -7,6 +7,7 @@
 #   extra arguments are passed to ctest (e.g. -R Upgrade, -L unit)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$(pwd)"
 
 scripts/install-deps.sh --ops
 
@@ -16,10 +17,19 @@ started=$(date +%s)
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVISOR_TSAN=ON -DVISOR_SANITIZE=OFF >/dev/null
 cmake --build "$dir" -j "$jobs"
 built=$(date +%s)
-# halt_on_error: a report fails the test that triggered it (visor exits 66), so ctest shows it.
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0 ${TSAN_OPTIONS:-}"
+# Every report of every process (the test binaries and each visor they start, whose output the
+# e2e tests keep in temporary logs) also goes to $dir/tsan-reports/, checked after the run;
+# halt_on_error makes the reporting process exit 66, which fails the test as well.
+reports="$root/$dir/tsan-reports"
+rm -rf "$reports" && mkdir -p "$reports"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$reports/report ${TSAN_OPTIONS:-}"
 status=0
 (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 600 "$@") || status=$?
+if [ -n "$(ls -A "$reports")" ]; then
+  echo "tsan.sh: ThreadSanitizer reports in $reports:" >&2
+  cat "$reports"/* >&2
+  status=1
+fi
 finished=$(date +%s)
 echo "tsan.sh: build $((built - started)) s, tests $((finished - built)) s, exit $status"
 exit "$status"
