@@ -77,13 +77,16 @@ rows = [json.loads(line) for line in open(sys.argv[1])]
 visor = next(r for r in rows if r["name"] == "visor")
 def ratio(a, b):
     return "—" if b == 0 else f"{a / b:.2f}"
-print("| wrapper | RSS | private | anonymous | threads | CPU (utime+stime) | CPU (schedstat) | wakeups | visor/peer RSS | visor/peer private |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| wrapper | RSS | private dirty | anonymous | private clean | threads | CPU (utime+stime) | CPU (schedstat) | wakeups | visor/peer RSS | visor/peer private dirty |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print(f"| {r['name']} | {r['rss_kib'] / 1024:.2f} MiB | {r['private_kib'] / 1024:.2f} MiB | "
-          f"{r['anonymous_kib'] / 1024:.2f} MiB | {r['threads']} | {r['cpu_s']:.2f} s | "
+    print(f"| {r['name']} | {r['rss_kib'] / 1024:.2f} MiB | {r['private_dirty_kib'] / 1024:.2f} MiB | "
+          f"{r['anonymous_kib'] / 1024:.2f} MiB | {r['private_clean_kib'] / 1024:.2f} MiB | {r['threads']} | {r['cpu_s']:.2f} s | "
           f"{r['cpu_ns'] / 1e6:.3f} ms | {r['wakeups']} | {ratio(visor['rss_kib'], r['rss_kib'])} | "
-          f"{ratio(visor['private_kib'], r['private_kib'])} |")
+          f"{ratio(visor['private_dirty_kib'], r['private_dirty_kib'])} |")
+print()
+print("Private dirty (= anonymous here) is memory only this process holds. Private clean is file-backed")
+print("pages (library code) that no other process maps at that moment; it depends on what else runs.")
 print()
 print(f"Window: {visor['window_s']} s. Commands: " + "; ".join(f"`{r['command']}`" for r in rows) + ".")
 EOF

@@ -8,7 +8,10 @@ all of them idle side by side. After every wrapper has started its child and `--
 seconds have passed, a window of `--seconds` begins. Measured for the wrapper process itself
 (the program started, not its child):
   - memory at the end of the window, from /proc/<pid>/smaps_rollup: Rss, Pss, private
-    (Private_Clean + Private_Dirty) and Anonymous;
+    (Private_Clean + Private_Dirty, and each alone) and Anonymous. Private_Dirty is memory the
+    process alone owns (heap, stacks, relocated data); Private_Clean counts file pages (code of
+    shared libraries) that no other process happens to map at that moment, so it varies with
+    what else runs on the machine;
   - CPU over the window: utime + stime from /proc/<pid>/stat (all threads, in clock ticks),
     and the exact on-CPU nanoseconds of all threads from /proc/<pid>/task/*/schedstat;
   - wakeups over the window: voluntary + nonvoluntary context switches of all threads
@@ -76,6 +79,8 @@ def memory(pid):
         "rss_kib": values.get("Rss", 0),
         "pss_kib": values.get("Pss", 0),
         "private_kib": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0),
+        "private_dirty_kib": values.get("Private_Dirty", 0),
+        "private_clean_kib": values.get("Private_Clean", 0),
         "anonymous_kib": values.get("Anonymous", 0),
     }
 
