@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "fuzz_check.h"
@@ -19,6 +20,12 @@ const std::string& config_path() {
     char pattern[] = "/tmp/visor-fuzz-config-XXXXXX";
     const char* dir = mkdtemp(pattern);
     if (dir == nullptr) std::abort();
+    static std::string made;
+    made = dir;
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(made, ignored);
+    });
     return std::string(dir) + "/config.json";
   }();
   return path;

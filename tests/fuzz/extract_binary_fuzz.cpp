@@ -29,6 +29,12 @@ const std::string& base_dir() {
     char pattern[] = "/tmp/visor-fuzz-unpack-XXXXXX";
     const char* dir = mkdtemp(pattern);
     if (dir == nullptr) std::abort();
+    static std::string made;
+    made = dir;
+    std::atexit([] {
+      std::error_code ignored;
+      fs::remove_all(made, ignored);
+    });
     return std::string(dir);
   }();
   return base;
