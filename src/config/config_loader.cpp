@@ -79,7 +79,12 @@ bool set_size(std::uint64_t& target, const std::string& value, std::string& erro
     error = "expected a size such as 512M or 2G, got '" + value + "'";
     return false;
   }
-  target = std::stoull(digits) * multiplier;
+  const std::uint64_t number = std::stoull(digits);
+  if (number > std::numeric_limits<std::uint64_t>::max() / multiplier) {
+    error = "size '" + value + "' is too large";
+    return false;
+  }
+  target = number * multiplier;
   return true;
 }
 

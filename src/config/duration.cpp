@@ -1,7 +1,7 @@
 #include "visor/config/duration.h"
 
 #include <cctype>
-#include <cstdio>
+#include <utility>
 
 namespace visor {
 namespace {
@@ -65,20 +65,18 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
 }
 
 std::string format_duration(Duration duration) {
-  const long long ms = duration.count();
-  char buffer[48];
-  if (ms % 3600000 == 0 && ms >= 3600000) {
-    std::snprintf(buffer, sizeof buffer, "%lldh", ms / 3600000);
-  } else if (ms % 60000 == 0 && ms >= 60000) {
-    std::snprintf(buffer, sizeof buffer, "%lldm", ms / 60000);
-  } else if (ms % 1000 == 0) {
-    std::snprintf(buffer, sizeof buffer, "%llds", ms / 1000);
-  } else if (ms >= 1000) {
-    std::snprintf(buffer, sizeof buffer, "%.3gs", static_cast<double>(ms) / 1000.0);
-  } else {
-    std::snprintf(buffer, sizeof buffer, "%lldms", ms);
+  // Exact parts, largest first, so that parse_duration reads back the same value.
+  long long ms = duration.count();
+  if (ms <= 0) return "0s";
+  std::string text;
+  for (const auto& [unit, size] : {std::pair<const char*, long long>{"h", 3600000}, {"m", 60000}, {"s", 1000},
+                                   {"ms", 1}}) {
+    if (ms >= size) {
+      text += std::to_string(ms / size) + unit;
+      ms %= size;
+    }
   }
-  return buffer;
+  return text;
 }
 
 }  // namespace visor

@@ -109,7 +109,7 @@ void CosmosSource::start(DecisionCallback on_decision, ErrorCallback on_error,
         if (!events_.is_open()) arm_watch();  // re-arm a lost watch on every fallback poll
         return [path = path_]() { return read_small_file(path, kUpgradeInfoLimit); };
       },
-      [this](FetchOutcome outcome) { handle(std::move(outcome)); });
+      [this](const FetchOutcome& outcome) { handle(outcome); });
 }
 
 void CosmosSource::set_current_version(const std::string& version) { current_version_ = version; }
@@ -213,7 +213,7 @@ void CosmosSource::on_events(std::size_t bytes) {
   if (!lost && running_) read_events();
 }
 
-void CosmosSource::handle(FetchOutcome outcome) {
+void CosmosSource::handle(const FetchOutcome& outcome) {
   if (outcome.kind == FetchOutcome::Kind::absent) {  // no plan yet: the normal state
     bad_since_.reset();
     if (on_poll_) on_poll_(true, outcome.latency_seconds);

@@ -36,7 +36,7 @@ void LavaSource::start(DecisionCallback on_decision, ErrorCallback on_error, Pol
           return fetch_http(http, request, object);
         };
       },
-      [this](FetchOutcome outcome) { handle(std::move(outcome)); });
+      [this](const FetchOutcome& outcome) { handle(outcome); });
 }
 
 void LavaSource::set_current_version(const std::string& version) {
@@ -54,7 +54,7 @@ void LavaSource::redeliver() {
   if (running_ && latch_.last() && on_decision_) on_decision_(*latch_.last());
 }
 
-void LavaSource::handle(FetchOutcome outcome) {
+void LavaSource::handle(const FetchOutcome& outcome) {
   if (outcome.kind != FetchOutcome::Kind::ok) {
     if (on_poll_) on_poll_(false, outcome.latency_seconds);
     if (running_) report_error("lava poll " + outcome.error);

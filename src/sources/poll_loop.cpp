@@ -8,9 +8,15 @@
 namespace visor {
 
 PollLoop::PollLoop(boost::asio::io_context& io, Worker& worker, Duration interval)
-    : io_(io), worker_(worker), interval_(interval), timer_(io) {}
+    : worker_(worker), interval_(interval), timer_(io) {}
 
-PollLoop::~PollLoop() { stop(); }
+PollLoop::~PollLoop() {
+  try {
+    stop();
+  } catch (...) {
+    // cancelling a timer of a dying loop can only fail if the io_context is gone; nothing to do
+  }
+}
 
 void PollLoop::start(MakeFetch make_fetch, Handler handler) {
   if (running_) return;

@@ -50,7 +50,7 @@ void VegaSource::start(DecisionCallback on_decision, ErrorCallback on_error, Pol
           return fetch_http(http, request, object);
         };
       },
-      [this](FetchOutcome outcome) { handle(std::move(outcome)); });
+      [this](const FetchOutcome& outcome) { handle(outcome); });
 }
 
 void VegaSource::set_current_version(const std::string& version) {
@@ -68,7 +68,7 @@ void VegaSource::redeliver() {
   if (running_ && latch_.last() && on_decision_) on_decision_(*latch_.last());
 }
 
-void VegaSource::handle(FetchOutcome outcome) {
+void VegaSource::handle(const FetchOutcome& outcome) {
   if (outcome.kind == FetchOutcome::Kind::absent) {
     if (on_poll_) on_poll_(false, outcome.latency_seconds);
     if (running_) handle_missing_socket(outcome);

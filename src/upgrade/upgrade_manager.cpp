@@ -60,7 +60,11 @@ UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Work
 
 UpgradeManager::~UpgradeManager() {
   *alive_ = false;
-  stop();
+  try {
+    stop();
+  } catch (...) {
+    // cancelling the retry timer at exit can only fail if the io_context is gone; nothing to do
+  }
 }
 
 void UpgradeManager::save() {
@@ -495,7 +499,7 @@ void UpgradeManager::run_hook(const std::string& command, const std::string& whi
         if (!status) return Result<ExitStatus>::failure("did not finish within 10 minutes");
         return *status;
       },
-      [which, done = std::move(done), alive = alive_](Result<ExitStatus> result) {
+      [which, done = std::move(done), alive = alive_](const Result<ExitStatus>& result) {
         if (!*alive) return;
         if (!result) {
           log::error("hook_failed", "--" + which + ": " + result.error());

@@ -175,3 +175,20 @@ TEST_F(ConfigLoader, EnvironmentNamesFollowTheRule) {
 
 }  // namespace
 }  // namespace visor
+
+namespace visor {
+namespace {
+
+TEST(ConfigSizes, AnOverflowingSizeIsAnError) {
+  auto loaded = load_config({{"cmd", {"x", "--cmd"}}, {"max-artifact-size", {"17179869184G", "--max-artifact-size"}}},
+                            [](const char*) -> const char* { return nullptr; });
+  ASSERT_EQ(loaded.errors.size(), 1u);
+  EXPECT_NE(loaded.errors[0].find("too large"), std::string::npos) << loaded.errors[0];
+  auto fine = load_config({{"cmd", {"x", "--cmd"}}, {"max-artifact-size", {"512M", "--max-artifact-size"}}},
+                          [](const char*) -> const char* { return nullptr; });
+  ASSERT_TRUE(fine.errors.empty());
+  EXPECT_EQ(fine.options.max_artifact_size, 512ULL << 20);
+}
+
+}  // namespace
+}  // namespace visor

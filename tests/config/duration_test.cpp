@@ -36,9 +36,18 @@ TEST(Duration, RejectsAbsurdlyLongValues) {
 TEST(Duration, FormatsReadably) {
   EXPECT_EQ(format_duration(Duration(500)), "500ms");
   EXPECT_EQ(format_duration(Duration(2000)), "2s");
-  EXPECT_EQ(format_duration(Duration(1500)), "1.5s");
+  EXPECT_EQ(format_duration(Duration(1500)), "1s500ms");
+  EXPECT_EQ(format_duration(Duration(1005)), "1s5ms");
+  EXPECT_EQ(format_duration(Duration(3723004)), "1h2m3s4ms");
+  EXPECT_EQ(format_duration(Duration(0)), "0s");
   EXPECT_EQ(format_duration(Duration(300000)), "5m");
   EXPECT_EQ(format_duration(Duration(7200000)), "2h");
+}
+
+TEST(Duration, FormatAndParseRoundTrip) {
+  for (const long long ms : {1LL, 999LL, 1000LL, 1005LL, 1500LL, 59999LL, 60000LL, 90500LL, 3600001LL}) {
+    EXPECT_EQ(parse_duration(format_duration(Duration(ms))), Duration(ms)) << ms;
+  }
 }
 
 }  // namespace

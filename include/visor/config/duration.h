@@ -14,7 +14,7 @@ namespace visor {
 /// and values beyond 100 days.
 std::optional<Duration> parse_duration(std::string_view text, std::string* error = nullptr);
 
-/// Formats a duration the way parse_duration reads it, e.g. 1500ms -> "1.5s".
+/// Formats a duration exactly, the way parse_duration reads it, e.g. 90500ms -> "1m30s500ms".
 std::string format_duration(Duration duration);
 
 }  // namespace visor

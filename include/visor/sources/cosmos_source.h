@@ -73,7 +73,7 @@ class CosmosSource final : public Source {
   void drop_watch();
   void read_events();
   void on_events(std::size_t bytes);
-  void handle(FetchOutcome outcome);
+  void handle(const FetchOutcome& outcome);
   /// Remembers content that does not parse; true when it has stayed so (then it is reported).
   bool handle_unparsable(const std::string& body, const std::string& error);
   void report_error(const std::string& line);

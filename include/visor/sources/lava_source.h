@@ -36,7 +36,7 @@ class LavaSource final : public Source {
   const std::string& url() const { return url_; }
 
  private:
-  void handle(FetchOutcome outcome);
+  void handle(const FetchOutcome& outcome);
   void evaluate();
   void report_error(const std::string& line);
 

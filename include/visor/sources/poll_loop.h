@@ -58,7 +58,6 @@ class PollLoop {
   void launch();
   void schedule_next();
 
-  boost::asio::io_context& io_;
   Worker& worker_;
   Duration interval_;
   boost::asio::steady_timer timer_;

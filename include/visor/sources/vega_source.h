@@ -40,7 +40,7 @@ class VegaSource final : public Source {
   const std::string& object() const { return object_; }
 
  private:
-  void handle(FetchOutcome outcome);
+  void handle(const FetchOutcome& outcome);
   void handle_missing_socket(const FetchOutcome& outcome);
   void evaluate();
   void report_error(const std::string& line);
