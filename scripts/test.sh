@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (unit and end-to-end) through ctest;
-# then the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
-#   VISOR_SKIP_ASAN=1  skip the sanitizer pass (for a quick local loop)
+# then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer and under
+# ThreadSanitizer, a smoke run of every fuzz target, and the static checks.
+#   VISOR_SKIP_ASAN=1, VISOR_SKIP_TSAN=1, VISOR_SKIP_FUZZ=1, VISOR_SKIP_STATIC=1
+#   skip a pass (for a quick local loop); CI runs them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +25,19 @@ if [ "${VISOR_SKIP_ASAN:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DVISOR_SANITIZE=ON
+fi
+if [ "${VISOR_SKIP_TSAN:-0}" != 1 ]; then
+  echo "== build and test under ThreadSanitizer (visor runs worker threads)"
+  scripts/tsan.sh
+fi
+
+if [ "${VISOR_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz smoke (10 s per target)"
+  scripts/fuzz.sh 10
+fi
+
+if [ "${VISOR_SKIP_STATIC:-0}" != 1 ]; then
+  echo "== static checks (clang-tidy, cppcheck)"
+  scripts/static-checks.sh
 fi
 echo "== all tests passed"
