@@ -30,7 +30,9 @@ struct OptionFlags {
       if (spec.is_flag) {
         handles[spec.name] = command.add_flag("--" + spec.name, switches[spec.name], help);
       } else {
-        handles[spec.name] = command.add_option("--" + spec.name, values[spec.name], help);
+        // Given twice, the last one wins (as a later flag overrides an earlier one in scripts).
+        handles[spec.name] = command.add_option("--" + spec.name, values[spec.name], help)
+                                 ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       }
     }
   }

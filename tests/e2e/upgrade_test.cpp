@@ -193,6 +193,7 @@ TEST_F(Upgrade, KillNineAtRandomMomentsNeverBreaksCurrent) {
   start_release_server();
   std::mt19937 random(std::random_device{}());
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
+  int started = 0;  // trials in which visor got as far as supervising (so the kill hit real work)
   for (int trial = 0; trial < 20; ++trial) {
     const std::string log = dir_ / ("visor-" + std::to_string(trial) + ".log");
     {
@@ -200,6 +201,7 @@ TEST_F(Upgrade, KillNineAtRandomMomentsNeverBreaksCurrent) {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 1200)(random)));
       visor.signal(SIGKILL);
       visor.wait(10s);
+      if (visor.output().find("supervising lavap") != std::string::npos) ++started;
     }
     // The child outlives visor's kill -9 (as it would under systemd's KillMode=mixed it would not);
     // stop it so the next trial starts clean.
@@ -221,6 +223,7 @@ TEST_F(Upgrade, KillNineAtRandomMomentsNeverBreaksCurrent) {
       EXPECT_TRUE(fs::exists(entry.path() / "lavap")) << entry.path() << " is incomplete";
     }
   }
+  EXPECT_GE(started, 10) << "most trials must reach supervision, or the kills proved nothing";
   // After all that, a visor on the same home finishes the upgrade.
   Process visor(wrap_args(), dir_ / "visor-final.log", environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.3.0"); }, 30s)) << visor.output();
@@ -293,6 +296,51 @@ TEST_F(Upgrade, ANewVersionThatNeverPrintsTheReadyPatternIsRolledBack) {
       << visor.output();
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1") && pids().size() == 3; }, 15s)) << visor.output();
   EXPECT_EQ(current_target(), "upgrades/5.2.1");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+}  // namespace
+}  // namespace visor::e2e
+
+namespace visor::e2e {
+namespace {
+
+// The HTTP status and body of a GET on 127.0.0.1, by curl; status 0 when nothing answered.
+std::pair<int, std::string> curl_get(int port, const std::string& path) {
+  const std::string command = "curl -s --max-time 3 -w '\\n%{http_code}' 'http://127.0.0.1:" +
+                              std::to_string(port) + path + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return {0, {}};
+  std::string text;
+  char buffer[4096];
+  size_t got;
+  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
+  pclose(pipe);
+  const auto newline = text.rfind('\n');
+  if (newline == std::string::npos) return {0, text};
+  return {std::atoi(text.c_str() + newline + 1), text.substr(0, newline)};
+}
+
+TEST_F(Upgrade, HealthAndMetricsFollowAnUpgrade) {
+  publish("5.3.0");
+  start_release_server();
+  const int port = free_port();
+  Process visor(wrap_args({"--healthy-after", "2s", "--health-listen", "127.0.0.1:" + std::to_string(port)}),
+                dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return curl_get(port, "/readyz").first == 200; }, 15s)) << visor.output();
+  EXPECT_NE(curl_get(port, "/metrics").second.find("visor_version_info{current=\"5.2.1\""), std::string::npos);
+
+  write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
+  // While the new version is on probation the node runs (healthz 200) but is not ready.
+  ASSERT_TRUE(wait_until([&] { return running_version("5.3.0"); }, 20s)) << visor.output();
+  EXPECT_EQ(curl_get(port, "/healthz").first, 200);
+  EXPECT_EQ(curl_get(port, "/readyz").first, 503);
+  ASSERT_TRUE(wait_until([&] { return curl_get(port, "/readyz").first == 200; }, 10s)) << visor.output();
+  const std::string metrics = curl_get(port, "/metrics").second;
+  EXPECT_NE(metrics.find("visor_upgrades_total{result=\"success\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("visor_version_info{current=\"5.3.0\""), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("visor_child_up 1"), std::string::npos) << metrics;
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
