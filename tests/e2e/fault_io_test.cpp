@@ -31,24 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* arch_name() {
-#if defined(__aarch64__)
-  return "arm64";
-#else
-  return "amd64";
-#endif
-}
-
-// A stand-in node binary: answers `version`, otherwise execs the test child (same pid) with
-// its arguments plus "--print running-<version>". `padding` bytes of comment make it larger.
-void write_node_binary(const std::string& path, const std::string& version, std::size_t padding = 0) {
-  std::string script = "#!/bin/sh\n"
-                       "if [ \"$1\" = version ]; then echo '" + version + "'; exit 0; fi\n"
-                       "exec '" + test_child_binary() + "' \"$@\" --print running-" + version + "\n";
-  if (padding > 0) script += "# " + std::string(padding, 'x') + "\n";
-  write_file(path, script, 0755);
-}
-
 bool process_alive(const std::string& pid_text) {
   if (pid_text.empty()) return false;
   return ::kill(static_cast<pid_t>(std::stoi(pid_text)), 0) == 0;
@@ -83,12 +65,12 @@ class FaultIo : public ::testing::Test {
   void SetUp() override {
     fs::create_directories(dir_ / "bin");
     fs::create_directories(dir_ / "releases");
-    write_node_binary(dir_ / "bin/lavap", "5.2.1");
+    write_stand_in(dir_ / "bin/lavap", "5.2.1");
   }
 
   // Publishes 5.3.0 with `padding` bytes of bulk; returns its SHA-256.
   std::string publish(std::size_t padding) {
-    write_node_binary(dir_ / "releases/lavap-v5.3.0", "5.3.0", padding);
+    write_stand_in(dir_ / "releases/lavap-v5.3.0", "5.3.0", "", padding);
     return sha256sum(dir_ / "releases/lavap-v5.3.0");
   }
 
@@ -108,7 +90,7 @@ class FaultIo : public ::testing::Test {
   // The Cosmos plan for v5.3.0, its binary URL with ?checksum=sha256:<hex>.
   void write_upgrade_info(const std::string& sha) {
     const std::string url = releases_.url() + "/lavap-v5.3.0?checksum=sha256:" + sha;
-    const nlohmann::json info = {{"binaries", {{std::string("linux/") + arch_name(), url}}}};
+    const nlohmann::json info = {{"binaries", {{"linux/" + host_arch_name(), url}}}};
     const nlohmann::json plan = {{"name", "v5.3.0"}, {"height", 100}, {"info", info.dump()}};
     write_file(dir_ / "upgrade-info.json.tmp", plan.dump());
     fs::rename(dir_ / "upgrade-info.json.tmp", dir_ / "upgrade-info.json");

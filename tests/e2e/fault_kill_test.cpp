@@ -32,24 +32,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t kArtifactPadding = 256 * 1024;  // the new version's size, about 256 KiB
 constexpr int kReleaseRate = 512 * 1024;              // bytes per second: ~0.5 s per download
 
-const char* arch_name() {
-#if defined(__aarch64__)
-  return "arm64";
-#else
-  return "amd64";
-#endif
-}
-
-// A stand-in node binary: answers `version`, otherwise execs the test child (same pid) with
-// its arguments plus "--print running-<version>".
-void write_node_binary(const std::string& path, const std::string& version, std::size_t padding = 0) {
-  std::string script = "#!/bin/sh\n"
-                       "if [ \"$1\" = version ]; then echo '" + version + "'; exit 0; fi\n"
-                       "exec '" + test_child_binary() + "' \"$@\" --print running-" + version + "\n";
-  if (padding > 0) script += "# " + std::string(padding, 'x') + "\n";
-  write_file(path, script, 0755);
-}
-
 // Kills every process whose command line mentions `marker` (children that outlived visor's
 // kill -9, and version probes it had started).
 void kill_processes_mentioning(const std::string& marker) {
@@ -145,9 +127,9 @@ class FaultKill : public ::testing::Test {
   void SetUp() override {
     fs::create_directories(dir_ / "bin");
     fs::create_directories(dir_ / "releases");
-    write_node_binary(dir_ / "bin/lavap", "5.2.1");
+    write_stand_in(dir_ / "bin/lavap", "5.2.1");
     artifact_ = dir_ / "releases/lavap-v5.3.0";
-    write_node_binary(artifact_, "5.3.0", kArtifactPadding);
+    write_stand_in(artifact_, "5.3.0", "", kArtifactPadding);
     shas_ = {{"5.2.1", sha256sum(dir_ / "bin/lavap")}, {"5.3.0", sha256sum(artifact_)}};
     // The same 5.3.0 under the managed name, for `visor add-upgrade` (which keeps the file name).
     fs::create_directories(dir_ / "staging");
@@ -168,7 +150,7 @@ class FaultKill : public ::testing::Test {
   // The plan the chain writes when it halts for v5.3.0; its binary URL carries the checksum.
   void write_upgrade_info() {
     const std::string url = releases_.url() + "/lavap-v5.3.0?checksum=sha256:" + shas_["5.3.0"];
-    const nlohmann::json info = {{"binaries", {{std::string("linux/") + arch_name(), url}}}};
+    const nlohmann::json info = {{"binaries", {{"linux/" + host_arch_name(), url}}}};
     const nlohmann::json plan = {{"name", "v5.3.0"}, {"height", 100}, {"info", info.dump()}};
     write_file(dir_ / "upgrade-info.json.tmp", plan.dump());
     fs::rename(dir_ / "upgrade-info.json.tmp", dir_ / "upgrade-info.json");
