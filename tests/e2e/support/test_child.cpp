@@ -1,7 +1,8 @@
 // A child for the tests to supervise. It does what its flags say, in order:
 //   --version V         when argv[1] is "version", print V and exit 0
-//   --argv-file F       write each argument on its own line to F
-//   --pid-file F        append the pid to F
+//   --argv-file F       write each argument on its own line to F (whole, by rename, once the
+//                       handlers are set and the pid is appended: the last start-up step)
+//   --pid-file F        append the pid to F (after the signal handlers are set)
 //   --start-log F       append CLOCK_MONOTONIC milliseconds at start to F
 //   --cwd-file F        write the working directory and $VISOR_TEST_MARK to F
 //   --signal-log F      append the name of each received signal (HUP INT QUIT USR1 USR2 TERM)
@@ -114,16 +115,6 @@ int main(int argc, char** argv) {
       kill_self = std::atoi(args[++i].c_str());
     }
   }
-  if (argv_file) {
-    std::string text;
-    for (const auto& arg : args) text += arg + "\n";
-    const int fd = open(argv_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ssize_t ignored = write(fd, text.data(), text.size());
-      (void)ignored;
-      close(fd);
-    }
-  }
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
@@ -149,7 +140,21 @@ int main(int argc, char** argv) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
+  // The pid file first, the argv file last and whole (temp + rename): a test that sees the argv
+  // file can rely on the pid being recorded and the signal handlers being in place.
   if (pid_file) append_line(pid_file, std::to_string(getpid()));
+  if (argv_file) {
+    std::string text;
+    for (const auto& arg : args) text += arg + "\n";
+    const std::string temporary = std::string(argv_file) + ".tmp";
+    const int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ssize_t ignored = write(fd, text.data(), text.size());
+      (void)ignored;
+      close(fd);
+      rename(temporary.c_str(), argv_file);
+    }
+  }
   if (exit_code >= 0 || kill_self > 0) {
     usleep(static_cast<useconds_t>(after_ms) * 1000);
     if (kill_self > 0) {
