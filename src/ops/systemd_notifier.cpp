@@ -1,36 +1,36 @@
 #include "visor/ops/systemd_notifier.h"
 
-#include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 
 #include "visor/common/log.h"
 #include "visor/common/result.h"
+#include "visor/ops/notify_socket.h"
 
 namespace visor {
 namespace {
 
 constexpr std::size_t kMaxSummaryLength = 200;
 
-void send_with_sd_notify(const std::string& message) {
-  const int result = sd_notify(0, message.c_str());
-  if (result < 0) {
+void send_to_notify_socket(const std::string& message) {
+  const Status sent = notify_socket_send(message);
+  if (!sent) {
     // Not fatal: visor keeps supervising even if systemd cannot hear it.
-    log::warn("sd_notify_failed",
-              "sd_notify(" + message.substr(0, message.find('\n')) + "): " + errno_text(-result));
+    log::warn("sd_notify_failed", "sd_notify(" + message.substr(0, message.find('\n')) + "): " + sent.error());
   }
 }
 
 std::optional<Duration> watchdog_interval_from_environment() {
-  std::uint64_t usec = 0;
-  const int enabled = sd_watchdog_enabled(0, &usec);
-  if (enabled < 0) {
-    log::warn("watchdog_config", "WATCHDOG_USEC is not usable: " + errno_text(-enabled));
+  const auto usec = watchdog_usec_from(std::getenv("WATCHDOG_USEC"), std::getenv("WATCHDOG_PID"), ::getpid());
+  if (!usec) {
+    log::warn("watchdog_config", "the watchdog is off: " + usec.error());
     return std::nullopt;
   }
-  if (enabled == 0 || usec == 0) return std::nullopt;
+  if (!*usec) return std::nullopt;
   // Half the timeout, as sd_watchdog_enabled(3) recommends; at least 1ms.
-  const auto half = Duration(static_cast<Duration::rep>(usec / 2000));
+  const auto half = Duration(static_cast<Duration::rep>(**usec / 2000));
   return half.count() > 0 ? half : Duration(1);
 }
 
@@ -73,7 +73,7 @@ std::string status_summary(const LiveStatus& status) {
 }
 
 SystemdNotifier::SystemdNotifier(boost::asio::io_context& io)
-    : SystemdNotifier(io, send_with_sd_notify, watchdog_interval_from_environment()) {}
+    : SystemdNotifier(io, send_to_notify_socket, watchdog_interval_from_environment()) {}
 
 SystemdNotifier::SystemdNotifier(boost::asio::io_context& io, Send send,
                                  std::optional<Duration> watchdog_interval)

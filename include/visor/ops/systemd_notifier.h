@@ -26,8 +26,8 @@ class SystemdNotifier {
   /// Delivers one notification (lines like "READY=1\nSTATUS=..."); the test seam.
   using Send = std::function<void(const std::string& message)>;
 
-  /// Sends through sd_notify(): every message is a no-op when NOTIFY_SOCKET is unset. The
-  /// watchdog interval is half of WATCHDOG_USEC (sd_watchdog_enabled), none when it is unset.
+  /// Sends to $NOTIFY_SOCKET (notify_socket.h): every message is a no-op when it is unset. The
+  /// watchdog interval is half of WATCHDOG_USEC (as sd_watchdog_enabled reads it), none when unset.
   explicit SystemdNotifier(boost::asio::io_context& io);
   /// Sends through `send`, with a watchdog ping every `watchdog_interval` when given.
   SystemdNotifier(boost::asio::io_context& io, Send send,
