@@ -10,9 +10,7 @@
 #include "visor/common/worker.h"
 #include "visor/config/options.h"
 #include "visor/sources/http_fetch.h"
-#include "visor/sources/poll_loop.h"
-#include "visor/sources/reporting.h"
-#include "visor/sources/source.h"
+#include "visor/sources/polled_source.h"
 #include "visor/sources/vega_status.h"
 
 namespace visor {
@@ -22,17 +20,13 @@ namespace visor {
 /// id must match. A missing socket (the node is still starting) is not an error at first: it
 /// is logged once at info level, and only reported through on_error when it is still missing
 /// after the missing-socket grace (60 s by default); the next success re-arms both.
-class VegaSource final : public Source {
+class VegaSource final : public PolledSource {
  public:
   /// Reads vega_admin_socket, vega_admin_path, poll_interval and request_timeout.
   VegaSource(boost::asio::io_context& io, Worker& worker, const Options& options,
              HttpFunction http = http_request);
 
   const char* name() const override { return "vega"; }
-  void start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) override;
-  void set_current_version(const std::string& version) override;
-  void stop() override;
-  void redeliver() override;
 
   /// How long a missing socket stays quiet before on_error hears of it; for tests and tuning.
   void set_missing_socket_grace(Duration grace) { missing_grace_ = grace; }
@@ -40,31 +34,24 @@ class VegaSource final : public Source {
   const std::string& object() const { return object_; }
 
  private:
-  void handle(const FetchOutcome& outcome);
+  PollLoop::Fetch make_fetch() override;
+  void handle(const FetchOutcome& outcome) override;
+  bool has_reading() const override { return status_.has_value(); }
+  UpgradeDecision decide() const override;
   void handle_missing_socket(const FetchOutcome& outcome);
-  void evaluate();
-  void report_error(const std::string& line);
 
   std::string socket_;
   std::string path_;
   std::string object_;
   Duration request_timeout_;
   HttpFunction http_;
-  PollLoop loop_;
-  DecisionCallback on_decision_;
-  ErrorCallback on_error_;
-  PollCallback on_poll_;
-  std::string current_version_;
   int next_id_ = 1;
   int pending_id_ = 0;                       ///< the id of the request in flight
   std::optional<VegaUpgradeStatus> status_;  ///< the last good reading
-  DecisionLatch latch_;
-  ErrorThrottle errors_;
   Duration missing_grace_{60000};
   std::optional<TimePoint> missing_since_;  ///< set while the socket is missing
   bool missing_logged_ = false;             ///< the info line was written since the last success
   bool missing_reported_ = false;           ///< on_error heard of it since the last success
-  bool running_ = false;
 };
 
 }  // namespace visor
