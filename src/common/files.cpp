@@ -45,12 +45,16 @@ Status fsync_directory(const std::string& directory) {
   return {};
 }
 
-Status write_file_atomic(const std::string& path, const std::string& content, int mode) {
+namespace {
+
+Status write_and_rename(const std::string& path, const std::string& content, int mode, bool durable) {
   const std::string temporary = temporary_name(path);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return Status::failure("creating " + temporary + ": " + errno_text(errno));
   Status status = write_all(fd, content.data(), content.size(), temporary);
-  if (status && ::fsync(fd) != 0) status = Status::failure("fsync of " + temporary + ": " + errno_text(errno));
+  if (durable && status && ::fsync(fd) != 0) {
+    status = Status::failure("fsync of " + temporary + ": " + errno_text(errno));
+  }
   if (::close(fd) != 0 && status) status = Status::failure("closing " + temporary + ": " + errno_text(errno));
   if (status && ::rename(temporary.c_str(), path.c_str()) != 0) {
     status = Status::failure("renaming " + temporary + " to " + path + ": " + errno_text(errno));
@@ -59,7 +63,17 @@ Status write_file_atomic(const std::string& path, const std::string& content, in
     ::unlink(temporary.c_str());
     return status;
   }
-  return fsync_directory(parent_of(path));
+  return durable ? fsync_directory(parent_of(path)) : Status();
+}
+
+}  // namespace
+
+Status write_file_atomic(const std::string& path, const std::string& content, int mode) {
+  return write_and_rename(path, content, mode, true);
+}
+
+Status replace_file(const std::string& path, const std::string& content, int mode) {
+  return write_and_rename(path, content, mode, false);
 }
 
 Status copy_file_synced(const std::string& from, const std::string& to, int mode) {

@@ -102,12 +102,14 @@ void Supervisor::on_signal(int signal_number) {
     return;
   }
   if (child_pid_ > 0) {
-    log::debug("signal_forwarded", "forwarding SIG" + signal_name(signal_number) + " to the child",
-               {{"pid", std::to_string(child_pid_)}});
+    // The signal first, the log line after: the latency an operator's signal sees is the kill().
     if (::kill(child_pid_, signal_number) != 0) {
       log::warn("signal_forward_failed", "kill(" + std::to_string(child_pid_) + ", SIG" +
                                              signal_name(signal_number) + "): " + errno_text(errno));
+      return;
     }
+    log::debug("signal_forwarded", "forwarded SIG" + signal_name(signal_number) + " to the child",
+               {{"pid", std::to_string(child_pid_)}});
   }
 }
 

@@ -11,6 +11,12 @@ namespace visor {
 /// fsyncs the directory. After a crash at any moment `path` holds the old or the new content.
 Status write_file_atomic(const std::string& path, const std::string& content, int mode = 0644);
 
+/// Writes `content` to a temporary file beside `path` and renames it over `path`, without
+/// fsync: readers see the old or the new content, never a mix, but after a power cut the file
+/// may be old or empty. For snapshots rewritten often and rebuilt at start (status.json), where
+/// an fsync on a disk busy with a node's database could stall the event loop for a long time.
+Status replace_file(const std::string& path, const std::string& content, int mode = 0644);
+
 /// fsync() of a directory, so that a rename or a new entry in it survives a power loss.
 Status fsync_directory(const std::string& directory);
 

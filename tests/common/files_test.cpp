@@ -1,0 +1,73 @@
+#include "visor/common/files.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace visor {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Files : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "visor-files-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string read(const std::string& path) const { return read_small_file(path).value(); }
+  int entries() const {
+    int count = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(root_)) ++count;
+    return count;
+  }
+  static int mode_of(const std::string& path) {
+    struct stat info {};
+    ::stat(path.c_str(), &info);
+    return static_cast<int>(info.st_mode & 07777);
+  }
+
+  std::string root_;
+};
+
+TEST_F(Files, BothWritersReplaceTheWholeFileAndLeaveNoTemporary) {
+  const std::string path = root_ + "/state.json";
+  ASSERT_TRUE(write_file_atomic(path, "first\n", 0600));
+  EXPECT_EQ(read(path), "first\n");
+  EXPECT_EQ(mode_of(path), 0600);
+  ASSERT_TRUE(write_file_atomic(path, "second, longer\n"));
+  EXPECT_EQ(read(path), "second, longer\n");
+
+  const std::string snapshot = root_ + "/status.json";
+  ASSERT_TRUE(replace_file(snapshot, "{\"state\":\"running\"}\n"));
+  ASSERT_TRUE(replace_file(snapshot, "{}\n"));
+  EXPECT_EQ(read(snapshot), "{}\n");
+  EXPECT_EQ(mode_of(snapshot), 0644);
+  EXPECT_EQ(entries(), 2) << "only the two files, no temporaries";
+}
+
+TEST_F(Files, AFailedWriteNamesThePathAndKeepsTheOldContent) {
+  const std::string missing = root_ + "/no-such-folder/status.json";
+  const Status failed = replace_file(missing, "x");
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().find(root_ + "/no-such-folder/status.json.tmp-"), std::string::npos) << failed.error();
+  EXPECT_NE(failed.error().find("No such file or directory"), std::string::npos) << failed.error();
+
+  // Renaming over a directory fails: the directory is untouched and the temporary removed.
+  const std::string occupied = root_ + "/occupied";
+  fs::create_directory(occupied);
+  const Status refused = write_file_atomic(occupied, "x");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("renaming"), std::string::npos) << refused.error();
+  EXPECT_TRUE(fs::is_directory(occupied));
+  EXPECT_EQ(entries(), 1);
+}
+
+}  // namespace
+}  // namespace visor
