@@ -189,9 +189,16 @@ void Supervisor::spawn_child(bool upgrade_start) {
   SpawnOptions spawn = hooks_.prepare_spawn(upgrade_start);
   int stdin_fd = -1;
   if (!options_.stdin_file.empty()) {
-    stdin_fd = ::open(options_.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (stdin_fd < 0) {
-      log::error("stdin_file", "cannot open --stdin-file: " + errno_text(errno));
+    // Opened afresh for every start, so each child reads it from the beginning. O_NONBLOCK keeps
+    // the open of a FIFO without a writer from stalling the loop; the child gets a blocking fd.
+    stdin_fd = ::open(options_.stdin_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (stdin_fd >= 0) {
+      ::fcntl(stdin_fd, F_SETFL, ::fcntl(stdin_fd, F_GETFL) & ~O_NONBLOCK);
+    } else {
+      // Never visor's own stdin instead (a terminal the child would wait on): an empty one.
+      log::error("stdin_file", "cannot open --stdin-file " + options_.stdin_file + ": " + errno_text(errno) +
+                                   "; the child gets an empty stdin");
+      stdin_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
     spawn.stdin_fd = stdin_fd;
   }

@@ -147,6 +147,35 @@ TEST_F(Supervision, ACrashedChildIsRestartedAndKeepsRunning) {
   EXPECT_EQ(visor.wait(10s), 128 + SIGTERM);
 }
 
+// --stdin-file feeds every start of the child the whole file (a keyring password, say); its
+// content shows nowhere in visor's log, its argv or status.json. A file that is gone by a later
+// start gives that child an empty stdin (never visor's own) and one error line.
+TEST_F(Supervision, StdinFileFeedsEveryStartAndIsNeverLogged) {
+  const std::string secret = dir_ / "password";
+  write_file(secret, "hunter2-not-in-logs", 0600);
+  const std::string copies = dir_ / "stdin-copies";
+  Process visor(wrap(child() + " --stdin-copy " + copies + " --exit 1",
+                     {"--stdin-file", secret, "--backoff-initial", "100ms", "--backoff-max", "200ms",
+                      "--max-restarts", "50", "--log-level", "debug"}),
+                log());
+  ASSERT_TRUE(wait_until([&] { return read_lines(copies).size() >= 3; }, 15s)) << visor.output();
+  const auto lines = read_lines(copies);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(lines[i], "stdin:hunter2-not-in-logs") << i;
+
+  std::remove(secret.c_str());
+  const std::size_t before = read_lines(copies).size();
+  ASSERT_TRUE(wait_until([&] { return read_lines(copies).size() >= before + 2; }, 15s)) << visor.output();
+  EXPECT_EQ(read_lines(copies).back(), "stdin:") << "an empty stdin once the file is gone";
+  visor.signal(SIGTERM);
+  visor.wait(10s);
+
+  const std::string output = visor.output();
+  EXPECT_EQ(output.find("hunter2"), std::string::npos) << output;
+  EXPECT_NE(output.find("cannot open --stdin-file " + secret + ": No such file or directory"), std::string::npos)
+      << output;
+  EXPECT_EQ(read_file(dir_ / "home/status.json").find("hunter2"), std::string::npos);
+}
+
 // Counts zombies whose parent is `parent` (host pid).
 int zombies_of(pid_t parent) {
   int zombies = 0;

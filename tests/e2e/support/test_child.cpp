@@ -5,6 +5,7 @@
 //   --pid-file F        append the pid to F (after the signal handlers are set)
 //   --start-log F       append CLOCK_MONOTONIC milliseconds at start to F
 //   --cwd-file F        write the working directory and $VISOR_TEST_MARK to F
+//   --stdin-copy F      read stdin to its end and append it to F as one line "stdin:<bytes>"
 //   --signal-log F      append the name of each received signal (HUP INT QUIT USR1 USR2 TERM)
 //   --ignore-term       ignore SIGTERM and SIGINT
 //   --exit-on-term N    exit with code N on SIGTERM (default: die of SIGTERM)
@@ -97,6 +98,12 @@ int main(int argc, char** argv) {
       if (getcwd(directory, sizeof directory)) {
         append_line(args[++i].c_str(), std::string(directory) + "\n" + (mark ? mark : ""));
       }
+    } else if (arg == "--stdin-copy" && has_value) {
+      std::string input;
+      char buffer[4096];
+      ssize_t n;
+      while ((n = read(0, buffer, sizeof buffer)) > 0) input.append(buffer, static_cast<size_t>(n));
+      append_line(args[++i].c_str(), "stdin:" + input);
     } else if (arg == "--signal-log" && has_value) {
       g_signal_log = args[++i].c_str();
     } else if (arg == "--ignore-term") {
