@@ -28,6 +28,11 @@ std::size_t append_body(char* data, std::size_t size, std::size_t count, void* u
   return bytes;
 }
 
+// Called by curl at least once a second, also while connecting or waiting for a reply.
+int check_cancel(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
 }  // namespace
 
 Result<HttpResponse> http_request(const HttpRequest& request) {
@@ -76,7 +81,17 @@ Result<HttpResponse> http_request(const HttpRequest& request) {
                      static_cast<curl_off_t>(request.body.size()));
   }
 
+  if (request.cancel) {
+    if (request.cancel->load()) return Result<HttpResponse>::failure(what + ": cancelled");
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &check_cancel);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.cancel.get()));
+  }
+
   const CURLcode code = curl_easy_perform(curl);
+  if (code == CURLE_ABORTED_BY_CALLBACK && request.cancel && request.cancel->load()) {
+    return Result<HttpResponse>::failure(what + ": cancelled");
+  }
   if (sink.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     return Result<HttpResponse>::failure(what + ": reply larger than " +
                                          std::to_string(request.max_body) + " bytes");

@@ -23,6 +23,7 @@ PollLoop::Fetch LavaSource::make_fetch() {
   request.max_body = kSourceReplyLimit;
   request.allow_http = true;  // a node's REST port is often plain http on a private network
   request.ca_bundle = ca_bundle_;
+  request.cancel = cancel_flag();
   return [http = http_, request = std::move(request), object = url_for_display(url_)]() {
     return fetch_http(http, request, object);
   };

@@ -15,6 +15,7 @@ void PolledSource::start(DecisionCallback on_decision, ErrorCallback on_error, P
   on_error_ = std::move(on_error);
   on_poll_ = std::move(on_poll);
   running_ = true;
+  cancel_ = std::make_shared<std::atomic<bool>>(false);
   loop_.start([this] { return make_fetch(); }, [this](const FetchOutcome& outcome) { handle(outcome); });
 }
 
@@ -25,6 +26,7 @@ void PolledSource::set_current_version(const std::string& version) {
 }
 
 void PolledSource::stop() {
+  if (cancel_) cancel_->store(true);
   running_ = false;
   loop_.stop();
 }

@@ -30,6 +30,7 @@ PollLoop::Fetch VegaSource::make_fetch() {
   request.unix_socket = socket_;
   request.timeout = request_timeout_;
   request.max_body = kSourceReplyLimit;
+  request.cancel = cancel_flag();
   return [http = http_, request = std::move(request), object = object_]() {
     // A node that is still starting has no socket yet: tell that apart from a failure.
     struct stat info {};

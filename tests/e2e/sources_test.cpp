@@ -128,6 +128,28 @@ TEST_F(Sources, BadLavaRepliesNeverDisturbTheChildAndMemoryStaysFlat) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+// A poll is waiting on a chain that never answers (deadline 60 s) when visor is told to stop:
+// the request is cancelled, and visor stops the child and exits without waiting it out.
+TEST_F(Sources, StoppingDoesNotWaitForAHangingPoll) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  write_file(dir_ / "params.json", lava_params("5.0.0", "5.2.1"));
+  Server chain = start_server("lava_chain.py", {"--params", dir_ / "params.json", "--log", dir_ / "chain.log"},
+                              dir_ / "chain.out");
+  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
+                 "--poll-interval", "100ms", "--request-timeout", "60s", "--cmd", "lavap rpcprovider" + child_flags()},
+                dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
+  replace_file(dir_ / "params.json", "STALL");
+  // One more request logged; if it still read the old file, the next one (100 ms later) stalls.
+  const int polls = count_occurrences(read_file(dir_ / "chain.log"), "/lavanet");
+  ASSERT_TRUE(wait_until([&] { return count_occurrences(read_file(dir_ / "chain.log"), "/lavanet") > polls; }, 15s));
+  std::this_thread::sleep_for(1s);  // well inside the stalled request
+  const auto stop_sent = std::chrono::steady_clock::now();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(30s), 128 + SIGTERM) << visor.output();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_sent, 20s) << "waited for the 60 s request deadline";
+}
+
 class VegaSource : public Sources {
  protected:
   void set_status(const std::string& tag, std::uint64_t height, bool ready) {

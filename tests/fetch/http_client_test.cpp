@@ -3,8 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <thread>
 
 #include "release_server.h"
 
@@ -132,6 +135,35 @@ TEST_F(HttpClientTest, StalledServerTimesOut) {
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error(), "GET " + request.url + ": timed out after 300ms");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+}
+
+// The owner stops while the server says nothing: the request ends soon after the flag is
+// set, long before its 60 s deadline, and says it was cancelled.
+TEST_F(HttpClientTest, ACancelledRequestEndsWithoutWaitingForItsDeadline) {
+  serve({"--stall"});
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  HttpRequest request;
+  request.url = server_->url("params.json");
+  request.timeout = Duration(60000);
+  request.cancel = cancel;
+  std::thread stopper([cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel->store(true);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  const Result<HttpResponse> response = http_request(request);
+  const auto took = std::chrono::steady_clock::now() - started;
+  stopper.join();
+  ASSERT_FALSE(response.ok());
+  EXPECT_EQ(response.error(), "GET " + request.url + ": cancelled");
+  EXPECT_LT(took, std::chrono::seconds(20)) << "waited for the deadline";
+
+  // Already cancelled: nothing is sent at all.
+  const std::string before = testing::read_file(temp_ / "requests.log");
+  const Result<HttpResponse> again = http_request(request);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error(), "GET " + request.url + ": cancelled");
+  EXPECT_EQ(testing::read_file(temp_ / "requests.log"), before);
 }
 
 TEST_F(HttpClientTest, RefusedConnectionIsNamed) {

@@ -2,7 +2,9 @@
 // Artifacts go through downloader.h instead: this client keeps the whole reply in memory.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,9 @@ struct HttpRequest {
   std::size_t max_body = 1 << 20;  ///< a larger reply is an error; the transfer is aborted early
   bool allow_http = true;          ///< false: refuse non-https URLs before connecting
   std::string ca_bundle;           ///< optional CA file; TLS peer verification is always on
+  /// When set and true, the request ends within about a second with a "cancelled" error (the
+  /// owner is stopping and must not wait out `timeout`).
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 /// A completed exchange: any HTTP status counts as completed, callers judge the status.

@@ -5,6 +5,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "visor/common/clock.h"
@@ -46,6 +48,9 @@ class PolledSource : public Source {
 
   bool running() const { return running_; }
   const std::string& current_version() const { return current_version_; }
+  /// Set by stop(): a request in flight gives up within about a second (HttpRequest::cancel),
+  /// so that visor's exit never waits out --request-timeout.
+  std::shared_ptr<const std::atomic<bool>> cancel_flag() const { return cancel_; }
 
  private:
   void evaluate();
@@ -57,6 +62,7 @@ class PolledSource : public Source {
   std::string current_version_;
   DecisionLatch latch_;
   ErrorThrottle errors_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
   bool running_ = false;
 };
 
