@@ -152,8 +152,7 @@ class FaultKill : public ::testing::Test {
     const std::string url = releases_.url() + "/lavap-v5.3.0?checksum=sha256:" + shas_["5.3.0"];
     const nlohmann::json info = {{"binaries", {{"linux/" + host_arch_name(), url}}}};
     const nlohmann::json plan = {{"name", "v5.3.0"}, {"height", 100}, {"info", info.dump()}};
-    write_file(dir_ / "upgrade-info.json.tmp", plan.dump());
-    fs::rename(dir_ / "upgrade-info.json.tmp", dir_ / "upgrade-info.json");
+    replace_file(dir_ / "upgrade-info.json", plan.dump());
   }
 
   // visor on `home`; the plan's URL is used first, the templates when visor resumes an

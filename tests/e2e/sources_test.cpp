@@ -20,12 +20,6 @@ std::string lava_params(const std::string& min, const std::string& target) {
          R"(","consumer_target":")" + target + R"(","consumer_min":")" + min + R"("}}})";
 }
 
-// Writes `content` to `path` through a temporary file and rename, as a chain or a test would.
-void replace_file(const std::string& path, const std::string& content) {
-  write_file(path + ".tmp", content);
-  fs::rename(path + ".tmp", path);
-}
-
 // Resident memory of a process in KiB, from /proc.
 long rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");

@@ -162,6 +162,11 @@ void write_file(const std::string& path, const std::string& content, int mode) {
   std::filesystem::permissions(path, static_cast<std::filesystem::perms>(mode));
 }
 
+void replace_file(const std::string& path, const std::string& content) {
+  write_file(path + ".tmp", content);
+  std::filesystem::rename(path + ".tmp", path);
+}
+
 std::vector<std::string> read_lines(const std::string& path) {
   std::vector<std::string> lines;
   std::ifstream input(path);

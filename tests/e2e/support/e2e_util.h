@@ -64,6 +64,9 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content, int mode = 0644);
+/// Writes `content` to `path` through a temporary file and a rename, as a chain or an operator
+/// would: a reader sees the old or the new content, never a half-written file.
+void replace_file(const std::string& path, const std::string& content);
 std::vector<std::string> read_lines(const std::string& path);
 /// Number of lines in `text` containing `needle`.
 int count_occurrences(const std::string& text, const std::string& needle);
