@@ -51,13 +51,9 @@ void kill_processes_mentioning(const std::string& marker) {
 
 // The first line `path version` prints.
 std::string run_version(const std::string& path) {
-  FILE* pipe = popen(("'" + path + "' version 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {};
-  char line[256] = {};
-  const bool got = std::fgets(line, sizeof line, pipe) != nullptr;
-  pclose(pipe);
-  std::string text = got ? line : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  const std::string output = run_command("'" + path + "' version").output;
+  std::string text = output.substr(0, output.find('\n'));
+  if (!text.empty() && text.back() == '\r') text.pop_back();
   return text;
 }
 

@@ -20,22 +20,6 @@ namespace {
 
 std::string source(const std::string& path) { return std::string(VISOR_SOURCE_DIR) + "/" + path; }
 
-struct CommandResult {
-  int status = -1;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) result.output += buffer;
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 // Dockerfile instructions with continuation lines joined and comments dropped.
 std::vector<std::string> dockerfile_instructions(const std::string& text) {
   std::vector<std::string> instructions;

@@ -163,15 +163,9 @@ TEST_F(OpsHealth, MetricsPassTheValidatorAndPromtool) {
       << "promtool is missing: install Debian's prometheus package (scripts/install-deps.sh --ops)";
   const std::string metrics_file = dir_ / "metrics.txt";
   write_file(metrics_file, reply.body);
-  const std::string command = "/usr/bin/promtool check metrics < '" + metrics_file + "' 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
-  const int status = ::pclose(pipe);
-  EXPECT_EQ(status, 0) << output;
-  EXPECT_EQ(output, "") << "promtool has remarks:\n" << output;
+  const CommandResult promtool = run_command("/usr/bin/promtool check metrics < '" + metrics_file + "'");
+  EXPECT_EQ(promtool.status, 0) << promtool.output;
+  EXPECT_EQ(promtool.output, "") << "promtool has remarks:\n" << promtool.output;
 
   visor->signal(SIGTERM);
   EXPECT_EQ(visor->wait(10s), 128 + SIGTERM);

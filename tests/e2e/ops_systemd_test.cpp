@@ -77,22 +77,6 @@ class NotifySocket {
   std::vector<std::string> lines_;
 };
 
-struct CommandResult {
-  int status = -1;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe)) result.output += buffer;
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 TEST(OpsSystemd, NotifiesReadyStatusWatchdogAndStopping) {
   TempDir dir;
   NotifySocket notify(dir / "notify.sock");

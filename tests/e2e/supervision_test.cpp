@@ -207,16 +207,7 @@ std::vector<pid_t> children_of(pid_t parent) {
 }
 
 // GET of a local URL with curl, the body as text.
-std::string http_get(const std::string& url) {
-  FILE* pipe = popen(("curl -s --max-time 5 '" + url + "'").c_str(), "r");
-  if (!pipe) return {};
-  std::string body;
-  char buffer[4096];
-  size_t got;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) body.append(buffer, got);
-  pclose(pipe);
-  return body;
-}
+std::string http_get(const std::string& url) { return run_command("curl -s --max-time 5 '" + url + "'", false).output; }
 
 TEST_F(Supervision, AsSubreaperItReapsEveryOrphan) {
   const std::string pid_file = dir_ / "pid";

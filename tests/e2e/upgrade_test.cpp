@@ -310,13 +310,7 @@ namespace {
 std::pair<int, std::string> curl_get(int port, const std::string& path) {
   const std::string command = "curl -s --max-time 3 -w '\\n%{http_code}' 'http://127.0.0.1:" +
                               std::to_string(port) + path + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {0, {}};
-  std::string text;
-  char buffer[4096];
-  size_t got;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
-  pclose(pipe);
+  const std::string text = run_command(command, false).output;
   const auto newline = text.rfind('\n');
   if (newline == std::string::npos) return {0, text};
   return {std::atoi(text.c_str() + newline + 1), text.substr(0, newline)};

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -248,14 +249,20 @@ Server start_server(const std::string& script, const std::vector<std::string>& a
   return server;
 }
 
+CommandResult run_command(const std::string& command, bool merge_stderr) {
+  CommandResult result;
+  FILE* pipe = ::popen((merge_stderr ? command + " 2>&1" : command).c_str(), "r");
+  if (!pipe) return result;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, got);
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
 std::string sha256sum(const std::string& path) {
-  const std::string command = "sha256sum '" + path + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {};
-  char buffer[128] = {};
-  const size_t got = fread(buffer, 1, 64, pipe);
-  pclose(pipe);
-  return std::string(buffer, got);
+  return run_command("sha256sum '" + path + "'", false).output.substr(0, 64);
 }
 
 }  // namespace visor::e2e

@@ -96,6 +96,15 @@ struct Server {
 /// Throws std::runtime_error when it does not come up within 10 s.
 Server start_server(const std::string& script, const std::vector<std::string>& arguments,
                     const std::string& log_path);
+/// What a shell command printed and its exit status (-1 when it did not exit normally).
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+/// Runs `command` with /bin/sh (test tooling: curl, promtool, systemd-analyze, ...), stderr
+/// merged into the output unless `merge_stderr` is false.
+CommandResult run_command(const std::string& command, bool merge_stderr = true);
+
 /// SHA-256 of a file, computed by coreutils' sha256sum (independent of visor's own code).
 std::string sha256sum(const std::string& path);
 
