@@ -9,14 +9,16 @@ namespace visor {
 PolledSource::PolledSource(boost::asio::io_context& io, Worker& worker, Duration poll_interval)
     : loop_(io, worker, poll_interval) {}
 
-void PolledSource::start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) {
+void PolledSource::start(DecisionCallback on_decision, ErrorCallback on_error,
+                         PollCallback on_poll) {
   if (running_) return;
   on_decision_ = std::move(on_decision);
   on_error_ = std::move(on_error);
   on_poll_ = std::move(on_poll);
   running_ = true;
   cancel_ = std::make_shared<std::atomic<bool>>(false);
-  loop_.start([this] { return make_fetch(); }, [this](const FetchOutcome& outcome) { handle(outcome); });
+  loop_.start([this] { return make_fetch(); },
+              [this](const FetchOutcome& outcome) { handle(outcome); });
 }
 
 void PolledSource::set_current_version(const std::string& version) {

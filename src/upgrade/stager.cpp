@@ -39,6 +39,10 @@ Result<std::string> expected_checksum(const StageRequest& request, const Options
     get.max_body = 1 << 20;
     get.allow_http = options.allow_http;
     get.ca_bundle = options.ca_bundle;
+    // Not owned here: the flag outlives the staging job (aliasing constructor, empty owner).
+    if (request.cancel != nullptr) {
+      get.cancel = std::shared_ptr<const std::atomic<bool>>(std::shared_ptr<void>(), request.cancel);
+    }
     auto reply = http_request(get);
     if (!reply) return Result<std::string>::failure("checksum file " + reply.error());
     if (reply->status != 200) {

@@ -56,7 +56,8 @@ TEST_F(Files, AFailedWriteNamesThePathAndKeepsTheOldContent) {
   const std::string missing = root_ + "/no-such-folder/status.json";
   const Status failed = replace_file(missing, "x");
   ASSERT_FALSE(failed);
-  EXPECT_NE(failed.error().find(root_ + "/no-such-folder/status.json.tmp-"), std::string::npos) << failed.error();
+  EXPECT_NE(failed.error().find(root_ + "/no-such-folder/status.json.tmp-"), std::string::npos)
+      << failed.error();
   EXPECT_NE(failed.error().find("No such file or directory"), std::string::npos) << failed.error();
 
   // Renaming over a directory fails: the directory is untouched and the temporary removed.

@@ -82,7 +82,8 @@ TEST(NotifySocket, ReadsTheAddressFromTheEnvironmentAndIsANoOpWithoutIt) {
 TEST(NotifySocket, BadAddressesAreClearErrors) {
   const Status relative = notify_socket_send_to("run/notify", "READY=1");
   ASSERT_FALSE(relative);
-  EXPECT_NE(relative.error().find("neither a path nor an abstract socket"), std::string::npos) << relative.error();
+  EXPECT_NE(relative.error().find("neither a path nor an abstract socket"), std::string::npos)
+      << relative.error();
   const Status too_long = notify_socket_send_to("/" + std::string(200, 'x'), "READY=1");
   ASSERT_FALSE(too_long);
   EXPECT_NE(too_long.error().find("longer than"), std::string::npos) << too_long.error();

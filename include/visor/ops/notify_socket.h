@@ -26,7 +26,7 @@ Status notify_socket_send_to(const std::string& address, const std::string& mess
 /// The watchdog timeout systemd asks this process to honour, as sd_watchdog_enabled(3) reads
 /// it: WATCHDOG_USEC when set and WATCHDOG_PID is unset or names `pid`. nullopt when the
 /// watchdog is off; a failure when a variable is malformed.
-Result<std::optional<std::uint64_t>> watchdog_usec_from(const char* watchdog_usec, const char* watchdog_pid,
-                                                        long pid);
+Result<std::optional<std::uint64_t>> watchdog_usec_from(const char* watchdog_usec,
+                                                        const char* watchdog_pid, long pid);
 
 }  // namespace visor
