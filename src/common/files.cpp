@@ -121,28 +121,37 @@ Status replace_symlink(const std::string& target, const std::string& link) {
   return fsync_directory(parent_of(link));
 }
 
-Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes) {
+Status read_chunks(const std::string& path, std::size_t chunk_size,
+                   const std::function<std::string(const char* data, std::size_t length)>& consume) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Result<std::string>::failure("opening " + path + ": " + errno_text(errno));
-  std::string content;
-  char buffer[16384];
+  if (fd < 0) return Status::failure("opening " + path + ": " + errno_text(errno));
+  std::vector<char> buffer(chunk_size);
+  Status status;
   while (true) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
     if (got < 0) {
       if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return Result<std::string>::failure("reading " + path + ": " + errno_text(error));
+      status = Status::failure("reading " + path + ": " + errno_text(errno));
+      break;
     }
     if (got == 0) break;
-    content.append(buffer, static_cast<std::size_t>(got));
-    if (content.size() > max_bytes) {
-      ::close(fd);
-      return Result<std::string>::failure("reading " + path + ": larger than " +
-                                          std::to_string(max_bytes) + " bytes");
+    const std::string stop = consume(buffer.data(), static_cast<std::size_t>(got));
+    if (!stop.empty()) {
+      status = Status::failure("reading " + path + ": " + stop);
+      break;
     }
   }
   ::close(fd);
+  return status;
+}
+
+Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes) {
+  std::string content;
+  const Status read = read_chunks(path, 16384, [&](const char* data, std::size_t length) {
+    content.append(data, length);
+    return content.size() > max_bytes ? "larger than " + std::to_string(max_bytes) + " bytes" : std::string();
+  });
+  if (!read) return read;
   return content;
 }
 

@@ -1,13 +1,11 @@
 #include "visor/fetch/sha256.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <unistd.h>
 
 #include <cctype>
-#include <cerrno>
 #include <cstdlib>
-#include <vector>
+
+#include "visor/common/files.h"
 
 namespace visor {
 
@@ -62,22 +60,12 @@ std::string Sha256::hex_digest() {
 }
 
 Result<std::string> sha256_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Result<std::string>::failure("opening " + path + ": " + errno_text(errno));
   Sha256 hash;
-  std::vector<unsigned char> buffer(256 * 1024);
-  for (;;) {
-    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return Result<std::string>::failure("reading " + path + ": " + errno_text(error));
-    }
-    if (got == 0) break;
-    hash.update(buffer.data(), static_cast<std::size_t>(got));
-  }
-  ::close(fd);
+  const Status read = read_chunks(path, 256 * 1024, [&hash](const char* data, std::size_t length) {
+    hash.update(data, length);
+    return std::string();
+  });
+  if (!read) return read;
   return hash.hex_digest();
 }
 

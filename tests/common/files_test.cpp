@@ -70,5 +70,35 @@ TEST_F(Files, AFailedWriteNamesThePathAndKeepsTheOldContent) {
   EXPECT_EQ(entries(), 1);
 }
 
+TEST_F(Files, ReadChunksHandsOverEveryByteAndStopsWhenAsked) {
+  const std::string path = root_ + "/data";
+  std::string content;
+  for (int i = 0; i < 10000; ++i) content += static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(write_file_atomic(path, content));
+  std::string seen;
+  int chunks = 0;
+  ASSERT_TRUE(read_chunks(path, 4096, [&](const char* data, std::size_t length) {
+    EXPECT_LE(length, 4096u);
+    seen.append(data, length);
+    ++chunks;
+    return std::string();
+  }));
+  EXPECT_EQ(seen, content);
+  EXPECT_GE(chunks, 3);
+
+  const Status stopped = read_chunks(path, 4096, [](const char*, std::size_t) { return std::string("enough"); });
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error(), "reading " + path + ": enough");
+
+  const auto too_large = read_small_file(path, 5000);
+  ASSERT_FALSE(too_large);
+  EXPECT_EQ(too_large.error(), "reading " + path + ": larger than 5000 bytes");
+  EXPECT_EQ(read_small_file(path, 10000).value(), content);
+
+  const Status missing = read_chunks(root_ + "/none", 16, [](const char*, std::size_t) { return std::string(); });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), "opening " + root_ + "/none: No such file or directory");
+}
+
 }  // namespace
 }  // namespace visor

@@ -1,6 +1,8 @@
 // Crash-safe file operations: nothing ever reads a half-written file (s6's pattern).
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 
 #include "visor/common/result.h"
@@ -26,6 +28,12 @@ Status copy_file_synced(const std::string& from, const std::string& to, int mode
 /// Replaces (or creates) the symlink `link` so that it points at `target`: a temporary link
 /// beside it is renamed over it, then the directory is fsynced.
 Status replace_symlink(const std::string& target, const std::string& link);
+
+/// Reads `path` from start to end in chunks of at most `chunk_size` bytes, handing each to
+/// `consume`; a non-empty text returned by `consume` stops the reading and becomes the error
+/// (after "reading <path>: "). Errors name the path and the cause.
+Status read_chunks(const std::string& path, std::size_t chunk_size,
+                   const std::function<std::string(const char* data, std::size_t length)>& consume);
 
 /// Reads a whole file of at most `max_bytes`.
 Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes = 1 << 20);
