@@ -275,6 +275,11 @@ void Supervisor::read_output(int index) {
 void Supervisor::scan_output(int index, std::size_t length) {
   auto& output = outputs_[static_cast<std::size_t>(index)];
   write_all(index == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(), length);
+  // Only a new version on probation is scanned: a chatty node costs no regex work otherwise.
+  if (!lifecycle_.awaiting_ready()) {
+    output.partial_line.clear();
+    return;
+  }
   // Lines are scanned whole; a line longer than 64 KiB is scanned in 64 KiB pieces.
   constexpr std::size_t kMaxLine = 64 * 1024;
   output.partial_line.append(output.buffer.data(), length);

@@ -216,10 +216,36 @@ TEST_F(LifecycleTest, ReadyPatternSeenCommitsAtTheDeadline) {
   on(Kind::upgrade_requested);
   on(Kind::child_exited, exited(0));
   on(Kind::spawned);
+  EXPECT_TRUE(lifecycle_->awaiting_ready());
   on(Kind::ready_seen);
+  EXPECT_FALSE(lifecycle_->awaiting_ready()) << "seen once is enough";
   auto actions = fire();
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Do::commit_upgrade);
+  EXPECT_FALSE(lifecycle_->awaiting_ready()) << "a committed version is not scanned";
+}
+
+// The output is scanned only for a new version on probation: never for a first start or a
+// restart after a crash, and never without --ready-pattern.
+TEST_F(LifecycleTest, OnlyANewVersionOnProbationAwaitsTheReadyPattern) {
+  policy_.require_ready = true;
+  make();
+  run_child();
+  EXPECT_FALSE(lifecycle_->awaiting_ready());
+  on(Kind::child_exited, exited(1));
+  EXPECT_FALSE(lifecycle_->awaiting_ready());
+  fire();
+  on(Kind::spawned);
+  EXPECT_FALSE(lifecycle_->awaiting_ready()) << "a restart after a crash";
+
+  policy_.require_ready = false;
+  make();
+  run_child();
+  on(Kind::upgrade_requested);
+  on(Kind::child_exited, exited(0));
+  on(Kind::spawned);
+  EXPECT_EQ(lifecycle_->state(), S::probation);
+  EXPECT_FALSE(lifecycle_->awaiting_ready()) << "no --ready-pattern";
 }
 
 TEST_F(LifecycleTest, UpgradeDuringBackoffSwitchesAtOnce) {

@@ -96,6 +96,11 @@ class Lifecycle {
   int restarts() const { return restarts_; }
   /// The delay chosen for the pending restart (valid in backoff).
   Duration last_delay() const { return last_delay_; }
+  /// True while a new version on probation has yet to print --ready-pattern: the only time the
+  /// child's output needs scanning.
+  bool awaiting_ready() const {
+    return policy_.require_ready && !ready_seen_ && state_ == LifecycleState::probation;
+  }
 
  private:
   std::vector<LifecycleAction> on_child_gone(const ExitStatus& status);
