@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 namespace visor {
@@ -125,7 +126,9 @@ Status read_chunks(const std::string& path, std::size_t chunk_size,
                    const std::function<std::string(const char* data, std::size_t length)>& consume) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::failure("opening " + path + ": " + errno_text(errno));
-  std::vector<char> buffer(chunk_size);
+  // Closed however the reading ends, also when `consume` throws (std::bad_alloc).
+  const std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* open_fd) { ::close(*open_fd); });
+  std::vector<char> buffer(chunk_size > 0 ? chunk_size : 1);
   Status status;
   while (true) {
     const ssize_t got = ::read(fd, buffer.data(), buffer.size());
@@ -141,7 +144,6 @@ Status read_chunks(const std::string& path, std::size_t chunk_size,
       break;
     }
   }
-  ::close(fd);
   return status;
 }
 

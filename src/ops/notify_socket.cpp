@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -81,7 +82,8 @@ Result<std::optional<std::uint64_t>> watchdog_usec_from(const char* watchdog_use
     if (*owner != static_cast<std::uint64_t>(pid))
       return std::optional<std::uint64_t>();  // meant for another
   }
-  if (*usec == 0) return std::optional<std::uint64_t>();
+  // 0 and USEC_INFINITY (all bits set) mean no watchdog, as sd_watchdog_enabled(3) treats them.
+  if (*usec == 0 || *usec == UINT64_MAX) return std::optional<std::uint64_t>();
   return std::optional<std::uint64_t>(*usec);
 }
 

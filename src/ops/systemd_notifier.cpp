@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -29,9 +30,11 @@ std::optional<Duration> watchdog_interval_from_environment() {
     return std::nullopt;
   }
   if (!*usec) return std::nullopt;
-  // Half the timeout, as sd_watchdog_enabled(3) recommends; at least 1ms.
-  const auto half = Duration(static_cast<Duration::rep>(**usec / 2000));
-  return half.count() > 0 ? half : Duration(1);
+  // Half the timeout, as sd_watchdog_enabled(3) recommends; at least 1 ms and at most a day (a
+  // larger value would overflow the timer's nanoseconds and mean no watchdog in practice).
+  constexpr std::uint64_t kMaxMilliseconds = 24ULL * 3600 * 1000;
+  const std::uint64_t half = std::min<std::uint64_t>(**usec / 2000, kMaxMilliseconds);
+  return Duration(static_cast<Duration::rep>(half > 0 ? half : 1));
 }
 
 }  // namespace

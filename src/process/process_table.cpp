@@ -71,9 +71,17 @@ Result<pid_t> ProcessTable::spawn(const SpawnOptions& options, ExitCallback on_e
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     if (options.new_process_group) setpgid(0, 0);
-    if (options.stdin_fd >= 0 && options.stdin_fd != 0) dup2(options.stdin_fd, 0);
-    if (options.stdout_fd >= 0 && options.stdout_fd != 1) dup2(options.stdout_fd, 1);
-    if (options.stderr_fd >= 0 && options.stderr_fd != 2) dup2(options.stderr_fd, 2);
+    // dup2 clears close-on-exec on the copy; an fd that already is 0, 1 or 2 (visor started
+    // with that stream closed) keeps its O_CLOEXEC unless it is cleared here.
+    const int wanted[3] = {options.stdin_fd, options.stdout_fd, options.stderr_fd};
+    for (int target = 0; target < 3; ++target) {
+      if (wanted[target] < 0) continue;
+      if (wanted[target] == target) {
+        fcntl(target, F_SETFD, 0);
+      } else {
+        dup2(wanted[target], target);
+      }
+    }
     if (options.environment.empty()) {
       execv(options.path.c_str(), argv.data());
     } else {

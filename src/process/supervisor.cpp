@@ -190,15 +190,17 @@ void Supervisor::spawn_child(bool upgrade_start) {
   int stdin_fd = -1;
   if (!options_.stdin_file.empty()) {
     // Opened afresh for every start, so each child reads it from the beginning. O_NONBLOCK keeps
-    // the open of a FIFO without a writer from stalling the loop; the child gets a blocking fd.
-    stdin_fd = ::open(options_.stdin_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    // the open of a FIFO without a writer from stalling the loop (the child gets a blocking fd;
+    // a FIFO's writer must be attached by then, or the child reads end-of-file, as documented).
+    stdin_fd = ::open(options_.stdin_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (stdin_fd >= 0) {
-      ::fcntl(stdin_fd, F_SETFL, ::fcntl(stdin_fd, F_GETFL) & ~O_NONBLOCK);
+      const int flags = ::fcntl(stdin_fd, F_GETFL);
+      if (flags >= 0) ::fcntl(stdin_fd, F_SETFL, flags & ~O_NONBLOCK);
     } else {
       // Never visor's own stdin instead (a terminal the child would wait on): an empty one.
       log::error("stdin_file", "cannot open --stdin-file " + options_.stdin_file + ": " + errno_text(errno) +
                                    "; the child gets an empty stdin");
-      stdin_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      stdin_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
     }
     spawn.stdin_fd = stdin_fd;
   }

@@ -9,6 +9,10 @@ namespace visor {
 PolledSource::PolledSource(boost::asio::io_context& io, Worker& worker, Duration poll_interval)
     : loop_(io, worker, poll_interval) {}
 
+PolledSource::~PolledSource() {
+  if (cancel_) cancel_->store(true);
+}
+
 void PolledSource::start(DecisionCallback on_decision, ErrorCallback on_error,
                          PollCallback on_poll) {
   if (running_) return;

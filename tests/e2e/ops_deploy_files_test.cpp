@@ -115,9 +115,10 @@ TEST(OpsDeployFiles, TheDockerfileBuildsExactlyLikeTestSh) {
     std::smatch match;
     ASSERT_TRUE(std::regex_search(resolved.output, match, line)) << soname << " not in ldd:\n" << resolved.output;
     const std::string folder = std::filesystem::path(match[1].str()).parent_path().filename().string();
-    const CommandResult owner = run_command("dpkg -S '*/" + folder + "/" + soname + "' | head -1 | cut -d: -f1");
-    ASSERT_EQ(owner.status, 0) << owner.output;
-    const std::string package = owner.output.substr(0, owner.output.find('\n'));
+    // "libcurl4:amd64: /usr/lib/x86_64-linux-gnu/libcurl.so.4"
+    const CommandResult owner = run_command("dpkg -S '*/" + folder + "/" + soname + "'", false);
+    ASSERT_EQ(owner.status, 0) << "dpkg -S found no package for " << soname << ": " << owner.output;
+    const std::string package = owner.output.substr(0, owner.output.find_first_of(":\n"));
     ASSERT_FALSE(package.empty()) << "no package owns " << soname;
     ++checked;
     if (package == "libc6" || package == "libstdc++6" || package == "libgcc-s1") continue;

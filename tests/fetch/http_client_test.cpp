@@ -146,8 +146,13 @@ TEST_F(HttpClientTest, ACancelledRequestEndsWithoutWaitingForItsDeadline) {
   request.url = server_->url("params.json");
   request.timeout = Duration(60000);
   request.cancel = cancel;
-  std::thread stopper([cancel] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Cancelled once the server has logged the request (it then never answers).
+  std::thread stopper([cancel, log = temp_ / "requests.log"] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (testing::read_file(log).find("params.json") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     cancel->store(true);
   });
   const auto started = std::chrono::steady_clock::now();

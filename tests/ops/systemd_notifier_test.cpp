@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,21 @@ TEST_F(Notifier, WatchdogPingsFromTheLoopUntilStopping) {
   io_.run_for(std::chrono::milliseconds(100));
   EXPECT_EQ(sent_.size(), after_stop);
   EXPECT_EQ(sent_.back(), "STOPPING=1");
+}
+
+// The interval read from the environment: half of WATCHDOG_USEC, at most a day (a larger one
+// would overflow the timer), none for a watchdog meant for another process.
+TEST_F(Notifier, TheIntervalIsHalfOfWatchdogUsecAndClamped) {
+  ::setenv("WATCHDOG_USEC", "30000000", 1);
+  ::unsetenv("WATCHDOG_PID");
+  EXPECT_EQ(SystemdNotifier(io_).watchdog_interval(), Duration(15000));
+  ::setenv("WATCHDOG_USEC", "18446744073709551614", 1);
+  EXPECT_EQ(SystemdNotifier(io_).watchdog_interval(), Duration(24LL * 3600 * 1000));
+  ::setenv("WATCHDOG_PID", "1", 1);
+  EXPECT_EQ(SystemdNotifier(io_).watchdog_interval(), std::nullopt);
+  ::unsetenv("WATCHDOG_PID");
+  ::unsetenv("WATCHDOG_USEC");
+  EXPECT_EQ(SystemdNotifier(io_).watchdog_interval(), std::nullopt);
 }
 
 TEST_F(Notifier, NoWatchdogWithoutAnInterval) {

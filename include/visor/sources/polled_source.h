@@ -20,6 +20,8 @@ namespace visor {
 class PolledSource : public Source {
  public:
   PolledSource(boost::asio::io_context& io, Worker& worker, Duration poll_interval);
+  /// A request still in flight is cancelled, so that the worker's join does not wait for it.
+  ~PolledSource() override;
 
   void start(DecisionCallback on_decision, ErrorCallback on_error, PollCallback on_poll) final;
   /// Judges the last reading again at once when the version differs from the one known.
