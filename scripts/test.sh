@@ -28,10 +28,7 @@ if [ "${VISOR_SKIP_ASAN:-0}" != 1 ]; then
 fi
 if [ "${VISOR_SKIP_TSAN:-0}" != 1 ]; then
   echo "== build and test under ThreadSanitizer (visor runs worker threads)"
-  # The wall-clock-jump test preloads libfaketime, which does not mix reliably with the TSan
-  # runtime (a 200 ms restart once took 11 s there); it tests clocks, not threads, and runs in
-  # the two passes above.
-  scripts/tsan.sh -E 'FaultIo.WallClockJumpsDoNotBreakTheBackoff'
+  scripts/tsan.sh
 
 fi
 

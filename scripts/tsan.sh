@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds visor and its tests with ThreadSanitizer (in build-tsan) and runs the unit and
 # end-to-end tests under it. visor runs a download worker and a source-poll worker beside the
-# io_context thread; TSan checks what they share. Not part of scripts/test.sh (it costs a
-# third full build); run it by hand or in a nightly job.
+# io_context thread; TSan checks what they share. scripts/test.sh (and so CI) runs it after the
+# ASan+UBSan pass; run it by hand to check threads alone.
 #   VISOR_TSAN_DIR=build-tsan   the build folder
 #   extra arguments are passed to ctest (e.g. -R Upgrade, -L unit)
 set -euo pipefail
