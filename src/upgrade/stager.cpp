@@ -39,10 +39,7 @@ Result<std::string> expected_checksum(const StageRequest& request, const Options
     get.max_body = 1 << 20;
     get.allow_http = options.allow_http;
     get.ca_bundle = options.ca_bundle;
-    // Not owned here: the flag outlives the staging job (aliasing constructor, empty owner).
-    if (request.cancel != nullptr) {
-      get.cancel = std::shared_ptr<const std::atomic<bool>>(std::shared_ptr<void>(), request.cancel);
-    }
+    get.cancel = request.cancel;
     auto reply = http_request(get);
     if (!reply) return Result<std::string>::failure("checksum file " + reply.error());
     if (reply->status != 200) {
@@ -95,7 +92,7 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
   download_request.max_size = options.max_artifact_size;
   download_request.total_timeout = options.download_timeout;
   download_request.on_progress = request.on_progress;
-  download_request.cancel = request.cancel;
+  download_request.cancel = request.cancel.get();  // `request` outlives the download
   auto downloaded = download(download_request);
   if (!downloaded) return Result<StageResult>::failure(downloaded.error());
   result.bytes = downloaded->size;

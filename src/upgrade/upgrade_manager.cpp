@@ -262,7 +262,7 @@ void UpgradeManager::start_stage(const std::string& version, const UpgradeDecisi
   request.url = decision.url;
   request.sha256 = decision.sha256;
   request.label = "plan-" + decision.plan;
-  request.cancel = cancel_.get();
+  request.cancel = cancel_;
   auto last_bytes = std::make_shared<std::uint64_t>(0);
   request.on_progress = [this, alive = alive_, label, last_bytes](const DownloadProgress& progress) {
     worker_.to_main([this, alive, label, last_bytes, progress] {
@@ -283,7 +283,7 @@ void UpgradeManager::start_stage(const std::string& version, const UpgradeDecisi
   };
   const Options& options = options_;
   const BinaryStore& store = store_;
-  worker_.run([request, &options, &store, cancel = cancel_] { return stage_version(request, options, store); },
+  worker_.run([request, &options, &store] { return stage_version(request, options, store); },
               [this, alive = alive_, decision, label](Result<StageResult> result) {
                 if (!*alive) return;
                 staging_ = false;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "visor/common/result.h"
@@ -21,7 +22,9 @@ struct StageRequest {
   std::string sha256;   ///< explicit SHA-256; empty: from the URL's ?checksum= or --checksum-url
   std::string label;    ///< what the version is called in logs when `version` is empty
   std::function<void(const DownloadProgress&)> on_progress;
-  const std::atomic<bool>* cancel = nullptr;  ///< set when visor exits: the download stops soon
+  /// Set when visor exits: the checksum request and the download stop soon. Shared, so that the
+  /// staging job keeps the flag alive however long it runs.
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 struct StageResult {
