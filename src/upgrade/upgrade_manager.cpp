@@ -239,14 +239,7 @@ void UpgradeManager::evaluate() {
 void UpgradeManager::start_stage(const std::string& version, const UpgradeDecision& decision) {
   staging_ = true;
   const std::string label = version.empty() ? "plan " + decision.plan : version;
-  PendingUpgrade pending;
-  pending.version = version.empty() ? decision.plan : version;
-  pending.from_version = status_.current_version;
-  pending.height = decision.height;
-  pending.plan = decision.plan;
-  pending.stage = "downloading";
-  pending.url = decision.url;
-  pending.sha256 = decision.sha256;
+  const PendingUpgrade pending = pending_for(version.empty() ? decision.plan : version, decision, "downloading");
   if (!version.empty()) {
     store_.state().pending = pending;
     save();
@@ -350,15 +343,21 @@ void UpgradeManager::begin_switch(const std::string& version, const UpgradeDecis
   });
 }
 
-void UpgradeManager::request_switch(const std::string& version, const UpgradeDecision& decision) {
+PendingUpgrade UpgradeManager::pending_for(const std::string& version, const UpgradeDecision& decision,
+                                           const std::string& stage) const {
   PendingUpgrade pending;
   pending.version = version;
   pending.from_version = status_.current_version;
   pending.height = decision.height;
   pending.plan = decision.plan;
-  pending.stage = "switching";
+  pending.stage = stage;
   pending.url = decision.url;
   pending.sha256 = decision.sha256;
+  return pending;
+}
+
+void UpgradeManager::request_switch(const std::string& version, const UpgradeDecision& decision) {
+  const PendingUpgrade pending = pending_for(version, decision, "switching");
   store_.state().pending = pending;
   save();
   switching_ = pending;

@@ -69,6 +69,10 @@ class UpgradeManager {
   void start_stage(const std::string& version, const UpgradeDecision& decision);
   void begin_switch(const std::string& version, const UpgradeDecision& decision);
   void request_switch(const std::string& version, const UpgradeDecision& decision);
+  /// The pending upgrade to `version` that `decision` asks for, from the running version, at
+  /// `stage`: what state.json keeps so that a restarted visor can resume it.
+  PendingUpgrade pending_for(const std::string& version, const UpgradeDecision& decision,
+                             const std::string& stage) const;
   void fail(const std::string& line);
   void schedule_retry();
   void run_hook(const std::string& command, const std::string& which, const std::string& version,
