@@ -29,7 +29,6 @@ fi
 if [ "${VISOR_SKIP_TSAN:-0}" != 1 ]; then
   echo "== build and test under ThreadSanitizer (visor runs worker threads)"
   scripts/tsan.sh
-
 fi
 
 if [ "${VISOR_SKIP_FUZZ:-0}" != 1 ]; then

@@ -34,20 +34,6 @@ Status write_all(int fd, const char* data, std::size_t length, const std::string
   return {};
 }
 
-}  // namespace
-
-Status fsync_directory(const std::string& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Status::failure("opening directory " + directory + ": " + errno_text(errno));
-  const int result = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (result != 0) return Status::failure("fsync of directory " + directory + ": " + errno_text(error));
-  return {};
-}
-
-namespace {
-
 Status write_and_rename(const std::string& path, const std::string& content, int mode, bool durable) {
   const std::string temporary = temporary_name(path);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -68,6 +54,16 @@ Status write_and_rename(const std::string& path, const std::string& content, int
 }
 
 }  // namespace
+
+Status fsync_directory(const std::string& directory) {
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::failure("opening directory " + directory + ": " + errno_text(errno));
+  const int result = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (result != 0) return Status::failure("fsync of directory " + directory + ": " + errno_text(error));
+  return {};
+}
 
 Status write_file_atomic(const std::string& path, const std::string& content, int mode) {
   return write_and_rename(path, content, mode, true);
