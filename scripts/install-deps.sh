@@ -13,7 +13,7 @@ for group in "$@"; do
   case "$group" in
     --bench) packages+=(tini dumb-init supervisor hyperfine time busybox) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    --static) packages+=(clang-tidy cppcheck) ;;
+    --static) packages+=(clang-tidy cppcheck clang-format) ;;
     --ops) packages+=(systemd prometheus python3-yaml) ;;
     *) echo "install-deps.sh: unknown group $group" >&2; exit 2 ;;
   esac

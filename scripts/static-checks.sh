@@ -23,6 +23,13 @@ fi
 
 status=0
 started=$(date +%s)
+echo "== clang-format ($(clang-format --version | grep -o 'version [0-9.]*'), every tracked C++ file)"
+# The repository's .clang-format is the style; a file that differs from it is a finding.
+mapfile -t cxx_files < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find src include tests -name '*.cpp' -o -name '*.h')
+if ! clang-format --dry-run --Werror "${cxx_files[@]}"; then
+  echo "static-checks.sh: run clang-format -i on the files above"
+  status=1
+fi
 echo "== clang-tidy ($(clang-tidy --version | grep -o 'version [0-9.]*'), ${#files[@]} files)"
 # One file per process, $(nproc) at a time; output of each file printed whole.
 if ! printf '%s\n' "${files[@]}" |

@@ -7,8 +7,8 @@
 #include <map>
 #include <memory>
 
-#include "visor/config/config_loader.h"
 #include "visor/cli/commands.h"
+#include "visor/config/config_loader.h"
 #include "visor/daemon/daemon.h"
 #include "visor/process/command_line.h"
 
@@ -25,7 +25,8 @@ struct OptionFlags {
   void add_to(CLI::App& command) {
     for (const auto& spec : option_specs()) {
       std::string help = spec.help;
-      if (!spec.default_value.empty() && !spec.is_flag) help += " [default: " + spec.default_value + "]";
+      if (!spec.default_value.empty() && !spec.is_flag)
+        help += " [default: " + spec.default_value + "]";
       help += " (env " + environment_name(spec.name) + ")";
       if (spec.is_flag) {
         handles[spec.name] = command.add_flag("--" + spec.name, switches[spec.name], help);
@@ -62,16 +63,20 @@ int report_errors(const std::vector<std::string>& errors) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"visor: supervises a blockchain node and upgrades its binary when the network says so"};
+  CLI::App app{
+      "visor: supervises a blockchain node and upgrades its binary when the network says so"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "visor " VISOR_VERSION);
 
-  auto* wrap = app.add_subcommand("wrap", "supervise one node and upgrade it when the network says so");
+  auto* wrap =
+      app.add_subcommand("wrap", "supervise one node and upgrade it when the network says so");
   OptionFlags wrap_flags;
   wrap_flags.add_to(*wrap);
-  wrap->add_option("command", wrap_flags.trailing, "the command after --, as an alternative to --cmd");
+  wrap->add_option("command", wrap_flags.trailing,
+                   "the command after --, as an alternative to --cmd");
 
-  auto* check = app.add_subcommand("check", "validate the configuration (all errors at once) and probe endpoints");
+  auto* check = app.add_subcommand(
+      "check", "validate the configuration (all errors at once) and probe endpoints");
   OptionFlags check_flags;
   check_flags.add_to(*check);
 
@@ -83,30 +88,38 @@ int run_cli(int argc, char** argv) {
   init->add_option("--home", home, "the home directory [default: $HOME/.visor]");
   init->add_option("--import", import_path, "an existing binary to import as the first version");
 
-  auto* add_upgrade = app.add_subcommand("add-upgrade", "stage a binary by hand (copied, version-probed)");
+  auto* add_upgrade =
+      app.add_subcommand("add-upgrade", "stage a binary by hand (copied, version-probed)");
   std::string add_version, add_file, add_plan, add_version_args;
   add_upgrade->add_option("VERSION", add_version, "the version the binary must report")->required();
   add_upgrade->add_option("FILE", add_file, "the binary to stage")->required();
   add_upgrade->add_option("--home", home, "the home directory [default: $HOME/.visor]");
-  add_upgrade->add_option("--plan", add_plan, "also map this Cosmos upgrade plan name to the version");
-  add_upgrade->add_option("--version-args", add_version_args, "how the binary is asked its version [default: version]");
+  add_upgrade->add_option("--plan", add_plan,
+                          "also map this Cosmos upgrade plan name to the version");
+  add_upgrade->add_option("--version-args", add_version_args,
+                          "how the binary is asked its version [default: version]");
   bool add_stage_only = false;
   add_upgrade->add_flag("--stage-only", add_stage_only,
                         "only stage it: a visor with --source none does not switch to it");
 
-  auto* status = app.add_subcommand("status", "show current/previous/staged/failed versions and the live state");
+  auto* status = app.add_subcommand(
+      "status", "show current/previous/staged/failed versions and the live state");
   bool status_json = false;
   status->add_option("--home", home, "the home directory [default: $HOME/.visor]");
   status->add_flag("--json", status_json, "print JSON");
 
-  auto* create_service = app.add_subcommand("create-service", "print or write a systemd unit for visor");
+  auto* create_service =
+      app.add_subcommand("create-service", "print or write a systemd unit for visor");
   ServiceRequest service;
   create_service->add_option("--cmd", service.cmd, "the node's command line")->required();
-  create_service->add_option("--name", service.name, "the unit's name [default: the binary's name]");
+  create_service->add_option("--name", service.name,
+                             "the unit's name [default: the binary's name]");
   create_service->add_option("--user", service.user, "the user the node runs as");
   create_service->add_option("--home", service.home, "visor's home [default: $HOME/.visor]");
-  create_service->add_option("--output", service.output, "write the unit to this file instead of stdout");
-  create_service->add_option("--visor-args", service.extra_args, "further wrap options, e.g. \"--profile lava-provider\"");
+  create_service->add_option("--output", service.output,
+                             "write the unit to this file instead of stdout");
+  create_service->add_option("--visor-args", service.extra_args,
+                             "further wrap options, e.g. \"--profile lava-provider\"");
 
   try {
     app.parse(argc, argv);

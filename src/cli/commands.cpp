@@ -69,13 +69,15 @@ bool probe_source(const Options& options) {
       request.body = vega_request_body(1);
       auto reply = http_request(request);
       if (!reply || reply->status != 200) {
-        std::cerr << "visor: error: vega: POST " << options.vega_admin_path << " on " << options.vega_admin_socket
-                  << ": " << (reply ? "HTTP " + std::to_string(reply->status) : reply.error()) << "\n";
+        std::cerr << "visor: error: vega: POST " << options.vega_admin_path << " on "
+                  << options.vega_admin_socket << ": "
+                  << (reply ? "HTTP " + std::to_string(reply->status) : reply.error()) << "\n";
         return false;
       }
       auto status = parse_vega_reply(reply->body, 1);
       if (!status) {
-        std::cerr << "visor: error: vega: " << options.vega_admin_socket << ": " << status.error() << "\n";
+        std::cerr << "visor: error: vega: " << options.vega_admin_socket << ": " << status.error()
+                  << "\n";
         return false;
       }
       std::cout << "vega: " << options.vega_admin_socket << " answers accepted release "
@@ -87,20 +89,24 @@ bool probe_source(const Options& options) {
       const auto folder = std::filesystem::path(options.upgrade_info).parent_path();
       std::error_code error;
       if (!std::filesystem::is_directory(folder, error)) {
-        std::cerr << "visor: error: cosmos: the folder of --upgrade-info does not exist: " << folder << "\n";
+        std::cerr << "visor: error: cosmos: the folder of --upgrade-info does not exist: " << folder
+                  << "\n";
         return false;
       }
       if (std::filesystem::exists(options.upgrade_info, error)) {
         auto text = read_small_file(options.upgrade_info);
-        auto info = text ? parse_upgrade_info(text.value()) : Result<UpgradeInfo>::failure(text.error());
+        auto info =
+            text ? parse_upgrade_info(text.value()) : Result<UpgradeInfo>::failure(text.error());
         if (!info) {
-          std::cerr << "visor: error: cosmos: " << options.upgrade_info << ": " << info.error() << "\n";
+          std::cerr << "visor: error: cosmos: " << options.upgrade_info << ": " << info.error()
+                    << "\n";
           return false;
         }
-        std::cout << "cosmos: " << options.upgrade_info << " names plan " << info->name << " at height "
-                  << info->height << "\n";
+        std::cout << "cosmos: " << options.upgrade_info << " names plan " << info->name
+                  << " at height " << info->height << "\n";
       } else {
-        std::cout << "cosmos: " << options.upgrade_info << " does not exist yet (no upgrade pending)\n";
+        std::cout << "cosmos: " << options.upgrade_info
+                  << " does not exist yet (no upgrade pending)\n";
       }
       return true;
     }
@@ -167,14 +173,17 @@ int run_init(const std::string& home, const std::string& import_path) {
   }
   Status saved = store.save();
   if (!saved) return fail(saved.error());
-  std::cout << "imported " << executable.value() << " as " << name << " " << text << " into " << home << "\n";
+  std::cout << "imported " << executable.value() << " as " << name << " " << text << " into "
+            << home << "\n";
   return kExitOk;
 }
 
 int run_add_upgrade(const std::string& home, const std::string& version, const std::string& file,
                     const std::string& plan, const std::string& version_args, bool stage_only) {
   auto wanted = SemVer::parse(version);
-  if (!wanted) return fail("'" + version + "' is not a version (expected e.g. 5.3.0 or v5.3.0)", kExitConfiguration);
+  if (!wanted)
+    return fail("'" + version + "' is not a version (expected e.g. 5.3.0 or v5.3.0)",
+                kExitConfiguration);
   auto arguments = split_command_line(version_args);
   if (!arguments) return fail("--version-args: " + arguments.error(), kExitConfiguration);
   auto executable = resolve_executable(file);
@@ -182,7 +191,8 @@ int run_add_upgrade(const std::string& home, const std::string& version, const s
   auto reported = probe_version(executable.value(), arguments.value());
   if (!reported) return fail(reported.error());
   if (*reported != *wanted) {
-    return fail(file + " reports version " + reported->str() + ", not " + wanted->str() + "; refused");
+    return fail(file + " reports version " + reported->str() + ", not " + wanted->str() +
+                "; refused");
   }
   const std::string name = std::filesystem::path(file).filename().string();
   BinaryStore store(home, name);
@@ -193,14 +203,16 @@ int run_add_upgrade(const std::string& home, const std::string& version, const s
   if (!plan.empty()) store.state().plans[plan] = wanted->str();
   Status saved = store.save();
   if (!saved) return fail(saved.error());
-  std::cout << "staged " << name << " " << wanted->str() << " in " << store.version_dir(wanted->str())
-            << (plan.empty() ? "" : " for plan " + plan) << "\n";
+  std::cout << "staged " << name << " " << wanted->str() << " in "
+            << store.version_dir(wanted->str()) << (plan.empty() ? "" : " for plan " + plan)
+            << "\n";
   if (!stage_only && plan.empty()) {
     // A visor running with --source none switches to it; sources that follow a network ignore it.
     const auto id = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-    nlohmann::json request = {{"name", wanted->tag()}, {"height", id}, {"info", "visor add-upgrade"}};
+    nlohmann::json request = {
+        {"name", wanted->tag()}, {"height", id}, {"info", "visor add-upgrade"}};
     Status written = write_file_atomic(manual_request_path(home), request.dump() + "\n");
     if (!written) return fail(written.error());
   }
@@ -233,9 +245,12 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << document.dump(2) << "\n";
     return kExitOk;
   }
-  auto or_none = [](const std::string& text) { return text.empty() ? std::string("(none)") : text; };
+  auto or_none = [](const std::string& text) {
+    return text.empty() ? std::string("(none)") : text;
+  };
   std::cout << "home:     " << home << "\n"
-            << "visor:    " << (holder ? "running, pid " + std::to_string(*holder) : std::string("not running"))
+            << "visor:    "
+            << (holder ? "running, pid " + std::to_string(*holder) : std::string("not running"))
             << "\n"
             << "current:  " << or_none(s.current) << "\n"
             << "previous: " << or_none(s.previous) << "\n";
@@ -243,18 +258,22 @@ int run_status(const std::string& home, bool json_output) {
   for (const auto& version : s.staged) staged += (staged.empty() ? "" : ", ") + version;
   std::cout << "staged:   " << or_none(staged) << "\n";
   if (s.failed.empty()) std::cout << "failed:   (none)\n";
-  for (const auto& [version, reason] : s.failed) std::cout << "failed:   " << version << ": " << reason << "\n";
+  for (const auto& [version, reason] : s.failed)
+    std::cout << "failed:   " << version << ": " << reason << "\n";
   if (s.pending) {
     std::cout << "pending:  " << s.pending->version << " (" << s.pending->stage << ")"
-              << (s.pending->height ? " at height " + std::to_string(*s.pending->height) : std::string())
+              << (s.pending->height ? " at height " + std::to_string(*s.pending->height)
+                                    : std::string())
               << "\n";
   } else {
     std::cout << "pending:  (none)\n";
   }
-  for (const auto& [plan, version] : s.plans) std::cout << "plan:     " << plan << " -> " << version << "\n";
+  for (const auto& [plan, version] : s.plans)
+    std::cout << "plan:     " << plan << " -> " << version << "\n";
   if (live.is_object()) {
     std::cout << "state:    " << live.value("state", "?");
-    if (live.value("child_pid", 0) > 0) std::cout << " (child pid " << live.value("child_pid", 0) << ")";
+    if (live.value("child_pid", 0) > 0)
+      std::cout << " (child pid " << live.value("child_pid", 0) << ")";
     std::cout << "\n";
     const std::string error = live.value("last_error", "");
     if (!error.empty()) std::cout << "error:    " << error << "\n";

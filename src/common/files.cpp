@@ -34,7 +34,8 @@ Status write_all(int fd, const char* data, std::size_t length, const std::string
   return {};
 }
 
-Status write_and_rename(const std::string& path, const std::string& content, int mode, bool durable) {
+Status write_and_rename(const std::string& path, const std::string& content, int mode,
+                        bool durable) {
   const std::string temporary = temporary_name(path);
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return Status::failure("creating " + temporary + ": " + errno_text(errno));
@@ -42,7 +43,8 @@ Status write_and_rename(const std::string& path, const std::string& content, int
   if (durable && status && ::fsync(fd) != 0) {
     status = Status::failure("fsync of " + temporary + ": " + errno_text(errno));
   }
-  if (::close(fd) != 0 && status) status = Status::failure("closing " + temporary + ": " + errno_text(errno));
+  if (::close(fd) != 0 && status)
+    status = Status::failure("closing " + temporary + ": " + errno_text(errno));
   if (status && ::rename(temporary.c_str(), path.c_str()) != 0) {
     status = Status::failure("renaming " + temporary + " to " + path + ": " + errno_text(errno));
   }
@@ -61,7 +63,8 @@ Status fsync_directory(const std::string& directory) {
   const int result = ::fsync(fd);
   const int error = errno;
   ::close(fd);
-  if (result != 0) return Status::failure("fsync of directory " + directory + ": " + errno_text(error));
+  if (result != 0)
+    return Status::failure("fsync of directory " + directory + ": " + errno_text(error));
   return {};
 }
 
@@ -97,9 +100,11 @@ Status copy_file_synced(const std::string& from, const std::string& to, int mode
   if (status && ::fchmod(output, static_cast<mode_t>(mode)) != 0) {
     status = Status::failure("chmod of " + to + ": " + errno_text(errno));
   }
-  if (status && ::fsync(output) != 0) status = Status::failure("fsync of " + to + ": " + errno_text(errno));
+  if (status && ::fsync(output) != 0)
+    status = Status::failure("fsync of " + to + ": " + errno_text(errno));
   ::close(input);
-  if (::close(output) != 0 && status) status = Status::failure("closing " + to + ": " + errno_text(errno));
+  if (::close(output) != 0 && status)
+    status = Status::failure("closing " + to + ": " + errno_text(errno));
   if (!status) ::unlink(to.c_str());
   return status;
 }
@@ -113,17 +118,20 @@ Status replace_symlink(const std::string& target, const std::string& link) {
   if (::rename(temporary.c_str(), link.c_str()) != 0) {
     const int error = errno;
     ::unlink(temporary.c_str());
-    return Status::failure("renaming symlink " + temporary + " to " + link + ": " + errno_text(error));
+    return Status::failure("renaming symlink " + temporary + " to " + link + ": " +
+                           errno_text(error));
   }
   return fsync_directory(parent_of(link));
 }
 
-Status read_chunks(const std::string& path, std::size_t chunk_size,
-                   const std::function<std::string(const char* data, std::size_t length)>& consume) {
+Status read_chunks(
+    const std::string& path, std::size_t chunk_size,
+    const std::function<std::string(const char* data, std::size_t length)>& consume) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::failure("opening " + path + ": " + errno_text(errno));
   // Closed however the reading ends, also when `consume` throws (std::bad_alloc).
-  const std::unique_ptr<const int, void (*)(const int*)> closer(&fd, [](const int* open_fd) { ::close(*open_fd); });
+  const std::unique_ptr<const int, void (*)(const int*)> closer(
+      &fd, [](const int* open_fd) { ::close(*open_fd); });
   std::vector<char> buffer(chunk_size > 0 ? chunk_size : 1);
   Status status;
   while (true) {
@@ -147,7 +155,8 @@ Result<std::string> read_small_file(const std::string& path, std::size_t max_byt
   std::string content;
   const Status read = read_chunks(path, 16384, [&](const char* data, std::size_t length) {
     content.append(data, length);
-    return content.size() > max_bytes ? "larger than " + std::to_string(max_bytes) + " bytes" : std::string();
+    return content.size() > max_bytes ? "larger than " + std::to_string(max_bytes) + " bytes"
+                                      : std::string();
   });
   if (!read) return read;
   return content;

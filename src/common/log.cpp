@@ -1,8 +1,8 @@
 #include "visor/common/log.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstring>
@@ -27,26 +27,40 @@ LoggerState& state() {
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::trace: return spdlog::level::trace;
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
-    case Level::critical: return spdlog::level::critical;
-    case Level::off: return spdlog::level::off;
+    case Level::trace:
+      return spdlog::level::trace;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+    case Level::critical:
+      return spdlog::level::critical;
+    case Level::off:
+      return spdlog::level::off;
   }
   return spdlog::level::info;
 }
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::trace: return "trace";
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
-    case Level::critical: return "critical";
-    case Level::off: return "off";
+    case Level::trace:
+      return "trace";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+    case Level::critical:
+      return "critical";
+    case Level::off:
+      return "off";
   }
   return "info";
 }
@@ -68,8 +82,8 @@ std::string utc_timestamp() {
 void ensure_logger(LoggerState& current) {
   if (current.logger) return;
   // The line is fully rendered by render(); spdlog only carries it to stderr.
-  current.logger = std::make_shared<spdlog::logger>(
-      "visor", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  current.logger =
+      std::make_shared<spdlog::logger>("visor", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   current.logger->set_pattern("%v");
   current.logger->flush_on(spdlog::level::trace);
   current.logger->set_level(to_spdlog(current.level));
@@ -88,8 +102,8 @@ void setup(Format format, Level level) {
 
 bool parse_level(std::string_view name, Level& level) {
   static const std::pair<const char*, Level> kNames[] = {
-      {"trace", Level::trace}, {"debug", Level::debug}, {"info", Level::info},
-      {"warn", Level::warn},   {"warning", Level::warn}, {"error", Level::error},
+      {"trace", Level::trace},       {"debug", Level::debug},  {"info", Level::info},
+      {"warn", Level::warn},         {"warning", Level::warn}, {"error", Level::error},
       {"critical", Level::critical}, {"off", Level::off}};
   for (const auto& [text, value] : kNames) {
     if (name == text) {
@@ -117,7 +131,8 @@ std::string render(Format format, Level level, std::string_view event, std::stri
   std::string level_text = level_name(level);
   for (auto& c : level_text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   text.append(level_text).append(" ").append(message);
-  for (const auto& field : fields) text.append(" ").append(field.key).append("=").append(field.value);
+  for (const auto& field : fields)
+    text.append(" ").append(field.key).append("=").append(field.value);
   return text;
 }
 
@@ -133,7 +148,8 @@ void write(Level level, std::string_view event, std::string_view message,
     logger = current.logger;
     format = current.format;
   }
-  logger->log(to_spdlog(level), "{}", render(format, level, event, message, fields, utc_timestamp()));
+  logger->log(to_spdlog(level), "{}",
+              render(format, level, event, message, fields, utc_timestamp()));
 }
 
 }  // namespace visor::log

@@ -31,7 +31,8 @@ bool set_duration(Duration& target, const std::string& value, std::string& error
 
 bool set_bool(bool& target, const std::string& value, std::string& error) {
   std::string lower;
-  for (const char c : value) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (const char c : value)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") {
     target = true;
   } else if (lower == "false" || lower == "0" || lower == "no" || lower == "off") {
@@ -89,8 +90,8 @@ bool set_size(std::uint64_t& target, const std::string& value, std::string& erro
 }
 
 template <typename Enum, size_t N>
-bool set_enum(Enum& target, const std::string& value, const std::pair<const char*, Enum> (&choices)[N],
-              std::string& error) {
+bool set_enum(Enum& target, const std::string& value,
+              const std::pair<const char*, Enum> (&choices)[N], std::string& error) {
   std::string names;
   for (const auto& [name, choice] : choices) {
     if (value == name) {
@@ -116,9 +117,15 @@ const std::vector<OptionRule>& rules() {
          return true;
        }},
       {{"home", "", "the binary store and state (default $HOME/.visor)"},
-       [](Options& o, const std::string& v, std::string&) { o.home = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.home = v;
+         return true;
+       }},
       {{"config", "", "JSON config file (default <home>/config.json when it exists)"},
-       [](Options& o, const std::string& v, std::string&) { o.config_file = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.config_file = v;
+         return true;
+       }},
       {{"profile", "", "preset for a network: lava-provider, lava-consumer, vega, cosmos"},
        [](Options& o, const std::string& v, std::string& e) {
          o.profile = v;
@@ -133,8 +140,10 @@ const std::vector<OptionRule>& rules() {
       {{"source", "none", "where upgrade signals come from: lava|vega|cosmos|none"},
        [](Options& o, const std::string& v, std::string& e) {
          static const std::pair<const char*, SourceKind> kChoices[] = {
-             {"lava", SourceKind::lava}, {"vega", SourceKind::vega},
-             {"cosmos", SourceKind::cosmos}, {"none", SourceKind::none}};
+             {"lava", SourceKind::lava},
+             {"vega", SourceKind::vega},
+             {"cosmos", SourceKind::cosmos},
+             {"none", SourceKind::none}};
          return set_enum(o.source, v, kChoices, e);
        }},
       {{"poll-interval", "", "how often the source is asked (lava 15s, vega 1s, cosmos 1s)"},
@@ -147,7 +156,10 @@ const std::vector<OptionRule>& rules() {
          return true;
        }},
       {{"lava-rest", "", "REST (LCD) base URL of a Lava node"},
-       [](Options& o, const std::string& v, std::string&) { o.lava_rest = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.lava_rest = v;
+         return true;
+       }},
       {{"lava-role", "provider", "which min/target pair applies: provider|consumer"},
        [](Options& o, const std::string& v, std::string& e) {
          static const std::pair<const char*, LavaRole> kChoices[] = {
@@ -156,12 +168,15 @@ const std::vector<OptionRule>& rules() {
        }},
       {{"upgrade-at", "target", "upgrade when below target, or only when below min: target|min"},
        [](Options& o, const std::string& v, std::string& e) {
-         static const std::pair<const char*, UpgradeAt> kChoices[] = {
-             {"target", UpgradeAt::target}, {"min", UpgradeAt::min}};
+         static const std::pair<const char*, UpgradeAt> kChoices[] = {{"target", UpgradeAt::target},
+                                                                      {"min", UpgradeAt::min}};
          return set_enum(o.upgrade_at, v, kChoices, e);
        }},
       {{"vega-admin-socket", "", "the Vega node's admin unix socket (default $TMPDIR/vega.sock)"},
-       [](Options& o, const std::string& v, std::string&) { o.vega_admin_socket = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.vega_admin_socket = v;
+         return true;
+       }},
       {{"vega-admin-path", "/rpc", "HTTP path of the JSON-RPC endpoint on that socket"},
        [](Options& o, const std::string& v, std::string& e) {
          if (v.empty() || v.front() != '/') {
@@ -172,25 +187,49 @@ const std::vector<OptionRule>& rules() {
          return true;
        }},
       {{"upgrade-info", "", "the Cosmos SDK upgrade-info.json to watch"},
-       [](Options& o, const std::string& v, std::string&) { o.upgrade_info = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.upgrade_info = v;
+         return true;
+       }},
       {{"download-url", "", "artifact URL template ({version} {tag} {os} {arch} {name})"},
-       [](Options& o, const std::string& v, std::string&) { o.download_url = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.download_url = v;
+         return true;
+       }},
       {{"checksum-url", "", "sha256sum.txt-style checksum file URL template"},
-       [](Options& o, const std::string& v, std::string&) { o.checksum_url = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.checksum_url = v;
+         return true;
+       }},
       {{"insecure-skip-checksum", "false", "allow an artifact with no known SHA-256", true},
-       [](Options& o, const std::string& v, std::string& e) { return set_bool(o.insecure_skip_checksum, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_bool(o.insecure_skip_checksum, v, e);
+       }},
       {{"allow-http", "false", "allow plain-http artifact URLs", true},
-       [](Options& o, const std::string& v, std::string& e) { return set_bool(o.allow_http, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_bool(o.allow_http, v, e);
+       }},
       {{"ca-bundle", "", "CA certificate bundle for https (default: the system's)"},
-       [](Options& o, const std::string& v, std::string&) { o.ca_bundle = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.ca_bundle = v;
+         return true;
+       }},
       {{"max-artifact-size", "2G", "largest artifact (and unpacked content) accepted"},
-       [](Options& o, const std::string& v, std::string& e) { return set_size(o.max_artifact_size, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_size(o.max_artifact_size, v, e);
+       }},
       {{"download-timeout", "30m", "longest a whole download may take"},
-       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.download_timeout, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_duration(o.download_timeout, v, e);
+       }},
       {{"request-timeout", "10s", "deadline of one source request"},
-       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.request_timeout, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_duration(o.request_timeout, v, e);
+       }},
       {{"version-args", "version", "how the managed binary is asked its version"},
-       [](Options& o, const std::string& v, std::string& e) { return set_words(o.version_args, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_words(o.version_args, v, e);
+       }},
       {{"stop-signal", "TERM", "first signal on a planned stop"},
        [](Options& o, const std::string& v, std::string& e) {
          auto number = parse_signal(v);
@@ -202,24 +241,37 @@ const std::vector<OptionRule>& rules() {
          return true;
        }},
       {{"stop-timeout", "30s", "how long a stop may take before SIGKILL"},
-       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.stop_timeout, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_duration(o.stop_timeout, v, e);
+       }},
       {{"restart", "on-failure", "what a child exit leads to: on-failure|always|never"},
        [](Options& o, const std::string& v, std::string& e) {
          static const std::pair<const char*, RestartPolicy> kChoices[] = {
-             {"on-failure", RestartPolicy::on_failure}, {"always", RestartPolicy::always},
+             {"on-failure", RestartPolicy::on_failure},
+             {"always", RestartPolicy::always},
              {"never", RestartPolicy::never}};
          return set_enum(o.restart, v, kChoices, e);
        }},
       {{"backoff-initial", "1s", "first restart delay"},
-       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.backoff_initial, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_duration(o.backoff_initial, v, e);
+       }},
       {{"backoff-max", "60s", "longest restart delay"},
-       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.backoff_max, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_duration(o.backoff_max, v, e);
+       }},
       {{"max-restarts", "10", "more crashes than this within --restart-window: give up (exit 1)"},
-       [](Options& o, const std::string& v, std::string& e) { return set_count(o.max_restarts, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_count(o.max_restarts, v, e);
+       }},
       {{"restart-window", "10m", "the window --max-restarts counts in"},
-       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.restart_window, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_duration(o.restart_window, v, e);
+       }},
       {{"healthy-after", "10s", "clean running that resets backoff and confirms an upgrade"},
-       [](Options& o, const std::string& v, std::string& e) { return set_duration(o.healthy_after, v, e); }},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_duration(o.healthy_after, v, e);
+       }},
       {{"ready-pattern", "", "regular expression the child must print before an upgrade counts"},
        [](Options& o, const std::string& v, std::string& e) {
          try {
@@ -231,8 +283,11 @@ const std::vector<OptionRule>& rules() {
          o.ready_pattern = v;
          return true;
        }},
-      {{"upgrade-args", "", "extra arguments for the first start after an upgrade ({version} {height})"},
-       [](Options& o, const std::string& v, std::string& e) { return set_words(o.upgrade_args, v, e); }},
+      {{"upgrade-args", "",
+        "extra arguments for the first start after an upgrade ({version} {height})"},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_words(o.upgrade_args, v, e);
+       }},
       {{"pre-upgrade", "", "command run before an upgrade; non-zero aborts it"},
        [](Options& o, const std::string& v, std::string& e) {
          std::vector<std::string> words;
@@ -248,9 +303,15 @@ const std::vector<OptionRule>& rules() {
          return true;
        }},
       {{"link", "", "keep a symlink at this path pointing at the current binary"},
-       [](Options& o, const std::string& v, std::string&) { o.link = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.link = v;
+         return true;
+       }},
       {{"stdin-file", "", "feed this file to the child's stdin (never logged)"},
-       [](Options& o, const std::string& v, std::string&) { o.stdin_file = v; return true; }},
+       [](Options& o, const std::string& v, std::string&) {
+         o.stdin_file = v;
+         return true;
+       }},
       {{"health-listen", "", "serve /healthz, /readyz, /metrics on ADDR:PORT"},
        [](Options& o, const std::string& v, std::string& e) {
          const auto colon = v.rfind(':');
@@ -369,14 +430,17 @@ std::string environment_name(const std::string& option_name) {
   return name;
 }
 
-std::vector<std::string> profile_names() { return {"lava-provider", "lava-consumer", "vega", "cosmos"}; }
+std::vector<std::string> profile_names() {
+  return {"lava-provider", "lava-consumer", "vega", "cosmos"};
+}
 
 RawValues profile_values(const std::string& profile) {
   const std::string origin = "profile " + profile;
   auto value = [&](const char* text) { return RawValue{text, origin}; };
   const char* lava_url =
       "https://github.com/lavanet/lava/releases/download/v{version}/lavap-v{version}-{os}-{arch}";
-  const char* lava_sums = "https://github.com/lavanet/lava/releases/download/v{version}/sha256sum.txt";
+  const char* lava_sums =
+      "https://github.com/lavanet/lava/releases/download/v{version}/sha256sum.txt";
   if (profile == "lava-provider" || profile == "lava-consumer") {
     return {{"source", value("lava")},
             {"lava-role", value(profile == "lava-provider" ? "provider" : "consumer")},
@@ -384,10 +448,12 @@ RawValues profile_values(const std::string& profile) {
             {"checksum-url", value(lava_sums)}};
   }
   if (profile == "vega") {
-    return {{"source", value("vega")},
-            {"download-url",
-             value("https://github.com/vegaprotocol/vega/releases/download/{tag}/vega-{os}-{arch}.zip")},
-            {"upgrade-args", value("--snapshot.load-from-block-height {height}")}};
+    return {
+        {"source", value("vega")},
+        {"download-url",
+         value(
+             "https://github.com/vegaprotocol/vega/releases/download/{tag}/vega-{os}-{arch}.zip")},
+        {"upgrade-args", value("--snapshot.load-from-block-height {height}")}};
   }
   if (profile == "cosmos") {
     return {{"source", value("cosmos")}};
@@ -471,7 +537,8 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   }
   if (options.vega_admin_socket.empty()) {
     const char* temporary = get_environment("TMPDIR");
-    options.vega_admin_socket = std::string(temporary && *temporary ? temporary : "/tmp") + "/vega.sock";
+    options.vega_admin_socket =
+        std::string(temporary && *temporary ? temporary : "/tmp") + "/vega.sock";
   }
   if (require_command && options.command.empty() && options.cmd.empty()) {
     errors.push_back("--cmd is required: the command line of the node to supervise");
@@ -496,7 +563,8 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     if (!https && !http) {
       errors.push_back(std::string(which) + ": must be an http(s) URL, got '" + *url + "'");
     } else if (http && !options.allow_http) {
-      errors.push_back(std::string(which) + ": plain http refused without --allow-http: '" + *url + "'");
+      errors.push_back(std::string(which) + ": plain http refused without --allow-http: '" + *url +
+                       "'");
     }
   }
   if (!options.stdin_file.empty()) {

@@ -33,7 +33,8 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
       fail(error, "invalid duration '" + original + "' (expected e.g. 500ms, 2s, 5m, 1h)");
       return std::nullopt;
     }
-    const long long number = std::stoll(std::string(text.substr(digits_start, position - digits_start)));
+    const long long number =
+        std::stoll(std::string(text.substr(digits_start, position - digits_start)));
     long long unit_ms = 0;
     if (text.substr(position, 2) == "ms") {
       unit_ms = 1;
@@ -69,8 +70,8 @@ std::string format_duration(Duration duration) {
   long long ms = duration.count();
   if (ms <= 0) return "0s";
   std::string text;
-  for (const auto& [unit, size] : {std::pair<const char*, long long>{"h", 3600000}, {"m", 60000}, {"s", 1000},
-                                   {"ms", 1}}) {
+  for (const auto& [unit, size] :
+       {std::pair<const char*, long long>{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}}) {
     if (ms >= size) {
       text += std::to_string(ms / size) + unit;
       ms %= size;

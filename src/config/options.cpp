@@ -28,14 +28,16 @@ std::string binary_name(const Options& options) {
 
 std::optional<int> parse_signal(const std::string& text) {
   if (text.empty()) return std::nullopt;
-  if (std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
     if (text.size() > 3) return std::nullopt;
     const int number = std::stoi(text);
     if (number >= 1 && number < NSIG) return number;
     return std::nullopt;
   }
   std::string upper;
-  for (const char c : text) upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  for (const char c : text)
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   if (upper.rfind("SIG", 0) == 0) upper = upper.substr(3);
   for (const auto& entry : kSignals) {
     if (upper == entry.name) return entry.number;
@@ -52,19 +54,26 @@ std::string signal_name(int signal_number) {
 
 const char* to_string(SourceKind kind) {
   switch (kind) {
-    case SourceKind::none: return "none";
-    case SourceKind::lava: return "lava";
-    case SourceKind::vega: return "vega";
-    case SourceKind::cosmos: return "cosmos";
+    case SourceKind::none:
+      return "none";
+    case SourceKind::lava:
+      return "lava";
+    case SourceKind::vega:
+      return "vega";
+    case SourceKind::cosmos:
+      return "cosmos";
   }
   return "none";
 }
 
 const char* to_string(RestartPolicy policy) {
   switch (policy) {
-    case RestartPolicy::on_failure: return "on-failure";
-    case RestartPolicy::always: return "always";
-    case RestartPolicy::never: return "never";
+    case RestartPolicy::on_failure:
+      return "on-failure";
+    case RestartPolicy::always:
+      return "always";
+    case RestartPolicy::never:
+      return "never";
   }
   return "on-failure";
 }

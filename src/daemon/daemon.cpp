@@ -52,11 +52,12 @@ Result<ChildBinary> locate_binary(const Options& options, BinaryStore& store) {
   auto version = probe_version(executable.value(), options.version_args);
   if (!version) {
     if (options.source != SourceKind::none) {
-      return Result<ChildBinary>::failure(
-          "--source " + std::string(to_string(options.source)) + " needs the version of " +
-          executable.value() + ", but " + version.error());
+      return Result<ChildBinary>::failure("--source " + std::string(to_string(options.source)) +
+                                          " needs the version of " + executable.value() + ", but " +
+                                          version.error());
     }
-    log::info("version_unknown", "running " + executable.value() + " from where it is: " + version.error());
+    log::info("version_unknown",
+              "running " + executable.value() + " from where it is: " + version.error());
     return ChildBinary{executable.value(), "", false};
   }
   const std::string text = version->str();
@@ -120,8 +121,8 @@ class Daemon {
     }
 
     supervisor_ = std::make_unique<Supervisor>(io_, options_, hooks());
-    upgrades_ = std::make_unique<UpgradeManager>(io_, worker_, source_worker_, options_, store_, status_, *supervisor_,
-                                                [this] { publish(); });
+    upgrades_ = std::make_unique<UpgradeManager>(io_, worker_, source_worker_, options_, store_,
+                                                 status_, *supervisor_, [this] { publish(); });
     log::info("visor_started", "visor " VISOR_VERSION " supervising " + options_.command.front(),
               {{"home", options_.home},
                {"version", binary_.version.empty() ? "unknown" : binary_.version},
@@ -162,7 +163,8 @@ class Daemon {
       status_.child_pid = child;
       status_.child_up =
           child != 0 && (state == LifecycleState::running || state == LifecycleState::probation);
-      status_.child_restarts_total = static_cast<std::uint64_t>(supervisor_->lifecycle().restarts());
+      status_.child_restarts_total =
+          static_cast<std::uint64_t>(supervisor_->lifecycle().restarts());
       status_.orphans_reaped_total = ProcessTable::instance().orphans_reaped();
       if (auto version = store_.current_version()) status_.current_version = *version;
       publish();
@@ -196,7 +198,8 @@ class Daemon {
     std::error_code error;
     const std::string target = std::filesystem::absolute(store_.current_binary(), error).string();
     Status linked = replace_symlink(target, options_.link);
-    if (!linked) log::warn("link_failed", "cannot update --link " + options_.link + ": " + linked.error());
+    if (!linked)
+      log::warn("link_failed", "cannot update --link " + options_.link + ": " + linked.error());
   }
 
   // The live state changed: tell systemd and the health endpoint, and keep status.json

@@ -85,7 +85,8 @@ Result<HttpResponse> http_request(const HttpRequest& request) {
     if (request.cancel->load()) return Result<HttpResponse>::failure(what + ": cancelled");
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &check_cancel);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(request.cancel.get()));
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA,
+                     const_cast<std::atomic<bool>*>(request.cancel.get()));
   }
 
   const CURLcode code = curl_easy_perform(curl);

@@ -19,12 +19,14 @@ void send_to_notify_socket(const std::string& message) {
   const Status sent = notify_socket_send(message);
   if (!sent) {
     // Not fatal: visor keeps supervising even if systemd cannot hear it.
-    log::warn("sd_notify_failed", "sd_notify(" + message.substr(0, message.find('\n')) + "): " + sent.error());
+    log::warn("sd_notify_failed",
+              "sd_notify(" + message.substr(0, message.find('\n')) + "): " + sent.error());
   }
 }
 
 std::optional<Duration> watchdog_interval_from_environment() {
-  const auto usec = watchdog_usec_from(std::getenv("WATCHDOG_USEC"), std::getenv("WATCHDOG_PID"), ::getpid());
+  const auto usec =
+      watchdog_usec_from(std::getenv("WATCHDOG_USEC"), std::getenv("WATCHDOG_PID"), ::getpid());
   if (!usec) {
     log::warn("watchdog_config", "the watchdog is off: " + usec.error());
     return std::nullopt;

@@ -47,10 +47,12 @@ std::vector<LifecycleAction> Lifecycle::on_child_gone(const ExitStatus& status) 
   last_status_ = status;
   deadline_.reset();
   const bool clean = status.exited() && status.code() == 0;
-  if (policy_.restart == RestartPolicy::never || (policy_.restart == RestartPolicy::on_failure && clean)) {
+  if (policy_.restart == RestartPolicy::never ||
+      (policy_.restart == RestartPolicy::on_failure && clean)) {
     state_ = LifecycleState::exited;
     return {{Do::exit, status.shell_code(), false,
-             "child ended with " + status.describe() + " and --restart is " + to_string(policy_.restart)}};
+             "child ended with " + status.describe() + " and --restart is " +
+                 to_string(policy_.restart)}};
   }
   if (limiter_.record_and_exceeded(clock_.now())) {
     state_ = LifecycleState::exited;
@@ -186,10 +188,10 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
       switch (event.kind) {
         case Kind::child_exited: {
           const auto ran = std::chrono::duration_cast<Duration>(clock_.now() - started_at_);
-          std::vector<LifecycleAction> actions{
-              {Do::roll_back, 0, false,
-               "exited with " + event.status.describe() + " after " +
-                   std::to_string(ran.count()) + "ms"}};
+          std::vector<LifecycleAction> actions{{Do::roll_back, 0, false,
+                                                "exited with " + event.status.describe() +
+                                                    " after " + std::to_string(ran.count()) +
+                                                    "ms"}};
           auto start = start_child(false);
           actions.insert(actions.end(), start.begin(), start.end());
           return actions;
@@ -226,14 +228,22 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
 
 const char* to_string(LifecycleState state) {
   switch (state) {
-    case LifecycleState::starting: return "starting";
-    case LifecycleState::running: return "running";
-    case LifecycleState::backoff: return "backoff";
-    case LifecycleState::stopping: return "stopping";
-    case LifecycleState::upgrading: return "upgrading";
-    case LifecycleState::probation: return "probation";
-    case LifecycleState::rolling_back: return "rolling_back";
-    case LifecycleState::exited: return "exited";
+    case LifecycleState::starting:
+      return "starting";
+    case LifecycleState::running:
+      return "running";
+    case LifecycleState::backoff:
+      return "backoff";
+    case LifecycleState::stopping:
+      return "stopping";
+    case LifecycleState::upgrading:
+      return "upgrading";
+    case LifecycleState::probation:
+      return "probation";
+    case LifecycleState::rolling_back:
+      return "rolling_back";
+    case LifecycleState::exited:
+      return "exited";
   }
   return "unknown";
 }

@@ -43,7 +43,8 @@ Result<pid_t> ProcessTable::spawn(const SpawnOptions& options, ExitCallback on_e
   for (const auto& word : options.argv) argv.push_back(const_cast<char*>(word.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> environment;
-  for (const auto& entry : options.environment) environment.push_back(const_cast<char*>(entry.c_str()));
+  for (const auto& entry : options.environment)
+    environment.push_back(const_cast<char*>(entry.c_str()));
   environment.push_back(nullptr);
 
   int report[2];
@@ -203,7 +204,8 @@ std::uint64_t ProcessTable::orphans_reaped() const {
 Result<std::string> resolve_executable(const std::string& command) {
   auto executable = [](const std::string& path) {
     struct stat info {};
-    return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && access(path.c_str(), X_OK) == 0;
+    return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+           access(path.c_str(), X_OK) == 0;
   };
   if (command.empty()) return Result<std::string>::failure("empty command");
   if (command.find('/') != std::string::npos) {

@@ -38,7 +38,8 @@ Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, Supe
                  [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }),
       signals_(io),
       timer_(io) {
-  if (!options.ready_pattern.empty()) ready_pattern_.emplace(options.ready_pattern, std::regex::extended);
+  if (!options.ready_pattern.empty())
+    ready_pattern_.emplace(options.ready_pattern, std::regex::extended);
 }
 
 Supervisor::~Supervisor() { ProcessTable::instance().set_reaper_active(false); }
@@ -48,7 +49,8 @@ void Supervisor::start(bool upgrade_start) {
     boost::system::error_code error;
     signals_.add(signal_number, error);
     if (error) {
-      log::error("signal_setup", "cannot handle signal " + signal_name(signal_number) + ": " + error.message());
+      log::error("signal_setup",
+                 "cannot handle signal " + signal_name(signal_number) + ": " + error.message());
     }
   }
   ProcessTable::instance().set_reaper_active(true);
@@ -57,7 +59,8 @@ void Supervisor::start(bool upgrade_start) {
     for (int index = 0; index < 2; ++index) {
       int ends[2];
       if (pipe2(ends, O_CLOEXEC) != 0) {
-        log::error("pipe", "cannot create the output pipe for --ready-pattern: " + errno_text(errno));
+        log::error("pipe",
+                   "cannot create the output pipe for --ready-pattern: " + errno_text(errno));
         ready_pattern_.reset();
         break;
       }
@@ -91,12 +94,14 @@ void Supervisor::on_signal(int signal_number) {
     const int orphans = ProcessTable::instance().reap();
     if (orphans > 0) {
       log::debug("orphans_reaped", "reaped " + std::to_string(orphans) + " orphaned process(es)");
-      if (hooks_.on_orphans_reaped) hooks_.on_orphans_reaped(ProcessTable::instance().orphans_reaped());
+      if (hooks_.on_orphans_reaped)
+        hooks_.on_orphans_reaped(ProcessTable::instance().orphans_reaped());
     }
     return;
   }
   if (signal_number == SIGTERM || signal_number == SIGINT) {
-    log::info("stop_requested", "received SIG" + signal_name(signal_number) + ", stopping the child",
+    log::info("stop_requested",
+              "received SIG" + signal_name(signal_number) + ", stopping the child",
               {{"pid", std::to_string(child_pid_)}});
     handle({LifecycleEvent::Kind::stop_requested, {}, signal_number});
     return;
@@ -105,7 +110,8 @@ void Supervisor::on_signal(int signal_number) {
     // The signal first, the log line after: the latency an operator's signal sees is the kill().
     if (::kill(child_pid_, signal_number) != 0) {
       log::warn("signal_forward_failed", "kill(" + std::to_string(child_pid_) + ", SIG" +
-                                             signal_name(signal_number) + "): " + errno_text(errno));
+                                             signal_name(signal_number) +
+                                             "): " + errno_text(errno));
       return;
     }
     log::debug("signal_forwarded", "forwarded SIG" + signal_name(signal_number) + " to the child",
@@ -146,12 +152,13 @@ void Supervisor::carry_out(const LifecycleAction& action) {
       break;
     case Do::kill_group:
       if (child_pid_ > 0) {
-        log::warn("stop_timeout", "the child did not stop within " +
-                                      std::to_string(options_.stop_timeout.count()) +
-                                      "ms; sending SIGKILL to its process group",
+        log::warn("stop_timeout",
+                  "the child did not stop within " + std::to_string(options_.stop_timeout.count()) +
+                      "ms; sending SIGKILL to its process group",
                   {{"pid", std::to_string(child_pid_)}});
         if (::kill(-child_pid_, SIGKILL) != 0 && ::kill(child_pid_, SIGKILL) != 0) {
-          log::error("kill_failed", "kill(" + std::to_string(child_pid_) + ", SIGKILL): " + errno_text(errno));
+          log::error("kill_failed",
+                     "kill(" + std::to_string(child_pid_) + ", SIGKILL): " + errno_text(errno));
         }
       }
       break;
@@ -198,8 +205,8 @@ void Supervisor::spawn_child(bool upgrade_start) {
       if (flags >= 0) ::fcntl(stdin_fd, F_SETFL, flags & ~O_NONBLOCK);
     } else {
       // Never visor's own stdin instead (a terminal the child would wait on): an empty one.
-      log::error("stdin_file", "cannot open --stdin-file " + options_.stdin_file + ": " + errno_text(errno) +
-                                   "; the child gets an empty stdin");
+      log::error("stdin_file", "cannot open --stdin-file " + options_.stdin_file + ": " +
+                                   errno_text(errno) + "; the child gets an empty stdin");
       stdin_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
     }
     spawn.stdin_fd = stdin_fd;
@@ -259,7 +266,8 @@ void Supervisor::drain_output(int index) {
   }
   output.reader->close();
   output.reader.reset();
-  if (write_fds_[static_cast<std::size_t>(index)] >= 0) ::close(write_fds_[static_cast<std::size_t>(index)]);
+  if (write_fds_[static_cast<std::size_t>(index)] >= 0)
+    ::close(write_fds_[static_cast<std::size_t>(index)]);
   write_fds_[static_cast<std::size_t>(index)] = -1;
 }
 
@@ -290,9 +298,10 @@ void Supervisor::scan_output(int index, std::size_t length) {
   while (true) {
     const std::size_t newline = output.partial_line.find('\n', start);
     if (newline == std::string::npos) break;
-    if (!seen && std::regex_search(output.partial_line.begin() + static_cast<std::ptrdiff_t>(start),
-                                   output.partial_line.begin() + static_cast<std::ptrdiff_t>(newline),
-                                   *ready_pattern_)) {
+    if (!seen &&
+        std::regex_search(output.partial_line.begin() + static_cast<std::ptrdiff_t>(start),
+                          output.partial_line.begin() + static_cast<std::ptrdiff_t>(newline),
+                          *ready_pattern_)) {
       seen = true;
     }
     start = newline + 1;

@@ -46,6 +46,8 @@ void LavaSource::handle(const FetchOutcome& outcome) {
   accept_reading();
 }
 
-UpgradeDecision LavaSource::decide() const { return decide_lava(*versions_, policy_, current_version()); }
+UpgradeDecision LavaSource::decide() const {
+  return decide_lava(*versions_, policy_, current_version());
+}
 
 }  // namespace visor

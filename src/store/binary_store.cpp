@@ -71,12 +71,14 @@ std::optional<std::string> BinaryStore::current_version() const {
 }
 
 bool BinaryStore::has_version(const std::string& version) const {
-  if (version.empty() || version.find('/') != std::string::npos || version == "." || version == "..") {
+  if (version.empty() || version.find('/') != std::string::npos || version == "." ||
+      version == "..") {
     return false;
   }
   struct stat info {};
   const std::string path = binary_path(version);
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && ::access(path.c_str(), X_OK) == 0;
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         ::access(path.c_str(), X_OK) == 0;
 }
 
 std::vector<std::string> BinaryStore::versions() const {
@@ -98,8 +100,8 @@ std::vector<std::string> BinaryStore::versions() const {
 
 Status BinaryStore::install_copy(const std::string& version, const std::string& file) const {
   if (has_version(version) || fs::exists(version_dir(version))) {
-    return Status::failure("version " + version + " is already in the store (" + version_dir(version) +
-                           "); the store never overwrites");
+    return Status::failure("version " + version + " is already in the store (" +
+                           version_dir(version) + "); the store never overwrites");
   }
   const std::string prepared = tmp_dir() + "/import-" + version + "-" + std::to_string(::getpid());
   std::error_code error;
@@ -114,7 +116,8 @@ Status BinaryStore::install_copy(const std::string& version, const std::string& 
   return install_directory(version, prepared);
 }
 
-Status BinaryStore::install_directory(const std::string& version, const std::string& prepared_dir) const {
+Status BinaryStore::install_directory(const std::string& version,
+                                      const std::string& prepared_dir) const {
   const std::string destination = version_dir(version);
   if (fs::exists(destination)) {
     return Status::failure("version " + version + " is already in the store (" + destination +
@@ -124,14 +127,16 @@ Status BinaryStore::install_directory(const std::string& version, const std::str
   if (!synced) return synced;
   // rename() of a folder is atomic: upgrades/<version> appears complete or not at all.
   if (::rename(prepared_dir.c_str(), destination.c_str()) != 0) {
-    return Status::failure("moving " + prepared_dir + " to " + destination + ": " + errno_text(errno));
+    return Status::failure("moving " + prepared_dir + " to " + destination + ": " +
+                           errno_text(errno));
   }
   return fsync_directory(home_ + "/upgrades");
 }
 
 Status BinaryStore::switch_to(const std::string& version) {
   if (!has_version(version)) {
-    return Status::failure("cannot switch to " + version + ": " + binary_path(version) + " is missing");
+    return Status::failure("cannot switch to " + version + ": " + binary_path(version) +
+                           " is missing");
   }
   const auto before = current_version();
   Status linked = replace_symlink("upgrades/" + version, current_link());
@@ -146,7 +151,8 @@ Status BinaryStore::roll_back(const std::string& failed_version, const std::stri
   state_.failed[failed_version] = reason;
   if (!has_version(to_version)) {
     save();
-    return Status::failure("cannot roll back to " + to_version + ": " + binary_path(to_version) + " is missing");
+    return Status::failure("cannot roll back to " + to_version + ": " + binary_path(to_version) +
+                           " is missing");
   }
   Status linked = replace_symlink("upgrades/" + to_version, current_link());
   if (!linked) return linked;

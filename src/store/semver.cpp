@@ -51,7 +51,8 @@ bool parse_at(std::string_view text, size_t& position, int& major, int& minor, i
   ++position;
   if (!read_number(text, position, patch)) return false;
   prerelease.clear();
-  if (position + 1 < text.size() && text[position] == '-' && is_identifier_char(text[position + 1])) {
+  if (position + 1 < text.size() && text[position] == '-' &&
+      is_identifier_char(text[position + 1])) {
     size_t after = position + 1;
     std::string identifiers;
     if (read_identifiers(text, after, identifiers)) {
@@ -59,7 +60,8 @@ bool parse_at(std::string_view text, size_t& position, int& major, int& minor, i
       position = after;
     }
   }
-  if (position + 1 < text.size() && text[position] == '+' && is_identifier_char(text[position + 1])) {
+  if (position + 1 < text.size() && text[position] == '+' &&
+      is_identifier_char(text[position + 1])) {
     size_t after = position + 1;
     std::string build;
     if (read_identifiers(text, after, build)) position = after;
@@ -68,8 +70,10 @@ bool parse_at(std::string_view text, size_t& position, int& major, int& minor, i
 }
 
 int compare_identifiers(const std::string& left, const std::string& right) {
-  const bool left_numeric = !left.empty() && left.find_first_not_of("0123456789") == std::string::npos;
-  const bool right_numeric = !right.empty() && right.find_first_not_of("0123456789") == std::string::npos;
+  const bool left_numeric =
+      !left.empty() && left.find_first_not_of("0123456789") == std::string::npos;
+  const bool right_numeric =
+      !right.empty() && right.find_first_not_of("0123456789") == std::string::npos;
   if (left_numeric && right_numeric) {
     if (left.size() != right.size()) return left.size() < right.size() ? -1 : 1;
     return left < right ? -1 : (left > right ? 1 : 0);
@@ -124,7 +128,8 @@ std::optional<SemVer> SemVer::find_in(std::string_view text) {
 }
 
 std::string SemVer::str() const {
-  std::string text = std::to_string(major_) + "." + std::to_string(minor_) + "." + std::to_string(patch_);
+  std::string text =
+      std::to_string(major_) + "." + std::to_string(minor_) + "." + std::to_string(patch_);
   if (!prerelease_.empty()) text += "-" + prerelease_;
   return text;
 }

@@ -18,12 +18,10 @@ std::string render_state(const StoreState& state) {
   document["staged"] = state.staged;
   document["failed"] = state.failed;
   if (state.pending) {
-    json pending = {{"version", state.pending->version},
-                    {"from_version", state.pending->from_version},
-                    {"plan", state.pending->plan},
-                    {"stage", state.pending->stage},
-                    {"url", state.pending->url},
-                    {"sha256", state.pending->sha256}};
+    json pending = {
+        {"version", state.pending->version}, {"from_version", state.pending->from_version},
+        {"plan", state.pending->plan},       {"stage", state.pending->stage},
+        {"url", state.pending->url},         {"sha256", state.pending->sha256}};
     pending["height"] = state.pending->height ? json(*state.pending->height) : json(nullptr);
     document["pending"] = pending;
   } else {
@@ -41,11 +39,13 @@ Result<StoreState> parse_state(const std::string& text) {
     if (!document.is_object()) return Result<StoreState>::failure("state is not a JSON object");
     state.current = document.value("current", "");
     state.previous = document.value("previous", "");
-    if (document.contains("staged")) state.staged = document.at("staged").get<std::vector<std::string>>();
+    if (document.contains("staged"))
+      state.staged = document.at("staged").get<std::vector<std::string>>();
     if (document.contains("failed")) {
       state.failed = document.at("failed").get<std::map<std::string, std::string>>();
     }
-    if (document.contains("plans")) state.plans = document.at("plans").get<std::map<std::string, std::string>>();
+    if (document.contains("plans"))
+      state.plans = document.at("plans").get<std::map<std::string, std::string>>();
     if (document.contains("done_plans")) {
       state.done_plans = document.at("done_plans").get<std::vector<std::string>>();
     }

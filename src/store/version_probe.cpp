@@ -12,8 +12,8 @@
 
 namespace visor {
 
-Result<SemVer> probe_version(const std::string& binary, const std::vector<std::string>& version_args,
-                             Duration timeout) {
+Result<SemVer> probe_version(const std::string& binary,
+                             const std::vector<std::string>& version_args, Duration timeout) {
   std::vector<std::string> argv{binary};
   argv.insert(argv.end(), version_args.begin(), version_args.end());
   const std::string described = join_command_line(argv);
@@ -43,7 +43,8 @@ Result<SemVer> probe_version(const std::string& binary, const std::vector<std::s
   bool timed_out = false;
   char buffer[4096];
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;

@@ -14,7 +14,8 @@ namespace visor {
 
 namespace fs = std::filesystem;
 
-std::string artifact_url(const Options& options, const std::string& name, const std::string& version) {
+std::string artifact_url(const Options& options, const std::string& name,
+                         const std::string& version) {
   if (options.download_url.empty()) return {};
   TemplateValues values;
   values.version = version;
@@ -47,13 +48,15 @@ Result<std::string> expected_checksum(const StageRequest& request, const Options
                                           std::to_string(reply->status));
     }
     auto found = find_checksum(reply->body, file_name_of_url(url));
-    if (!found) return Result<std::string>::failure("checksum file " + get.url + ": " + found.error());
+    if (!found)
+      return Result<std::string>::failure("checksum file " + get.url + ": " + found.error());
     return found.value();
   }
   if (options.insecure_skip_checksum) return std::string();
-  return Result<std::string>::failure("no SHA-256 known for " + url +
-                                      " (set --checksum-url, use a ?checksum=sha256:<hex> URL, or pass "
-                                      "--insecure-skip-checksum)");
+  return Result<std::string>::failure(
+      "no SHA-256 known for " + url +
+      " (set --checksum-url, use a ?checksum=sha256:<hex> URL, or pass "
+      "--insecure-skip-checksum)");
 }
 
 }  // namespace
@@ -68,10 +71,12 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
     result.already_present = true;
     return result;
   }
-  const std::string raw_url = request.url.empty() ? artifact_url(options, name, request.version) : request.url;
+  const std::string raw_url =
+      request.url.empty() ? artifact_url(options, name, request.version) : request.url;
   if (raw_url.empty()) {
-    return Result<StageResult>::failure("cannot fetch " + name + " " + label +
-                                        ": downloads are off (no --download-url) and it is not staged");
+    return Result<StageResult>::failure(
+        "cannot fetch " + name + " " + label +
+        ": downloads are off (no --download-url) and it is not staged");
   }
   auto checksum = expected_checksum(request, options, name, raw_url);
   if (!checksum) return Result<StageResult>::failure(checksum.error());
@@ -80,7 +85,9 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
 
   // tmp/ holds the artifact (resumable .part) and the folder being prepared.
   std::string safe_label;
-  for (const char c : label) safe_label.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_');
+  for (const char c : label)
+    safe_label.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c
+                                                                                             : '_');
   const std::string artifact = store.tmp_dir() + "/" + safe_label + "-" + file_name_of_url(url);
   DownloadRequest download_request;
   download_request.url = url;
@@ -98,7 +105,8 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
   result.bytes = downloaded->size;
   result.resumed = downloaded->resumed;
 
-  const std::string prepared = store.tmp_dir() + "/stage-" + safe_label + "-" + std::to_string(::getpid());
+  const std::string prepared =
+      store.tmp_dir() + "/stage-" + safe_label + "-" + std::to_string(::getpid());
   std::error_code error;
   fs::remove_all(prepared, error);
   fs::create_directories(prepared, error);
@@ -116,12 +124,13 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
   auto reported = probe_version(prepared + "/" + name, options.version_args);
   if (!reported) {
     cleanup();
-    return Result<StageResult>::failure("the artifact from " + url + " does not run: " + reported.error());
+    return Result<StageResult>::failure("the artifact from " + url +
+                                        " does not run: " + reported.error());
   }
   if (!request.version.empty() && reported->str() != request.version) {
     cleanup();
-    return Result<StageResult>::failure("the artifact from " + url + " reports version " + reported->str() +
-                                        ", not " + request.version + "; refused");
+    return Result<StageResult>::failure("the artifact from " + url + " reports version " +
+                                        reported->str() + ", not " + request.version + "; refused");
   }
   result.version = reported->str();
   if (store.has_version(result.version)) {

@@ -45,9 +45,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 std::string manual_request_path(const std::string& home) { return home + "/upgrade-request.json"; }
 
 UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Worker& source_worker,
-                               const Options& options,
-                               BinaryStore& store, LiveStatus& status, Supervisor& supervisor,
-                               std::function<void()> publish)
+                               const Options& options, BinaryStore& store, LiveStatus& status,
+                               Supervisor& supervisor, std::function<void()> publish)
     : io_(io),
       worker_(worker),
       source_worker_(source_worker),
@@ -80,9 +79,10 @@ bool UpgradeManager::resume_after_restart() {
     switching_ = pending;
     status_.upgrade_in_progress = true;
     status_.upgrade_target = pending->version;
-    log::info("upgrade_resumed", "visor restarted during the switch to " + pending->version +
-                                     "; it starts on probation",
-              {{"version", pending->version}});
+    log::info(
+        "upgrade_resumed",
+        "visor restarted during the switch to " + pending->version + "; it starts on probation",
+        {{"version", pending->version}});
     return true;
   }
   // The switch had not happened, or a download was under way: stage it again in the
@@ -124,22 +124,21 @@ void UpgradeManager::start_source() {
     }
   }
   source_->set_current_version(status_.current_version);
-  source_->start(
-      [this](const UpgradeDecision& decision) { on_decision(decision); },
-      [this](const std::string& line) {
-        log::warn("source_error", line, {{"source", source_ ? source_->name() : "?"}});
-        status_.last_error = line;
-        publish_();
-      },
-      [this](bool ok, double latency) {
-        ++status_.source_polls_total;
-        status_.source_poll_latency_seconds = latency;
-        if (ok) {
-          status_.last_successful_poll_unixtime = unix_now();
-        } else {
-          ++status_.source_errors_total;
-        }
-      });
+  source_->start([this](const UpgradeDecision& decision) { on_decision(decision); },
+                 [this](const std::string& line) {
+                   log::warn("source_error", line, {{"source", source_ ? source_->name() : "?"}});
+                   status_.last_error = line;
+                   publish_();
+                 },
+                 [this](bool ok, double latency) {
+                   ++status_.source_polls_total;
+                   status_.source_poll_latency_seconds = latency;
+                   if (ok) {
+                     status_.last_successful_poll_unixtime = unix_now();
+                   } else {
+                     ++status_.source_errors_total;
+                   }
+                 });
 }
 
 void UpgradeManager::stop() {
@@ -174,7 +173,8 @@ std::string UpgradeManager::resolve_version(const UpgradeDecision& decision) {
     const std::string& version = candidates[candidate_];
     auto failed = store_.state().failed.find(version);
     if (failed == store_.state().failed.end()) return version;
-    const std::string line = "not choosing " + version + ": it failed before (" + failed->second + ")";
+    const std::string line =
+        "not choosing " + version + ": it failed before (" + failed->second + ")";
     if (line != last_logged_) {
       last_logged_ = line;
       log::warn("version_failed_before", line);
@@ -187,7 +187,8 @@ std::string UpgradeManager::resolve_version(const UpgradeDecision& decision) {
 bool UpgradeManager::plan_done(const UpgradeDecision& decision) const {
   if (decision.plan.empty()) return false;
   const auto& done = store_.state().done_plans;
-  return std::find(done.begin(), done.end(), plan_key(decision.plan, decision.height)) != done.end();
+  return std::find(done.begin(), done.end(), plan_key(decision.plan, decision.height)) !=
+         done.end();
 }
 
 void UpgradeManager::evaluate() {
@@ -202,8 +203,10 @@ void UpgradeManager::evaluate() {
         store_.state().failed.count("plan:" + decision.plan) == 0) {
       start_stage("", decision);  // the version is learnt from the downloaded binary
     } else if (!decision.plan.empty() && decision.target.empty()) {
-      fail("upgrade plan " + decision.plan + " names no version and has no binary URL; stage it with "
-           "`visor add-upgrade --plan " + decision.plan + " VERSION FILE`");
+      fail("upgrade plan " + decision.plan +
+           " names no version and has no binary URL; stage it with "
+           "`visor add-upgrade --plan " +
+           decision.plan + " VERSION FILE`");
     }
     return;
   }
@@ -239,7 +242,8 @@ void UpgradeManager::evaluate() {
 void UpgradeManager::start_stage(const std::string& version, const UpgradeDecision& decision) {
   staging_ = true;
   const std::string label = version.empty() ? "plan " + decision.plan : version;
-  const PendingUpgrade pending = pending_for(version.empty() ? decision.plan : version, decision, "downloading");
+  const PendingUpgrade pending =
+      pending_for(version.empty() ? decision.plan : version, decision, "downloading");
   if (!version.empty()) {
     store_.state().pending = pending;
     save();
@@ -257,10 +261,12 @@ void UpgradeManager::start_stage(const std::string& version, const UpgradeDecisi
   request.label = "plan-" + decision.plan;
   request.cancel = cancel_;
   auto last_bytes = std::make_shared<std::uint64_t>(0);
-  request.on_progress = [this, alive = alive_, label, last_bytes](const DownloadProgress& progress) {
+  request.on_progress = [this, alive = alive_, label,
+                         last_bytes](const DownloadProgress& progress) {
     worker_.to_main([this, alive, label, last_bytes, progress] {
       if (!*alive) return;
-      if (progress.bytes >= *last_bytes) status_.download_bytes_total += progress.bytes - *last_bytes;
+      if (progress.bytes >= *last_bytes)
+        status_.download_bytes_total += progress.bytes - *last_bytes;
       *last_bytes = progress.bytes;
       const int percent =
           progress.total > 0 ? static_cast<int>(progress.bytes * 100 / progress.total) : -1;
@@ -268,8 +274,9 @@ void UpgradeManager::start_stage(const std::string& version, const UpgradeDecisi
       char rate[32];
       std::snprintf(rate, sizeof rate, "%.1f", progress.bytes_per_second / (1024.0 * 1024.0));
       log::info("download_progress",
-                "downloading " + label + ": " + (percent >= 0 ? std::to_string(percent) + "%" : std::string("?")) +
-                    " (" + std::to_string(progress.bytes) + " bytes, " + rate + " MiB/s)",
+                "downloading " + label + ": " +
+                    (percent >= 0 ? std::to_string(percent) + "%" : std::string("?")) + " (" +
+                    std::to_string(progress.bytes) + " bytes, " + rate + " MiB/s)",
                 {{"version", label}});
       publish_();
     });
@@ -302,13 +309,14 @@ void UpgradeManager::start_stage(const std::string& version, const UpgradeDecisi
                   return;
                 }
                 const StageResult& staged = result.value();
-                log::info("staged",
-                          "staged " + store_.name() + " " + staged.version +
-                              (staged.already_present ? " (already present)"
-                                                      : " (" + std::to_string(staged.bytes) +
-                                                            " bytes, SHA-256 verified" +
-                                                            (staged.resumed ? ", resumed" : "") + ")"),
-                          {{"version", staged.version}});
+                log::info(
+                    "staged",
+                    "staged " + store_.name() + " " + staged.version +
+                        (staged.already_present
+                             ? " (already present)"
+                             : " (" + std::to_string(staged.bytes) + " bytes, SHA-256 verified" +
+                                   (staged.resumed ? ", resumed" : "") + ")"),
+                    {{"version", staged.version}});
                 if (!decision.plan.empty()) store_.state().plans[decision.plan] = staged.version;
                 if (store_.state().pending && store_.state().pending->version == staged.version) {
                   store_.state().pending->stage = "staged";
@@ -343,7 +351,8 @@ void UpgradeManager::begin_switch(const std::string& version, const UpgradeDecis
   });
 }
 
-PendingUpgrade UpgradeManager::pending_for(const std::string& version, const UpgradeDecision& decision,
+PendingUpgrade UpgradeManager::pending_for(const std::string& version,
+                                           const UpgradeDecision& decision,
                                            const std::string& stage) const {
   PendingUpgrade pending;
   pending.version = version;
@@ -374,7 +383,8 @@ std::vector<std::string> UpgradeManager::upgrade_arguments() const {
   if (!switching_) return words;
   const std::string height = switching_->height ? std::to_string(*switching_->height) : "";
   for (const auto& word : options_.upgrade_args) {
-    words.push_back(replace_all(replace_all(word, "{version}", switching_->version), "{height}", height));
+    words.push_back(
+        replace_all(replace_all(word, "{version}", switching_->version), "{height}", height));
   }
   return words;
 }
@@ -392,7 +402,8 @@ bool UpgradeManager::switch_current() {
     return false;
   }
   status_.current_version = switching_->version;
-  log::info("switched", "current now points at " + switching_->version, {{"version", switching_->version}});
+  log::info("switched", "current now points at " + switching_->version,
+            {{"version", switching_->version}});
   return true;
 }
 
@@ -412,9 +423,10 @@ void UpgradeManager::commit() {
   status_.last_error.clear();
   status_.current_version = done.version;
   if (source_) source_->set_current_version(done.version);
-  log::info("upgrade_succeeded", "upgrade from " + done.from_version + " to " + done.version +
-                                     " succeeded: it stayed up for " +
-                                     std::to_string(options_.healthy_after.count()) + "ms",
+  log::info("upgrade_succeeded",
+            "upgrade from " + done.from_version + " to " + done.version +
+                " succeeded: it stayed up for " + std::to_string(options_.healthy_after.count()) +
+                "ms",
             {{"version", done.version}});
   publish_();
   if (!options_.post_upgrade.empty()) {
@@ -427,7 +439,8 @@ void UpgradeManager::roll_back(const std::string& reason) {
   if (!switching_) return;
   const PendingUpgrade failed = *switching_;
   switching_.reset();
-  const std::string line = "rolled back from " + failed.version + " to " + failed.from_version + ": " + reason;
+  const std::string line =
+      "rolled back from " + failed.version + " to " + failed.from_version + ": " + reason;
   Status rolled = store_.roll_back(failed.version, failed.from_version, reason);
   if (!rolled) log::error("rollback_failed", rolled.error());
   store_.state().pending.reset();
@@ -469,7 +482,8 @@ void UpgradeManager::run_hook(const std::string& command, const std::string& whi
                               const std::string& version, std::function<void(bool ok)> done) {
   auto words = split_command_line(command);
   if (!words || words->empty()) {
-    log::error("hook_failed", "--" + which + ": " + (words ? std::string("empty command") : words.error()));
+    log::error("hook_failed",
+               "--" + which + ": " + (words ? std::string("empty command") : words.error()));
     done(false);
     return;
   }

@@ -92,7 +92,8 @@ std::string own_version() {
   const auto at = text.rfind(key);
   if (at == std::string::npos) return {};
   const auto end = text.find('\n', at);
-  return text.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
+  return text.substr(at + key.size(),
+                     end == std::string::npos ? std::string::npos : end - at - key.size());
 }
 
 }  // namespace

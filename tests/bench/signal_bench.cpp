@@ -63,7 +63,8 @@ bool read_stamp(int fd, std::int64_t& stamp, int timeout_ms) {
 
 double percentile(const std::vector<double>& sorted, double fraction) {
   if (sorted.empty()) return 0;
-  const auto index = static_cast<std::size_t>(fraction * static_cast<double>(sorted.size() - 1) + 0.5);
+  const auto index =
+      static_cast<std::size_t>(fraction * static_cast<double>(sorted.size() - 1) + 0.5);
   return sorted[std::min(index, sorted.size() - 1)];
 }
 
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
   if (wrapper < 0) die(std::string("fork: ") + std::strerror(errno));
   if (wrapper == 0) {
     execvp(argv[first_command], argv + first_command);
-    std::fprintf(stderr, "visor-signal-bench: exec %s: %s\n", argv[first_command], std::strerror(errno));
+    std::fprintf(stderr, "visor-signal-bench: exec %s: %s\n", argv[first_command],
+                 std::strerror(errno));
     _exit(127);
   }
   std::int64_t stamp = -1;

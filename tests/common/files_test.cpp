@@ -86,7 +86,8 @@ TEST_F(Files, ReadChunksHandsOverEveryByteAndStopsWhenAsked) {
   EXPECT_EQ(seen, content);
   EXPECT_GE(chunks, 3);
 
-  const Status stopped = read_chunks(path, 4096, [](const char*, std::size_t) { return std::string("enough"); });
+  const Status stopped =
+      read_chunks(path, 4096, [](const char*, std::size_t) { return std::string("enough"); });
   ASSERT_FALSE(stopped);
   EXPECT_EQ(stopped.error(), "reading " + path + ": enough");
 
@@ -95,7 +96,8 @@ TEST_F(Files, ReadChunksHandsOverEveryByteAndStopsWhenAsked) {
   EXPECT_EQ(too_large.error(), "reading " + path + ": larger than 5000 bytes");
   EXPECT_EQ(read_small_file(path, 10000).value(), content);
 
-  const Status missing = read_chunks(root_ + "/none", 16, [](const char*, std::size_t) { return std::string(); });
+  const Status missing =
+      read_chunks(root_ + "/none", 16, [](const char*, std::size_t) { return std::string(); });
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error(), "opening " + root_ + "/none: No such file or directory");
 }

@@ -20,12 +20,17 @@ class ConfigLoader : public ::testing::Test {
   ~ConfigLoader() override { std::filesystem::remove_all(directory_); }
 
   LoadedConfig load(RawValues flags, bool require_command = true) {
-    return load_config(flags, [this](const char* name) -> const char* {
-      auto it = environment_.find(name);
-      return it == environment_.end() ? nullptr : it->second.c_str();
-    }, require_command);
+    return load_config(
+        flags,
+        [this](const char* name) -> const char* {
+          auto it = environment_.find(name);
+          return it == environment_.end() ? nullptr : it->second.c_str();
+        },
+        require_command);
   }
-  static RawValue flag(const std::string& value, const std::string& name) { return {value, "--" + name}; }
+  static RawValue flag(const std::string& value, const std::string& name) {
+    return {value, "--" + name};
+  }
   std::string write_config(const std::string& content) {
     const std::string path = directory_ + "/config.json";
     std::ofstream(path) << content;
@@ -61,16 +66,17 @@ TEST_F(ConfigLoader, DefaultsMatchTheContract) {
 
 TEST_F(ConfigLoader, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   environment_["VISOR_HOME"] = directory_;
-  write_config(R"({"stop-timeout": "5s", "backoff-max": "2m", "max-restarts": 3, "cmd": "from-file"})");
+  write_config(
+      R"({"stop-timeout": "5s", "backoff-max": "2m", "max-restarts": 3, "cmd": "from-file"})");
   environment_["VISOR_STOP_TIMEOUT"] = "7s";
   environment_["VISOR_BACKOFF_MAX"] = "90s";
   auto loaded = load({{"stop-timeout", flag("9s", "stop-timeout")}});
   ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
-  EXPECT_EQ(loaded.options.stop_timeout, Duration(9000));     // flag
-  EXPECT_EQ(loaded.options.backoff_max, Duration(90000));     // environment
-  EXPECT_EQ(loaded.options.max_restarts, 3);                  // file
+  EXPECT_EQ(loaded.options.stop_timeout, Duration(9000));  // flag
+  EXPECT_EQ(loaded.options.backoff_max, Duration(90000));  // environment
+  EXPECT_EQ(loaded.options.max_restarts, 3);               // file
   EXPECT_EQ(loaded.options.command, std::vector<std::string>{"from-file"});
-  EXPECT_EQ(loaded.options.healthy_after, Duration(10000));   // default
+  EXPECT_EQ(loaded.options.healthy_after, Duration(10000));  // default
   EXPECT_EQ(loaded.options.config_file.empty(), true);
 }
 
@@ -180,12 +186,14 @@ namespace visor {
 namespace {
 
 TEST(ConfigSizes, AnOverflowingSizeIsAnError) {
-  auto loaded = load_config({{"cmd", {"x", "--cmd"}}, {"max-artifact-size", {"17179869184G", "--max-artifact-size"}}},
-                            [](const char*) -> const char* { return nullptr; });
+  auto loaded = load_config(
+      {{"cmd", {"x", "--cmd"}}, {"max-artifact-size", {"17179869184G", "--max-artifact-size"}}},
+      [](const char*) -> const char* { return nullptr; });
   ASSERT_EQ(loaded.errors.size(), 1u);
   EXPECT_NE(loaded.errors[0].find("too large"), std::string::npos) << loaded.errors[0];
-  auto fine = load_config({{"cmd", {"x", "--cmd"}}, {"max-artifact-size", {"512M", "--max-artifact-size"}}},
-                          [](const char*) -> const char* { return nullptr; });
+  auto fine =
+      load_config({{"cmd", {"x", "--cmd"}}, {"max-artifact-size", {"512M", "--max-artifact-size"}}},
+                  [](const char*) -> const char* { return nullptr; });
   ASSERT_TRUE(fine.errors.empty());
   EXPECT_EQ(fine.options.max_artifact_size, 512ULL << 20);
 }

@@ -45,7 +45,8 @@ TEST(Duration, FormatsReadably) {
 }
 
 TEST(Duration, FormatAndParseRoundTrip) {
-  for (const long long ms : {1LL, 999LL, 1000LL, 1005LL, 1500LL, 59999LL, 60000LL, 90500LL, 3600001LL}) {
+  for (const long long ms :
+       {1LL, 999LL, 1000LL, 1005LL, 1500LL, 59999LL, 60000LL, 90500LL, 3600001LL}) {
     EXPECT_EQ(parse_duration(format_duration(Duration(ms))), Duration(ms)) << ms;
   }
 }

@@ -75,8 +75,9 @@ class FaultIo : public ::testing::Test {
   }
 
   void start_release_server(const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> arguments{"--dir", dir_ / "releases", "--log", dir_ / "requests.log", "--control",
-                                       dir_ / "control.json"};
+    std::vector<std::string> arguments{"--dir",     dir_ / "releases",
+                                       "--log",     dir_ / "requests.log",
+                                       "--control", dir_ / "control.json"};
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     releases_ = start_server("release_server.py", arguments, dir_ / "releases.log");
   }
@@ -95,10 +96,22 @@ class FaultIo : public ::testing::Test {
   }
 
   std::vector<std::string> wrap(const std::string& home, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{visor_binary(), "wrap", "--home", home, "--source", "cosmos",
-                                  "--upgrade-info", dir_ / "upgrade-info.json", "--allow-http",
-                                  "--healthy-after", "300ms", "--stop-timeout", "5s", "--cmd",
-                                  "lavap --pid-file " + (dir_ / "pids") + " --argv-file " + (dir_ / "argv")};
+    std::vector<std::string> argv{
+        visor_binary(),
+        "wrap",
+        "--home",
+        home,
+        "--source",
+        "cosmos",
+        "--upgrade-info",
+        dir_ / "upgrade-info.json",
+        "--allow-http",
+        "--healthy-after",
+        "300ms",
+        "--stop-timeout",
+        "5s",
+        "--cmd",
+        "lavap --pid-file " + (dir_ / "pids") + " --argv-file " + (dir_ / "argv")};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -113,7 +126,9 @@ class FaultIo : public ::testing::Test {
     return !lines.empty() && lines.back() == "running-" + version;
   }
   std::vector<std::string> pids() const { return read_lines(dir_ / "pids"); }
-  int artifact_requests() const { return count_occurrences(read_file(dir_ / "requests.log"), "/lavap-v5.3.0"); }
+  int artifact_requests() const {
+    return count_occurrences(read_file(dir_ / "requests.log"), "/lavap-v5.3.0");
+  }
 
   // The lines of `text` that contain `needle`.
   static std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
@@ -145,7 +160,8 @@ TEST_F(FaultIo, AFullDiskDuringDownloadKeepsTheOldVersionAndFreesTheSpace) {
   const std::string first_pid = pids().front();
   write_upgrade_info(sha);
 
-  ASSERT_TRUE(wait_until([&] { return !lines_with(visor.output(), "No space left on device").empty(); }, 15s))
+  ASSERT_TRUE(wait_until(
+      [&] { return !lines_with(visor.output(), "No space left on device").empty(); }, 15s))
       << visor.output();
   const auto lines = lines_with(visor.output(), "No space left on device");
   EXPECT_NE(lines.front().find("ERROR"), std::string::npos) << lines.front();
@@ -161,7 +177,8 @@ TEST_F(FaultIo, AFullDiskDuringDownloadKeepsTheOldVersionAndFreesTheSpace) {
       5s));
   struct statvfs space {};
   ASSERT_EQ(::statvfs(home.c_str(), &space), 0);
-  EXPECT_GT(static_cast<double>(space.f_bavail) * space.f_frsize, 7.5 * (1 << 20)) << "the .part still holds space";
+  EXPECT_GT(static_cast<double>(space.f_bavail) * space.f_frsize, 7.5 * (1 << 20))
+      << "the .part still holds space";
   // The old version runs on, untouched, and visor with it.
   EXPECT_EQ(pids(), std::vector<std::string>{first_pid});
   EXPECT_TRUE(process_alive(first_pid));
@@ -203,16 +220,19 @@ TEST_F(FaultIo, AStalledReleaseServerTimesOutAndIsRetried) {
   const std::string sha = publish(64 * 1024);
   set_faults({{"stall", true}});
   start_release_server();
-  Process visor(wrap(dir_ / "home", {"--download-timeout", "2s"}), dir_ / "visor.log", environment());
+  Process visor(wrap(dir_ / "home", {"--download-timeout", "2s"}), dir_ / "visor.log",
+                environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 10s)) << visor.output();
   const std::string first_pid = pids().front();
   write_upgrade_info(sha);
-  ASSERT_TRUE(wait_until([&] { return !lines_with(visor.output(), "staging 5.3.0 failed").empty(); }, 15s))
+  ASSERT_TRUE(
+      wait_until([&] { return !lines_with(visor.output(), "staging 5.3.0 failed").empty(); }, 15s))
       << visor.output();
   const auto failures = lines_with(visor.output(), "staging 5.3.0 failed");
   EXPECT_EQ(failures.size(), 1u) << visor.output();
   EXPECT_NE(failures.front().find("timed out"), std::string::npos) << failures.front();
-  EXPECT_NE(failures.front().find("/lavap-v5.3.0"), std::string::npos) << "names the URL: " << failures.front();
+  EXPECT_NE(failures.front().find("/lavap-v5.3.0"), std::string::npos)
+      << "names the URL: " << failures.front();
   EXPECT_TRUE(process_alive(first_pid));
   EXPECT_TRUE(running_version("5.2.1"));
   EXPECT_TRUE(visor.running());
@@ -257,7 +277,8 @@ TEST_F(FaultIo, ATruncatedBodyIsNeverTakenForTheArtifact) {
   write_upgrade_info(sha);
   ASSERT_TRUE(wait_until([&] { return !lines_with(visor.output(), "attempt 1 of").empty(); }, 15s))
       << visor.output();
-  EXPECT_NE(lines_with(visor.output(), "attempt 1 of").front().find("/lavap-v5.3.0"), std::string::npos);
+  EXPECT_NE(lines_with(visor.output(), "attempt 1 of").front().find("/lavap-v5.3.0"),
+            std::string::npos);
   EXPECT_TRUE(process_alive(first_pid));
   EXPECT_TRUE(running_version("5.2.1"));
   EXPECT_FALSE(fs::exists(dir_ / "home/upgrades/5.3.0"));
@@ -293,8 +314,8 @@ TEST_F(FaultIo, WallClockJumpsDoNotBreakTheBackoff) {
   const char* asan_options = std::getenv("ASAN_OPTIONS");
   const std::string sanitizer_options =
       std::string(asan_options != nullptr ? asan_options : "") + ":verify_asan_link_order=0";
-  Process visor({visor_binary(), "wrap", "--home", dir_ / "home", "--backoff-initial", "200ms", "--backoff-max",
-                 "5s", "--max-restarts", "4", "--restart-window", "1m", "--cmd",
+  Process visor({visor_binary(), "wrap", "--home", dir_ / "home", "--backoff-initial", "200ms",
+                 "--backoff-max", "5s", "--max-restarts", "4", "--restart-window", "1m", "--cmd",
                  test_child_binary() + " --start-log " + starts + " --exit 3 --after 20"},
                 dir_ / "visor.log",
                 {{"LD_PRELOAD", library},

@@ -84,8 +84,10 @@ void expect_home_intact(const std::string& home, const std::map<std::string, std
       const std::string version = folder.path().filename().string();
       EXPECT_EQ(shas.count(version), 1u) << "unexpected " << folder.path();
       std::vector<std::string> names;
-      for (const auto& file : fs::directory_iterator(folder.path())) names.push_back(file.path().filename().string());
-      EXPECT_EQ(names, std::vector<std::string>{"lavap"}) << folder.path() << " holds more or less than the binary";
+      for (const auto& file : fs::directory_iterator(folder.path()))
+        names.push_back(file.path().filename().string());
+      EXPECT_EQ(names, std::vector<std::string>{"lavap"})
+          << folder.path() << " holds more or less than the binary";
       const std::string binary = folder.path().string() + "/lavap";
       if (shas.count(version) && fs::exists(binary, error)) {
         EXPECT_EQ(sha256sum(binary), shas.at(version)) << binary << " is half written";
@@ -103,11 +105,13 @@ void expect_home_intact(const std::string& home, const std::map<std::string, std
 // How far visor had come when it was killed, from its own log (for the summary line only).
 std::string phase_reached(const std::string& log) {
   if (log.find("running-5.3.0") != std::string::npos) return "new version running";
-  if (log.find("current now points at 5.3.0") != std::string::npos) return "switched, new child starting";
+  if (log.find("current now points at 5.3.0") != std::string::npos)
+    return "switched, new child starting";
   if (log.find("switching from") != std::string::npos) return "stopping the old child";
   if (log.find("staged lavap 5.3.0") != std::string::npos) return "staged, before the switch";
   if (log.find("fetching lavap 5.3.0") != std::string::npos) return "downloading or verifying";
-  if (log.find("running-5.2.1") != std::string::npos) return "old version running, plan not yet read";
+  if (log.find("running-5.2.1") != std::string::npos)
+    return "old version running, plan not yet read";
   return "starting up";
 }
 
@@ -153,14 +157,27 @@ class FaultKill : public ::testing::Test {
 
   // visor on `home`; the plan's URL is used first, the templates when visor resumes an
   // upgrade after a restart (both name the same file, so the .part is resumed).
-  std::vector<std::string> wrap(const std::string& home, const std::string& tag, bool with_templates = true) {
-    std::vector<std::string> argv{
-        visor_binary(), "wrap", "--home", home, "--source", "cosmos", "--upgrade-info",
-        dir_ / "upgrade-info.json", "--allow-http", "--healthy-after", "300ms", "--stop-timeout", "5s",
-        "--cmd", "lavap --pid-file " + (dir_ / ("pids-" + tag)) + " --argv-file " + (dir_ / ("argv-" + tag))};
+  std::vector<std::string> wrap(const std::string& home, const std::string& tag,
+                                bool with_templates = true) {
+    std::vector<std::string> argv{visor_binary(),
+                                  "wrap",
+                                  "--home",
+                                  home,
+                                  "--source",
+                                  "cosmos",
+                                  "--upgrade-info",
+                                  dir_ / "upgrade-info.json",
+                                  "--allow-http",
+                                  "--healthy-after",
+                                  "300ms",
+                                  "--stop-timeout",
+                                  "5s",
+                                  "--cmd",
+                                  "lavap --pid-file " + (dir_ / ("pids-" + tag)) + " --argv-file " +
+                                      (dir_ / ("argv-" + tag))};
     if (with_templates) {
-      argv.insert(argv.end(), {"--download-url", releases_.url() + "/lavap-v{version}", "--checksum-url",
-                               releases_.url() + "/sha256sum.txt"});
+      argv.insert(argv.end(), {"--download-url", releases_.url() + "/lavap-v{version}",
+                               "--checksum-url", releases_.url() + "/sha256sum.txt"});
     }
     return argv;
   }
@@ -175,13 +192,16 @@ class FaultKill : public ::testing::Test {
   }
 
   // A new visor on `home` must finish the upgrade: 5.3.0 runs and current points at it.
-  void expect_upgrade_completes(const std::string& home, const std::string& tag, bool with_templates = true,
+  void expect_upgrade_completes(const std::string& home, const std::string& tag,
+                                bool with_templates = true,
                                 std::chrono::milliseconds within = 20s) {
     const std::string log = dir_ / ("visor-resume-" + tag + ".log");
     Process visor(wrap(home, "resume-" + tag, with_templates), log, environment());
-    EXPECT_TRUE(wait_until([&] { return argv_says_running(dir_ / ("argv-resume-" + tag), "5.3.0"); }, within))
+    EXPECT_TRUE(wait_until(
+        [&] { return argv_says_running(dir_ / ("argv-resume-" + tag), "5.3.0"); }, within))
         << visor.output();
-    EXPECT_TRUE(wait_until([&] { return fs::read_symlink(home + "/current").string() == "upgrades/5.3.0"; }, 5s));
+    EXPECT_TRUE(wait_until(
+        [&] { return fs::read_symlink(home + "/current").string() == "upgrades/5.3.0"; }, 5s));
     visor.signal(SIGTERM);
     EXPECT_TRUE(visor.wait(10s).has_value());
     expect_home_intact(home, shas_, "after the resumed upgrade " + tag);
@@ -221,7 +241,9 @@ TEST_F(FaultKill, KillNineDuringDownloadNeverBreaksTheHome) {
       ++phases[phase_reached(visor.output())];
     }
     kill_processes_mentioning(dir_ / ("pids-" + tag));
-    expect_home_intact(home, shas_, "trial " + tag + ", killed " + std::to_string(delay_ms) + "ms into the download");
+    expect_home_intact(
+        home, shas_,
+        "trial " + tag + ", killed " + std::to_string(delay_ms) + "ms into the download");
     if (HasFatalFailure()) return;
     if (trial % 5 == 4) expect_upgrade_completes(home, tag);
   }
@@ -248,7 +270,8 @@ TEST_F(FaultKill, KillNineDuringSwitchNeverBreaksTheHome) {
     const int delay_ms = std::uniform_int_distribution<int>(0, 60)(random_);
     {
       Process visor(wrap(home, tag), dir_ / ("visor-" + tag + ".log"), environment());
-      ASSERT_TRUE(wait_until([&] { return argv_says_running(dir_ / ("argv-" + tag), "5.2.1"); }, 10s))
+      ASSERT_TRUE(
+          wait_until([&] { return argv_says_running(dir_ / ("argv-" + tag), "5.2.1"); }, 10s))
           << visor.output();
       write_upgrade_info();
       std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
@@ -257,7 +280,8 @@ TEST_F(FaultKill, KillNineDuringSwitchNeverBreaksTheHome) {
       ++phases[phase_reached(visor.output())];
     }
     kill_processes_mentioning(dir_ / ("pids-" + tag));
-    expect_home_intact(home, shas_, "trial " + tag + ", killed " + std::to_string(delay_ms) + "ms after the plan");
+    expect_home_intact(
+        home, shas_, "trial " + tag + ", killed " + std::to_string(delay_ms) + "ms after the plan");
     if (HasFatalFailure()) return;
     if (trial % 5 == 4) expect_upgrade_completes(home, tag);
   }

@@ -97,8 +97,8 @@ TEST(OpsDeployFiles, TheDockerfileBuildsExactlyLikeTestSh) {
   // Every shared library build/visor names (readelf's NEEDED) comes from a package the runtime
   // stage installs, or from one debian:12-slim already has (libc6, libstdc++6, libgcc-s1). The
   // sanitizer runtimes of an ASan or TSan build of the tests are no part of the image's build.
-  const CommandResult needed =
-      run_command("readelf -d " + visor_binary() + " | sed -n 's/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p'");
+  const CommandResult needed = run_command("readelf -d " + visor_binary() +
+                                           " | sed -n 's/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p'");
   ASSERT_EQ(needed.status, 0) << needed.output;
   const CommandResult resolved = run_command("ldd " + visor_binary());
   ASSERT_EQ(resolved.status, 0) << resolved.output;
@@ -106,15 +106,19 @@ TEST(OpsDeployFiles, TheDockerfileBuildsExactlyLikeTestSh) {
   std::string soname;
   int checked = 0;
   while (std::getline(sonames, soname)) {
-    if (soname.rfind("libasan", 0) == 0 || soname.rfind("libubsan", 0) == 0 || soname.rfind("libtsan", 0) == 0) {
+    if (soname.rfind("libasan", 0) == 0 || soname.rfind("libubsan", 0) == 0 ||
+        soname.rfind("libtsan", 0) == 0) {
       continue;
     }
     // The folder ldd found it in names the architecture (x86_64-linux-gnu): dpkg -S on the bare
     // name would also match the i386 compatibility packages.
-    const std::regex line("\\s" + std::regex_replace(soname, std::regex("[.+]"), "\\$&") + " => (\\S+)");
+    const std::regex line("\\s" + std::regex_replace(soname, std::regex("[.+]"), "\\$&") +
+                          " => (\\S+)");
     std::smatch match;
-    ASSERT_TRUE(std::regex_search(resolved.output, match, line)) << soname << " not in ldd:\n" << resolved.output;
-    const std::string folder = std::filesystem::path(match[1].str()).parent_path().filename().string();
+    ASSERT_TRUE(std::regex_search(resolved.output, match, line)) << soname << " not in ldd:\n"
+                                                                 << resolved.output;
+    const std::string folder =
+        std::filesystem::path(match[1].str()).parent_path().filename().string();
     // "libcurl4:amd64: /usr/lib/x86_64-linux-gnu/libcurl.so.4"
     const CommandResult owner = run_command("dpkg -S '*/" + folder + "/" + soname + "'", false);
     ASSERT_EQ(owner.status, 0) << "dpkg -S found no package for " << soname << ": " << owner.output;

@@ -163,7 +163,8 @@ TEST_F(OpsHealth, MetricsPassTheValidatorAndPromtool) {
       << "promtool is missing: install Debian's prometheus package (scripts/install-deps.sh --ops)";
   const std::string metrics_file = dir_ / "metrics.txt";
   write_file(metrics_file, reply.body);
-  const CommandResult promtool = run_command("/usr/bin/promtool check metrics < '" + metrics_file + "'");
+  const CommandResult promtool =
+      run_command("/usr/bin/promtool check metrics < '" + metrics_file + "'");
   EXPECT_EQ(promtool.status, 0) << promtool.output;
   EXPECT_EQ(promtool.output, "") << "promtool has remarks:\n" << promtool.output;
 

@@ -41,15 +41,20 @@ class Sources : public ::testing::Test {
     return {{"PATH", (dir_ / "bin") + ":" + (path ? path : "/usr/bin:/bin")}};
   }
   void start_release_server() {
-    releases_ = start_server("release_server.py", {"--dir", dir_ / "releases", "--log", dir_ / "requests.log"},
+    releases_ = start_server("release_server.py",
+                             {"--dir", dir_ / "releases", "--log", dir_ / "requests.log"},
                              dir_ / "releases.out");
   }
   int artifact_requests(const std::string& needle) const {
     return count_occurrences(read_file(dir_ / "requests.log"), needle);
   }
   std::vector<std::string> pids() const { return read_lines(dir_ / "pids"); }
-  bool running(const std::string& version) const { return argv_file_says_running(dir_ / "argv", version); }
-  std::string child_flags() const { return " --argv-file " + (dir_ / "argv") + " --pid-file " + (dir_ / "pids"); }
+  bool running(const std::string& version) const {
+    return argv_file_says_running(dir_ / "argv", version);
+  }
+  std::string child_flags() const {
+    return " --argv-file " + (dir_ / "argv") + " --pid-file " + (dir_ / "pids");
+  }
   std::string home() const { return dir_ / "home"; }
 
   TempDir dir_;
@@ -61,19 +66,38 @@ TEST_F(Sources, LavaMinPolicyPreStagesTargetThenSwitchesWithoutDownloading) {
   const std::string file = "lavap-v5.3.0-linux-" + host_arch_name();
   fs::create_directories(dir_ / "releases/v5.3.0");
   write_stand_in(dir_ / ("releases/v5.3.0/" + file), "5.3.0");
-  write_file(dir_ / "releases/v5.3.0/sha256sum.txt", sha256sum(dir_ / ("releases/v5.3.0/" + file)) + "  " + file + "\n");
+  write_file(dir_ / "releases/v5.3.0/sha256sum.txt",
+             sha256sum(dir_ / ("releases/v5.3.0/" + file)) + "  " + file + "\n");
   start_release_server();
   write_file(dir_ / "params.json", lava_params("5.0.0", "5.3.0"));
-  Server chain = start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
+  Server chain =
+      start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
 
-  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
-                 "--upgrade-at", "min", "--poll-interval", "200ms", "--allow-http", "--healthy-after", "1s",
-                 "--download-url", releases_.url() + "/v{version}/lavap-v{version}-{os}-{arch}",
-                 "--checksum-url", releases_.url() + "/v{version}/sha256sum.txt",
-                 "--cmd", "lavap rpcprovider" + child_flags()},
+  Process visor({visor_binary(),
+                 "wrap",
+                 "--home",
+                 home(),
+                 "--source",
+                 "lava",
+                 "--lava-rest",
+                 chain.url(),
+                 "--upgrade-at",
+                 "min",
+                 "--poll-interval",
+                 "200ms",
+                 "--allow-http",
+                 "--healthy-after",
+                 "1s",
+                 "--download-url",
+                 releases_.url() + "/v{version}/lavap-v{version}-{os}-{arch}",
+                 "--checksum-url",
+                 releases_.url() + "/v{version}/sha256sum.txt",
+                 "--cmd",
+                 "lavap rpcprovider" + child_flags()},
                 dir_ / "visor.log", environment());
   // Pre-staged in the background while 5.2.1 keeps running.
-  ASSERT_TRUE(wait_until([&] { return fs::exists(home() + "/upgrades/5.3.0/lavap"); }, 20s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(home() + "/upgrades/5.3.0/lavap"); }, 20s))
+      << visor.output();
   EXPECT_EQ(artifact_requests(file), 1);
   std::this_thread::sleep_for(600ms);  // several polls: still no switch, the child is not disturbed
   EXPECT_TRUE(running("5.2.1"));
@@ -90,9 +114,11 @@ TEST_F(Sources, LavaMinPolicyPreStagesTargetThenSwitchesWithoutDownloading) {
 TEST_F(Sources, BadLavaRepliesNeverDisturbTheChildAndMemoryStaysFlat) {
   write_stand_in(dir_ / "bin/lavap", "5.2.1");
   write_file(dir_ / "params.json", lava_params("5.0.0", "5.2.1"));
-  Server chain = start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
-  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
-                 "--poll-interval", "200ms", "--request-timeout", "1s", "--cmd", "lavap rpcprovider" + child_flags()},
+  Server chain =
+      start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
+  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest",
+                 chain.url(), "--poll-interval", "200ms", "--request-timeout", "1s", "--cmd",
+                 "lavap rpcprovider" + child_flags()},
                 dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
   std::this_thread::sleep_for(500ms);
@@ -108,14 +134,17 @@ TEST_F(Sources, BadLavaRepliesNeverDisturbTheChildAndMemoryStaysFlat) {
   for (const auto& [reply, expected] : bad_replies) {
     const size_t log_before = visor.output().size();
     replace_file(dir_ / "params.json", reply);
-    ASSERT_TRUE(wait_until([&] { return visor.output().find(expected, log_before) != std::string::npos; }, 15s))
-        << "expected a line with '" << expected << "'\n" << visor.output().substr(log_before);
+    ASSERT_TRUE(wait_until(
+        [&] { return visor.output().find(expected, log_before) != std::string::npos; }, 15s))
+        << "expected a line with '" << expected << "'\n"
+        << visor.output().substr(log_before);
     EXPECT_TRUE(visor.running());
     EXPECT_EQ(pids().size(), 1u);
   }
   const long rss_after = rss_kib(visor.pid());
   // A 50 MB reply must not be held: visor's memory stays within a few MiB of where it was.
-  EXPECT_LT(rss_after - rss_before, 16 * 1024) << "RSS grew from " << rss_before << " to " << rss_after << " KiB";
+  EXPECT_LT(rss_after - rss_before, 16 * 1024)
+      << "RSS grew from " << rss_before << " to " << rss_after << " KiB";
   EXPECT_TRUE(running("5.2.1"));
   replace_file(dir_ / "params.json", lava_params("5.0.0", "5.2.1"));
   visor.signal(SIGTERM);
@@ -127,29 +156,35 @@ TEST_F(Sources, BadLavaRepliesNeverDisturbTheChildAndMemoryStaysFlat) {
 TEST_F(Sources, StoppingDoesNotWaitForAHangingPoll) {
   write_stand_in(dir_ / "bin/lavap", "5.2.1");
   write_file(dir_ / "params.json", lava_params("5.0.0", "5.2.1"));
-  Server chain = start_server("lava_chain.py", {"--params", dir_ / "params.json", "--log", dir_ / "chain.log"},
-                              dir_ / "chain.out");
-  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
-                 "--poll-interval", "100ms", "--request-timeout", "60s", "--cmd", "lavap rpcprovider" + child_flags()},
+  Server chain =
+      start_server("lava_chain.py", {"--params", dir_ / "params.json", "--log", dir_ / "chain.log"},
+                   dir_ / "chain.out");
+  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest",
+                 chain.url(), "--poll-interval", "100ms", "--request-timeout", "60s", "--cmd",
+                 "lavap rpcprovider" + child_flags()},
                 dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
   replace_file(dir_ / "params.json", "STALL");
   // One more request logged; if it still read the old file, the next one (100 ms later) stalls.
   const int polls = count_occurrences(read_file(dir_ / "chain.log"), "/lavanet");
-  ASSERT_TRUE(wait_until([&] { return count_occurrences(read_file(dir_ / "chain.log"), "/lavanet") > polls; }, 15s));
+  ASSERT_TRUE(wait_until(
+      [&] { return count_occurrences(read_file(dir_ / "chain.log"), "/lavanet") > polls; }, 15s));
   std::this_thread::sleep_for(1s);  // well inside the stalled request
   const auto stop_sent = std::chrono::steady_clock::now();
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(30s), 128 + SIGTERM) << visor.output();
-  EXPECT_LT(std::chrono::steady_clock::now() - stop_sent, 20s) << "waited for the 60 s request deadline";
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_sent, 20s)
+      << "waited for the 60 s request deadline";
 }
 
 class VegaSource : public Sources {
  protected:
   void set_status(const std::string& tag, std::uint64_t height, bool ready) {
-    nlohmann::json result = {{"AcceptedReleaseInfo", {{"VegaReleaseTag", tag}, {"UpgradeBlockHeight", height}}},
-                             {"ReadyToUpgrade", ready}};
-    replace_file(dir_ / "control.json", nlohmann::json({{"result", result}, {"error", nullptr}}).dump());
+    nlohmann::json result = {
+        {"AcceptedReleaseInfo", {{"VegaReleaseTag", tag}, {"UpgradeBlockHeight", height}}},
+        {"ReadyToUpgrade", ready}};
+    replace_file(dir_ / "control.json",
+                 nlohmann::json({{"result", result}, {"error", nullptr}}).dump());
   }
 };
 
@@ -160,38 +195,46 @@ TEST_F(VegaSource, PreStagesTheAcceptedZipAndSwitchesWithTheHeightWhenReady) {
   write_stand_in(dir_ / "build-zip/vega", "0.80.0");
   const std::string zip = "vega-linux-" + host_arch_name() + ".zip";
   fs::create_directories(dir_ / "releases/v0.80.0");
-  ASSERT_EQ(std::system(("cd '" + (dir_ / "build-zip") + "' && zip -q '" + (dir_ / ("releases/v0.80.0/" + zip)) +
-                         "' vega").c_str()),
+  ASSERT_EQ(std::system(("cd '" + (dir_ / "build-zip") + "' && zip -q '" +
+                         (dir_ / ("releases/v0.80.0/" + zip)) + "' vega")
+                            .c_str()),
             0);
-  write_file(dir_ / "releases/v0.80.0/sha256sum.txt", sha256sum(dir_ / ("releases/v0.80.0/" + zip)) + "  " + zip + "\n");
+  write_file(dir_ / "releases/v0.80.0/sha256sum.txt",
+             sha256sum(dir_ / ("releases/v0.80.0/" + zip)) + "  " + zip + "\n");
   start_release_server();
-  replace_file(dir_ / "control.json", R"({"result": {"AcceptedReleaseInfo": null, "ReadyToUpgrade": false}, "error": null})");
+  replace_file(
+      dir_ / "control.json",
+      R"({"result": {"AcceptedReleaseInfo": null, "ReadyToUpgrade": false}, "error": null})");
   const std::string socket = dir_ / "vega.sock";
-  Process node({"/usr/bin/python3", std::string(VISOR_SOURCE_DIR) + "/tests/sources/vega_server.py", "--socket",
-                socket, "--control", dir_ / "control.json", "--log", dir_ / "rpc.log"},
+  Process node({"/usr/bin/python3", std::string(VISOR_SOURCE_DIR) + "/tests/sources/vega_server.py",
+                "--socket", socket, "--control", dir_ / "control.json", "--log", dir_ / "rpc.log"},
                dir_ / "vega-server.out");
   ASSERT_TRUE(wait_until([&] { return fs::exists(socket); }, 10s)) << node.output();
 
-  Process visor({visor_binary(), "wrap", "--home", home(), "--profile", "vega", "--vega-admin-socket", socket,
-                 "--poll-interval", "200ms", "--allow-http", "--healthy-after", "1s",
-                 "--download-url", releases_.url() + "/{tag}/vega-{os}-{arch}.zip",
-                 "--checksum-url", releases_.url() + "/{tag}/sha256sum.txt",
-                 "--cmd", "vega start --home /srv/vega" + child_flags()},
-                dir_ / "visor.log", environment());
+  Process visor(
+      {visor_binary(), "wrap", "--home", home(), "--profile", "vega", "--vega-admin-socket", socket,
+       "--poll-interval", "200ms", "--allow-http", "--healthy-after", "1s", "--download-url",
+       releases_.url() + "/{tag}/vega-{os}-{arch}.zip", "--checksum-url",
+       releases_.url() + "/{tag}/sha256sum.txt", "--cmd",
+       "vega start --home /srv/vega" + child_flags()},
+      dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("0.79.0"); }, 15s)) << visor.output();
-  ASSERT_TRUE(wait_until([&] { return count_occurrences(read_file(dir_ / "rpc.log"), "POST /rpc") >= 2; }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] { return count_occurrences(read_file(dir_ / "rpc.log"), "POST /rpc") >= 2; }, 10s));
 
   set_status("v0.80.0", 12345, false);
-  ASSERT_TRUE(wait_until([&] { return fs::exists(home() + "/upgrades/0.80.0/vega"); }, 20s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(home() + "/upgrades/0.80.0/vega"); }, 20s))
+      << visor.output();
   EXPECT_TRUE(running("0.79.0"));
   EXPECT_EQ(pids().size(), 1u);
 
   set_status("v0.80.0", 12345, true);
   ASSERT_TRUE(wait_until([&] { return running("0.80.0"); }, 20s)) << visor.output();
-  EXPECT_EQ(read_lines(dir_ / "argv"),
-            (std::vector<std::string>{"start", "--home", "/srv/vega", "--argv-file", dir_ / "argv", "--pid-file",
-                                      dir_ / "pids", "--snapshot.load-from-block-height", "12345", "--print",
-                                      "running-0.80.0"}));
+  EXPECT_EQ(
+      read_lines(dir_ / "argv"),
+      (std::vector<std::string>{"start", "--home", "/srv/vega", "--argv-file", dir_ / "argv",
+                                "--pid-file", dir_ / "pids", "--snapshot.load-from-block-height",
+                                "12345", "--print", "running-0.80.0"}));
   EXPECT_EQ(count_occurrences(read_file(dir_ / "requests.log"), zip), 1);
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
@@ -200,21 +243,29 @@ TEST_F(VegaSource, PreStagesTheAcceptedZipAndSwitchesWithTheHeightWhenReady) {
 TEST_F(VegaSource, AMissingSocketAndErrorRepliesLeaveTheNodeRunning) {
   write_stand_in(dir_ / "bin/vega", "0.79.0");
   const std::string socket = dir_ / "vega.sock";
-  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "vega", "--vega-admin-socket", socket,
-                 "--poll-interval", "200ms", "--request-timeout", "1s", "--cmd", "vega start" + child_flags()},
+  Process visor({visor_binary(), "wrap", "--home", home(), "--source", "vega",
+                 "--vega-admin-socket", socket, "--poll-interval", "200ms", "--request-timeout",
+                 "1s", "--cmd", "vega start" + child_flags()},
                 dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("0.79.0"); }, 15s)) << visor.output();
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("does not exist yet") != std::string::npos; }, 10s))
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("does not exist yet") != std::string::npos; }, 10s))
       << visor.output();
   replace_file(dir_ / "control.json", R"({"result": null, "error": "node is not a validator"})");
-  Process node({"/usr/bin/python3", std::string(VISOR_SOURCE_DIR) + "/tests/sources/vega_server.py", "--socket",
-                socket, "--control", dir_ / "control.json", "--log", dir_ / "rpc.log"},
+  Process node({"/usr/bin/python3", std::string(VISOR_SOURCE_DIR) + "/tests/sources/vega_server.py",
+                "--socket", socket, "--control", dir_ / "control.json", "--log", dir_ / "rpc.log"},
                dir_ / "vega-server.out");
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("node is not a validator") != std::string::npos; }, 15s))
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("node is not a validator") != std::string::npos; }, 15s))
       << visor.output();
   replace_file(dir_ / "control.json", R"({"result": null, "error": null, "mode": "garbage"})");
   const size_t before = visor.output().size();
-  ASSERT_TRUE(wait_until([&] { return visor.output().size() > before && visor.output().find("vega", before) != std::string::npos; }, 15s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return visor.output().size() > before &&
+               visor.output().find("vega", before) != std::string::npos;
+      },
+      15s));
   EXPECT_TRUE(visor.running());
   EXPECT_EQ(pids().size(), 1u);
   visor.signal(SIGTERM);
@@ -230,8 +281,10 @@ class CosmosSource : public Sources {
   }
   std::string info_file() const { return dir_ / "chain/data/upgrade-info.json"; }
   std::vector<std::string> wrap(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> argv{visor_binary(), "wrap", "--home", home(), "--profile", "cosmos", "--upgrade-info",
-                                  info_file(), "--healthy-after", "1s", "--cmd", "simd start" + child_flags()};
+    std::vector<std::string> argv{
+        visor_binary(),    "wrap",   "--home",         home(),
+        "--profile",       "cosmos", "--upgrade-info", info_file(),
+        "--healthy-after", "1s",     "--cmd",          "simd start" + child_flags()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -244,15 +297,21 @@ TEST_F(CosmosSource, AFileWrittenLaterWithABinariesMapUpgradesOnce) {
   Process visor(wrap({"--allow-http"}), dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
 
-  const std::string url = releases_.url() + "/v2/simd?checksum=sha256:" + sha256sum(dir_ / "releases/v2/simd");
+  const std::string url =
+      releases_.url() + "/v2/simd?checksum=sha256:" + sha256sum(dir_ / "releases/v2/simd");
   nlohmann::json binaries = {{"binaries", {{"linux/" + host_arch_name(), url}}}};
   // The chain writes the file in place (not by rename) when it halts at the upgrade height.
-  write_file(info_file(), nlohmann::json({{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries.dump()}}).dump());
+  write_file(
+      info_file(),
+      nlohmann::json({{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries.dump()}}).dump());
   ASSERT_TRUE(wait_until([&] { return running("2.0.0"); }, 20s)) << visor.output();
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 10s));
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 10s));
   const size_t starts = pids().size();
   // The same plan again (the file touched): nothing happens twice.
-  write_file(info_file(), nlohmann::json({{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries.dump()}}).dump());
+  write_file(
+      info_file(),
+      nlohmann::json({{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries.dump()}}).dump());
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(pids().size(), starts);
   EXPECT_EQ(count_occurrences(read_file(dir_ / "requests.log"), "/v2/simd"), 1);
@@ -265,7 +324,8 @@ TEST_F(CosmosSource, AStagedNamedPlanIsUsedWhenTheFileIsReplacedByRename) {
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
   // The operator stages the binary by hand for a plan that is not named after a version.
   write_stand_in(dir_ / "simd", "2.0.0");
-  Process add({visor_binary(), "add-upgrade", "2.0.0", dir_ / "simd", "--home", home(), "--plan", "gov-upgrade-2"},
+  Process add({visor_binary(), "add-upgrade", "2.0.0", dir_ / "simd", "--home", home(), "--plan",
+               "gov-upgrade-2"},
               dir_ / "add.log");
   ASSERT_EQ(add.wait(15s), 0) << add.output();
   // A half-written file is ignored until it parses.
@@ -281,12 +341,16 @@ TEST_F(CosmosSource, AStagedNamedPlanIsUsedWhenTheFileIsReplacedByRename) {
 
 TEST_F(CosmosSource, AddUpgradeRefusesAVersionMismatchAndNeverOverwrites) {
   write_stand_in(dir_ / "simd", "2.0.0");
-  Process wrong({visor_binary(), "add-upgrade", "2.1.0", dir_ / "simd", "--home", home()}, dir_ / "wrong.log");
+  Process wrong({visor_binary(), "add-upgrade", "2.1.0", dir_ / "simd", "--home", home()},
+                dir_ / "wrong.log");
   EXPECT_NE(wrong.wait(15s), 0);
-  EXPECT_NE(wrong.output().find("reports version 2.0.0, not 2.1.0"), std::string::npos) << wrong.output();
-  Process first({visor_binary(), "add-upgrade", "v2.0.0", dir_ / "simd", "--home", home()}, dir_ / "first.log");
+  EXPECT_NE(wrong.output().find("reports version 2.0.0, not 2.1.0"), std::string::npos)
+      << wrong.output();
+  Process first({visor_binary(), "add-upgrade", "v2.0.0", dir_ / "simd", "--home", home()},
+                dir_ / "first.log");
   EXPECT_EQ(first.wait(15s), 0) << first.output();
-  Process again({visor_binary(), "add-upgrade", "2.0.0", dir_ / "simd", "--home", home()}, dir_ / "again.log");
+  Process again({visor_binary(), "add-upgrade", "2.0.0", dir_ / "simd", "--home", home()},
+                dir_ / "again.log");
   EXPECT_NE(again.wait(15s), 0);
   EXPECT_NE(again.output().find("never overwrites"), std::string::npos) << again.output();
   EXPECT_EQ(sha256sum(home() + "/upgrades/2.0.0/simd"), sha256sum(dir_ / "simd"));
@@ -301,17 +365,18 @@ namespace {
 TEST_F(Sources, CheckProbesTheConfiguredSource) {
   write_stand_in(dir_ / "bin/lavap", "5.2.1");
   write_file(dir_ / "params.json", lava_params("5.0.0", "5.3.0"));
-  Server chain = start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
-  Process good({visor_binary(), "check", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
-                "--cmd", "lavap rpcprovider"},
+  Server chain =
+      start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
+  Process good({visor_binary(), "check", "--home", home(), "--source", "lava", "--lava-rest",
+                chain.url(), "--cmd", "lavap rpcprovider"},
                dir_ / "good.log", environment());
   EXPECT_EQ(good.wait(15s), 0) << good.output();
   EXPECT_NE(good.output().find("min 5.0.0, target 5.3.0"), std::string::npos) << good.output();
   EXPECT_NE(good.output().find("version 5.2.1"), std::string::npos) << good.output();
 
   replace_file(dir_ / "params.json", "STATUS 503\nunavailable");
-  Process bad({visor_binary(), "check", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
-               "--cmd", "lavap rpcprovider"},
+  Process bad({visor_binary(), "check", "--home", home(), "--source", "lava", "--lava-rest",
+               chain.url(), "--cmd", "lavap rpcprovider"},
               dir_ / "bad.log", environment());
   EXPECT_EQ(bad.wait(15s), 2) << bad.output();
   EXPECT_NE(bad.output().find("HTTP 503"), std::string::npos) << bad.output();
@@ -325,7 +390,8 @@ namespace {
 
 TEST_F(Sources, WithoutASourceAddUpgradeStagesAndSwitches) {
   write_stand_in(dir_ / "bin/node", "1.0.0");
-  Process visor({visor_binary(), "wrap", "--home", home(), "--healthy-after", "1s", "--cmd", "node run" + child_flags()},
+  Process visor({visor_binary(), "wrap", "--home", home(), "--healthy-after", "1s", "--cmd",
+                 "node run" + child_flags()},
                 dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
 
@@ -333,7 +399,8 @@ TEST_F(Sources, WithoutASourceAddUpgradeStagesAndSwitches) {
   write_stand_in(dir_ / "node-1.1.0", "1.1.0");
   fs::create_directories(dir_ / "v1.1.0");
   fs::copy_file(dir_ / "node-1.1.0", dir_ / "v1.1.0/node");
-  Process staged({visor_binary(), "add-upgrade", "1.1.0", dir_ / "v1.1.0/node", "--home", home(), "--stage-only"},
+  Process staged({visor_binary(), "add-upgrade", "1.1.0", dir_ / "v1.1.0/node", "--home", home(),
+                  "--stage-only"},
                  dir_ / "staged.log");
   ASSERT_EQ(staged.wait(15s), 0) << staged.output();
   std::this_thread::sleep_for(1s);
@@ -341,16 +408,19 @@ TEST_F(Sources, WithoutASourceAddUpgradeStagesAndSwitches) {
 
   fs::create_directories(dir_ / "v1.2.0");
   write_stand_in(dir_ / "v1.2.0/node", "1.2.0");
-  Process add({visor_binary(), "add-upgrade", "1.2.0", dir_ / "v1.2.0/node", "--home", home()}, dir_ / "add.log");
+  Process add({visor_binary(), "add-upgrade", "1.2.0", dir_ / "v1.2.0/node", "--home", home()},
+              dir_ / "add.log");
   ASSERT_EQ(add.wait(15s), 0) << add.output();
   ASSERT_TRUE(wait_until([&] { return running("1.2.0"); }, 15s)) << visor.output();
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 10s));
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 10s));
   EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/1.2.0");
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 
   // A restarted visor does not act on the old request again.
-  Process again({visor_binary(), "wrap", "--home", home(), "--healthy-after", "1s", "--cmd", "node run" + child_flags()},
+  Process again({visor_binary(), "wrap", "--home", home(), "--healthy-after", "1s", "--cmd",
+                 "node run" + child_flags()},
                 dir_ / "again.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("1.2.0"); }, 15s)) << again.output();
   std::this_thread::sleep_for(1s);

@@ -29,9 +29,10 @@ class Supervision : public ::testing::Test {
 
 TEST_F(Supervision, ArgvArrivesLiterallyWithoutAShell) {
   const std::string argv_file = dir_ / "argv";
-  Process visor(wrap(child() + " --argv-file " + argv_file +
-                     R"( 'two words' '$(touch /tmp/pwned)' "dq \"x\" \$HOME" back\ slash '*' ';' '|')"),
-                log());
+  Process visor(
+      wrap(child() + " --argv-file " + argv_file +
+           R"( 'two words' '$(touch /tmp/pwned)' "dq \"x\" \$HOME" back\ slash '*' ';' '|')"),
+      log());
   ASSERT_TRUE(wait_until([&] { return read_lines(argv_file).size() == 9; }, 10s)) << visor.output();
   EXPECT_EQ(read_lines(argv_file),
             (std::vector<std::string>{"--argv-file", argv_file, "two words", "$(touch /tmp/pwned)",
@@ -42,8 +43,8 @@ TEST_F(Supervision, ArgvArrivesLiterallyWithoutAShell) {
 
 TEST_F(Supervision, TheChildInheritsEnvironmentAndOutput) {
   const std::string cwd_file = dir_ / "cwd";
-  Process visor(wrap(child() + " --cwd-file " + cwd_file + " --print hello-from-child --exit 0"), log(),
-                {{"VISOR_TEST_MARK", "mark-42"}});
+  Process visor(wrap(child() + " --cwd-file " + cwd_file + " --print hello-from-child --exit 0"),
+                log(), {{"VISOR_TEST_MARK", "mark-42"}});
   EXPECT_EQ(visor.wait(10s), 0);
   const auto lines = read_lines(cwd_file);
   ASSERT_EQ(lines.size(), 2u);
@@ -53,8 +54,9 @@ TEST_F(Supervision, TheChildInheritsEnvironmentAndOutput) {
 
 TEST_F(Supervision, TermIsForwardedAndTheExitCodePropagated) {
   const std::string signals = dir_ / "signals";
-  Process visor(wrap(child() + " --exit-on-term 7 --signal-log " + signals + " --pid-file " + (dir_ / "pid")),
-                log());
+  Process visor(
+      wrap(child() + " --exit-on-term 7 --signal-log " + signals + " --pid-file " + (dir_ / "pid")),
+      log());
   ASSERT_TRUE(wait_until([&] { return !read_file(dir_ / "pid").empty(); }, 10s));
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(10s), 7);
@@ -63,7 +65,8 @@ TEST_F(Supervision, TermIsForwardedAndTheExitCodePropagated) {
 
 TEST_F(Supervision, IntIsForwardedAsInt) {
   const std::string signals = dir_ / "signals";
-  Process visor(wrap(child() + " --signal-log " + signals + " --pid-file " + (dir_ / "pid")), log());
+  Process visor(wrap(child() + " --signal-log " + signals + " --pid-file " + (dir_ / "pid")),
+                log());
   ASSERT_TRUE(wait_until([&] { return !read_file(dir_ / "pid").empty(); }, 10s));
   visor.signal(SIGINT);
   EXPECT_EQ(visor.wait(10s), 128 + SIGINT);
@@ -82,13 +85,15 @@ TEST_F(Supervision, ExitCodeIsPassedThroughWithRestartNever) {
 
 TEST_F(Supervision, OtherSignalsAreForwardedWithoutStopping) {
   const std::string signals = dir_ / "signals";
-  Process visor(wrap(child() + " --signal-log " + signals + " --pid-file " + (dir_ / "pid")), log());
+  Process visor(wrap(child() + " --signal-log " + signals + " --pid-file " + (dir_ / "pid")),
+                log());
   ASSERT_TRUE(wait_until([&] { return !read_file(dir_ / "pid").empty(); }, 10s));
   for (const int signal_number : {SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT}) {
     const size_t before = read_lines(signals).size();
     visor.signal(signal_number);
     ASSERT_TRUE(wait_until([&] { return read_lines(signals).size() == before + 1; }, 10s))
-        << "signal " << signal_number << "\n" << visor.output();
+        << "signal " << signal_number << "\n"
+        << visor.output();
   }
   EXPECT_EQ(read_lines(signals), (std::vector<std::string>{"HUP", "USR1", "USR2", "QUIT"}));
   EXPECT_TRUE(visor.running());
@@ -97,8 +102,9 @@ TEST_F(Supervision, OtherSignalsAreForwardedWithoutStopping) {
 }
 
 TEST_F(Supervision, AChildIgnoringTermIsKilledAfterTheStopTimeout) {
-  Process visor(wrap(child() + " --ignore-term --pid-file " + (dir_ / "pid"), {"--stop-timeout", "500ms"}),
-                log());
+  Process visor(
+      wrap(child() + " --ignore-term --pid-file " + (dir_ / "pid"), {"--stop-timeout", "500ms"}),
+      log());
   ASSERT_TRUE(wait_until([&] { return !read_file(dir_ / "pid").empty(); }, 10s));
   const auto start = std::chrono::steady_clock::now();
   visor.signal(SIGTERM);
@@ -117,9 +123,11 @@ TEST_F(Supervision, BackoffDelaysGrowThenVisorGivesUp) {
                 log());
   EXPECT_EQ(visor.wait(30s), 1) << visor.output();
   const auto lines = read_lines(starts);
-  ASSERT_EQ(lines.size(), 4u) << "the first start and 3 restarts; the 4th crash gives up\n" << visor.output();
+  ASSERT_EQ(lines.size(), 4u) << "the first start and 3 restarts; the 4th crash gives up\n"
+                              << visor.output();
   std::vector<long long> delays;
-  for (size_t i = 1; i < lines.size(); ++i) delays.push_back(std::stoll(lines[i]) - std::stoll(lines[i - 1]));
+  for (size_t i = 1; i < lines.size(); ++i)
+    delays.push_back(std::stoll(lines[i]) - std::stoll(lines[i - 1]));
   // Nominal 200, 400, 800 ms with at most +-20% jitter (plus the time to start a process).
   EXPECT_GE(delays[0], 160);
   EXPECT_GE(delays[1], 320);
@@ -136,9 +144,12 @@ TEST_F(Supervision, ACrashedChildIsRestartedAndKeepsRunning) {
   // The first run crashes; the restarted one runs until stopped.
   write_file(dir_ / "crash-once.sh",
              "#!/bin/sh\n"
-             "if [ ! -e '" + once + "' ]; then touch '" + once + "'; exec '" + child() +
-                 "' --start-log '" + starts + "' --exit 1; fi\n"
-             "exec '" + child() + "' --start-log '" + starts + "'\n",
+             "if [ ! -e '" +
+                 once + "' ]; then touch '" + once + "'; exec '" + child() + "' --start-log '" +
+                 starts +
+                 "' --exit 1; fi\n"
+                 "exec '" +
+                 child() + "' --start-log '" + starts + "'\n",
              0755);
   Process visor(wrap(dir_ / "crash-once.sh", {"--backoff-initial", "100ms"}), log());
   ASSERT_TRUE(wait_until([&] { return read_lines(starts).size() == 2; }, 10s)) << visor.output();
@@ -156,10 +167,12 @@ TEST_F(Supervision, StdinFileFeedsEveryStartAndIsNeverLogged) {
   const std::string copies = dir_ / "stdin-copies";
   // visor's own stdin has content of its own: a child that fell back to it would show it.
   write_file(dir_ / "visor-stdin", "visor's own stdin");
-  std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" < '" + (dir_ / "visor-stdin") + "'"};
-  for (const auto& word : wrap(child() + " --stdin-copy " + copies + " --exit 1",
-                               {"--stdin-file", secret, "--backoff-initial", "100ms", "--backoff-max", "200ms",
-                                "--max-restarts", "50", "--log-level", "debug"})) {
+  std::vector<std::string> argv{"/bin/sh", "-c",
+                                "exec \"$0\" \"$@\" < '" + (dir_ / "visor-stdin") + "'"};
+  for (const auto& word :
+       wrap(child() + " --stdin-copy " + copies + " --exit 1",
+            {"--stdin-file", secret, "--backoff-initial", "100ms", "--backoff-max", "200ms",
+             "--max-restarts", "50", "--log-level", "debug"})) {
     argv.push_back(word);
   }
   Process visor(argv, log());
@@ -169,17 +182,20 @@ TEST_F(Supervision, StdinFileFeedsEveryStartAndIsNeverLogged) {
 
   std::remove(secret.c_str());
   const std::size_t before = read_lines(copies).size();
-  ASSERT_TRUE(wait_until([&] { return read_lines(copies).size() >= before + 2; }, 15s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return read_lines(copies).size() >= before + 2; }, 15s))
+      << visor.output();
   const auto later = read_lines(copies);
   for (std::size_t i = before; i < later.size(); ++i) {
-    EXPECT_EQ(later[i], "stdin:") << "start " << i << ": an empty stdin once the file is gone, never visor's own";
+    EXPECT_EQ(later[i], "stdin:") << "start " << i
+                                  << ": an empty stdin once the file is gone, never visor's own";
   }
   visor.signal(SIGTERM);
   visor.wait(10s);
 
   const std::string output = visor.output();
   EXPECT_EQ(output.find("hunter2"), std::string::npos) << output;
-  EXPECT_NE(output.find("cannot open --stdin-file " + secret + ": No such file or directory"), std::string::npos)
+  EXPECT_NE(output.find("cannot open --stdin-file " + secret + ": No such file or directory"),
+            std::string::npos)
       << output;
   EXPECT_EQ(read_file(dir_ / "home/status.json").find("hunter2"), std::string::npos);
 }
@@ -190,7 +206,8 @@ int zombies_of(pid_t parent) {
   DIR* proc = opendir("/proc");
   if (!proc) return -1;
   while (dirent* entry = readdir(proc)) {
-    if (!std::all_of(entry->d_name, entry->d_name + std::strlen(entry->d_name), ::isdigit)) continue;
+    if (!std::all_of(entry->d_name, entry->d_name + std::strlen(entry->d_name), ::isdigit))
+      continue;
     std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
     const auto close = text.rfind(')');
@@ -208,14 +225,17 @@ int zombies_of(pid_t parent) {
 // The children of `parent` (host pids).
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> children;
-  std::ifstream file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children");
+  std::ifstream file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
+                     "/children");
   pid_t pid;
   while (file >> pid) children.push_back(pid);
   return children;
 }
 
 // GET of a local URL with curl, the body as text.
-std::string http_get(const std::string& url) { return run_command("curl -s --max-time 5 '" + url + "'", false).output; }
+std::string http_get(const std::string& url) {
+  return run_command("curl -s --max-time 5 '" + url + "'", false).output;
+}
 
 TEST_F(Supervision, AsSubreaperItReapsEveryOrphan) {
   const std::string pid_file = dir_ / "pid";
@@ -225,12 +245,15 @@ TEST_F(Supervision, AsSubreaperItReapsEveryOrphan) {
                 log());
   ASSERT_TRUE(wait_until([&] { return !read_file(pid_file).empty(); }, 20s)) << visor.output();
   // All 200 orphans end 20ms after their parent; none may stay a zombie of visor.
-  EXPECT_TRUE(wait_until([&] { return zombies_of(visor.pid()) == 0 && children_of(visor.pid()).size() == 1; },
-                         10s))
+  EXPECT_TRUE(wait_until(
+      [&] { return zombies_of(visor.pid()) == 0 && children_of(visor.pid()).size() == 1; }, 10s))
       << zombies_of(visor.pid()) << " zombies";
   // ... and each was counted.
   EXPECT_TRUE(wait_until(
-      [&] { return http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics").find("visor_orphans_reaped_total 200") != std::string::npos; },
+      [&] {
+        return http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics")
+                   .find("visor_orphans_reaped_total 200") != std::string::npos;
+      },
       10s))
       << http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
   visor.signal(SIGTERM);
@@ -250,7 +273,8 @@ TEST_F(Supervision, AsPid1InAPidNamespaceItReapsEveryOrphan) {
   const auto visor_pids = children_of(unshare.pid());
   ASSERT_EQ(visor_pids.size(), 1u);
   const pid_t visor_pid = visor_pids.front();
-  EXPECT_TRUE(wait_until([&] { return zombies_of(visor_pid) == 0 && children_of(visor_pid).size() == 1; }, 10s))
+  EXPECT_TRUE(wait_until(
+      [&] { return zombies_of(visor_pid) == 0 && children_of(visor_pid).size() == 1; }, 10s))
       << zombies_of(visor_pid) << " zombies";
   ::kill(visor_pid, SIGTERM);
   EXPECT_EQ(unshare.wait(10s), 128 + SIGTERM) << unshare.output();
@@ -263,7 +287,8 @@ TEST_F(Supervision, ASecondVisorOnTheSameHomeIsRefused) {
   const auto code = second.wait(10s);
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(*code, 0);
-  EXPECT_NE(second.output().find("pid " + std::to_string(first.pid())), std::string::npos) << second.output();
+  EXPECT_NE(second.output().find("pid " + std::to_string(first.pid())), std::string::npos)
+      << second.output();
   EXPECT_TRUE(first.running());
   first.signal(SIGTERM);
   EXPECT_EQ(first.wait(10s), 128 + SIGTERM);
@@ -301,7 +326,8 @@ TEST_F(Supervision, JsonLogLinesParse) {
   EXPECT_EQ(visor.wait(10s), 0);
   int json_lines = 0;
   for (const auto& line : read_lines(log())) {
-    if (line.rfind("{\"time\":", 0) == 0 && line.find("\"event\":") != std::string::npos) ++json_lines;
+    if (line.rfind("{\"time\":", 0) == 0 && line.find("\"event\":") != std::string::npos)
+      ++json_lines;
   }
   EXPECT_GE(json_lines, 2) << visor.output();
 }

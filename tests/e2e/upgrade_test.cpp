@@ -34,8 +34,8 @@ class Upgrade : public ::testing::Test {
   }
 
   // Publishes `version` on the release server, with its line in sha256sum.txt.
-  void publish(const std::string& version, const std::string& behaviour = "", std::size_t padding = 0,
-               const std::string& sha_override = "") {
+  void publish(const std::string& version, const std::string& behaviour = "",
+               std::size_t padding = 0, const std::string& sha_override = "") {
     const std::string folder = dir_ / ("releases/v" + version);
     fs::create_directories(folder);
     const std::string file = "lavap-v" + version + "-linux-" + arch();
@@ -53,13 +53,28 @@ class Upgrade : public ::testing::Test {
   }
 
   std::vector<std::string> wrap_args(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{
-        visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest", chain_.url(),
-        "--poll-interval", "200ms", "--allow-http", "--healthy-after", "1s", "--stop-timeout", "5s",
-        "--download-url", releases_.url() + "/v{version}/lavap-v{version}-{os}-{arch}",
-        "--checksum-url", releases_.url() + "/v{version}/sha256sum.txt",
-        "--cmd", "lavap rpcprovider 'my config.yml' --geolocation 1 --argv-file " + (dir_ / "argv") +
-                     " --pid-file " + (dir_ / "pids")};
+    std::vector<std::string> argv{visor_binary(),
+                                  "wrap",
+                                  "--home",
+                                  home(),
+                                  "--source",
+                                  "lava",
+                                  "--lava-rest",
+                                  chain_.url(),
+                                  "--poll-interval",
+                                  "200ms",
+                                  "--allow-http",
+                                  "--healthy-after",
+                                  "1s",
+                                  "--stop-timeout",
+                                  "5s",
+                                  "--download-url",
+                                  releases_.url() + "/v{version}/lavap-v{version}-{os}-{arch}",
+                                  "--checksum-url",
+                                  releases_.url() + "/v{version}/sha256sum.txt",
+                                  "--cmd",
+                                  "lavap rpcprovider 'my config.yml' --geolocation 1 --argv-file " +
+                                      (dir_ / "argv") + " --pid-file " + (dir_ / "pids")};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -96,10 +111,11 @@ TEST_F(Upgrade, DownloadVerifySwitchAndRestartKeepTheChildsArguments) {
   ASSERT_TRUE(wait_until([&] { return running_version("5.3.0"); }, 20s)) << visor.output();
   EXPECT_EQ(current_target(), "upgrades/5.3.0");
   EXPECT_EQ(read_lines(dir_ / "argv"),
-            (std::vector<std::string>{"rpcprovider", "my config.yml", "--geolocation", "1", "--argv-file",
-                                      dir_ / "argv", "--pid-file", dir_ / "pids", "--print",
-                                      "running-5.3.0"}));
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 10s))
+            (std::vector<std::string>{"rpcprovider", "my config.yml", "--geolocation", "1",
+                                      "--argv-file", dir_ / "argv", "--pid-file", dir_ / "pids",
+                                      "--print", "running-5.3.0"}));
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 10s))
       << visor.output();
   // The old child was stopped gracefully (it died of SIGTERM, not SIGKILL).
   EXPECT_EQ(visor.output().find("SIGKILL"), std::string::npos) << visor.output();
@@ -120,7 +136,8 @@ TEST_F(Upgrade, AWrongChecksumLeavesTheChildAndCurrentUntouched) {
   Process visor(wrap_args(), dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("checksum mismatch") != std::string::npos; }, 20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("checksum mismatch") != std::string::npos; }, 20s))
       << visor.output();
   EXPECT_EQ(count_occurrences(visor.output(), "checksum mismatch"), 1) << visor.output();
   EXPECT_EQ(pids().size(), 1u);
@@ -142,7 +159,8 @@ TEST_F(Upgrade, AnArtifactWithoutAChecksumIsRefused) {
   Process visor(argv, dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("no SHA-256 known") != std::string::npos; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("no SHA-256 known") != std::string::npos; }, 20s))
       << visor.output();
   // Refused before anything was downloaded.
   EXPECT_EQ(read_file(dir_ / "requests.log").find("lavap-v5.3.0"), std::string::npos);
@@ -158,10 +176,12 @@ TEST_F(Upgrade, ANewVersionThatCrashesIsRolledBackAndMarkedFailed) {
   Process visor(wrap_args(), dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("rolled back from 5.3.0 to 5.2.1") != std::string::npos; },
-                         20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("rolled back from 5.3.0 to 5.2.1") != std::string::npos; },
+      20s))
       << visor.output();
-  ASSERT_TRUE(wait_until([&] { return pids().size() == 2 && running_version("5.2.1"); }, 15s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return pids().size() == 2 && running_version("5.2.1"); }, 15s))
+      << visor.output();
   EXPECT_EQ(current_target(), "upgrades/5.2.1");
   const std::string state = read_file(home() + "/state.json");
   EXPECT_NE(state.find("\"5.3.0\": \"exited with exit code 1"), std::string::npos) << state;
@@ -198,7 +218,8 @@ TEST_F(Upgrade, KillNineAtRandomMomentsNeverBreaksCurrent) {
     const std::string log = dir_ / ("visor-" + std::to_string(trial) + ".log");
     {
       Process visor(wrap_args({"--healthy-after", "300ms"}), log, environment());
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 1200)(random)));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 1200)(random)));
       visor.signal(SIGKILL);
       visor.wait(10s);
       if (visor.output().find("supervising lavap") != std::string::npos) ++started;
@@ -216,9 +237,10 @@ TEST_F(Upgrade, KillNineAtRandomMomentsNeverBreaksCurrent) {
     ASSERT_EQ(::stat(binary.c_str(), &info), 0) << binary;
     ASSERT_TRUE(info.st_mode & S_IXUSR);
     const std::string version = target.substr(std::string("upgrades/").size());
-    EXPECT_EQ(sha256sum(binary), sha256sum(version == "5.2.1"
-                                               ? dir_ / "bin/lavap"
-                                               : dir_ / "releases/v5.3.0/lavap-v5.3.0-linux-" + arch()));
+    EXPECT_EQ(
+        sha256sum(binary),
+        sha256sum(version == "5.2.1" ? dir_ / "bin/lavap"
+                                     : dir_ / "releases/v5.3.0/lavap-v5.3.0-linux-" + arch()));
     for (const auto& entry : fs::directory_iterator(home() + "/upgrades")) {
       EXPECT_TRUE(fs::exists(entry.path() / "lavap")) << entry.path() << " is incomplete";
     }
@@ -227,10 +249,12 @@ TEST_F(Upgrade, KillNineAtRandomMomentsNeverBreaksCurrent) {
   // After all that, a visor on the same home finishes the upgrade.
   Process visor(wrap_args(), dir_ / "visor-final.log", environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.3.0"); }, 30s)) << visor.output();
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("succeeded") != std::string::npos ||
-                                      read_file(home() + "/state.json").find("\"pending\": null") !=
-                                          std::string::npos; },
-                         15s))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return visor.output().find("succeeded") != std::string::npos ||
+               read_file(home() + "/state.json").find("\"pending\": null") != std::string::npos;
+      },
+      15s))
       << visor.output();
   EXPECT_EQ(current_target(), "upgrades/5.3.0");
   visor.signal(SIGTERM);
@@ -246,21 +270,27 @@ namespace {
 TEST_F(Upgrade, HooksLinkAndReadyPattern) {
   publish("5.3.0");
   start_release_server();
-  write_file(dir_ / "pre.sh", "#!/bin/sh\necho \"pre $VISOR_UPGRADE_FROM -> $VISOR_UPGRADE_VERSION\" >> '" +
-                                  (dir_ / "hooks.log") + "'\n",
+  write_file(dir_ / "pre.sh",
+             "#!/bin/sh\necho \"pre $VISOR_UPGRADE_FROM -> $VISOR_UPGRADE_VERSION\" >> '" +
+                 (dir_ / "hooks.log") + "'\n",
              0755);
-  write_file(dir_ / "post.sh", "#!/bin/sh\necho \"post $VISOR_UPGRADE_VERSION\" >> '" + (dir_ / "hooks.log") + "'\n",
+  write_file(dir_ / "post.sh",
+             "#!/bin/sh\necho \"post $VISOR_UPGRADE_VERSION\" >> '" + (dir_ / "hooks.log") + "'\n",
              0755);
-  Process visor(wrap_args({"--pre-upgrade", dir_ / "pre.sh", "--post-upgrade", dir_ / "post.sh", "--link",
-                           dir_ / "lavap-link", "--ready-pattern", "running-5\\.[0-9]+\\.[0-9]+"}),
-                dir_ / "visor.log", environment());
+  Process visor(
+      wrap_args({"--pre-upgrade", dir_ / "pre.sh", "--post-upgrade", dir_ / "post.sh", "--link",
+                 dir_ / "lavap-link", "--ready-pattern", "running-5\\.[0-9]+\\.[0-9]+"}),
+      dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
   EXPECT_EQ(fs::canonical(dir_ / "lavap-link"), fs::canonical(home() + "/upgrades/5.2.1/lavap"));
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 20s))
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 20s))
       << visor.output();
-  ASSERT_TRUE(wait_until([&] { return read_lines(dir_ / "hooks.log").size() == 2; }, 10s)) << visor.output();
-  EXPECT_EQ(read_lines(dir_ / "hooks.log"), (std::vector<std::string>{"pre 5.2.1 -> 5.3.0", "post 5.3.0"}));
+  ASSERT_TRUE(wait_until([&] { return read_lines(dir_ / "hooks.log").size() == 2; }, 10s))
+      << visor.output();
+  EXPECT_EQ(read_lines(dir_ / "hooks.log"),
+            (std::vector<std::string>{"pre 5.2.1 -> 5.3.0", "post 5.3.0"}));
   EXPECT_EQ(fs::canonical(dir_ / "lavap-link"), fs::canonical(home() + "/upgrades/5.3.0/lavap"));
   // With --ready-pattern the child's output still reaches visor's stdout, line for line.
   EXPECT_NE(visor.output().find("running-5.3.0\n"), std::string::npos);
@@ -275,7 +305,8 @@ TEST_F(Upgrade, AFailingPreUpgradeHookAbortsTheUpgrade) {
   Process visor(wrap_args({"--pre-upgrade", dir_ / "pre.sh"}), dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("pre-upgrade hook failed") != std::string::npos; }, 20s))
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("pre-upgrade hook failed") != std::string::npos; }, 20s))
       << visor.output();
   EXPECT_EQ(pids().size(), 1u);
   EXPECT_EQ(current_target(), "upgrades/5.2.1");
@@ -287,14 +318,19 @@ TEST_F(Upgrade, ANewVersionThatNeverPrintsTheReadyPatternIsRolledBack) {
   publish("5.3.0");
   start_release_server();
   // Only 5.2.1's marker matches: 5.3.0 runs but never says it is ready.
-  Process visor(wrap_args({"--ready-pattern", "running-5\\.2\\.1"}), dir_ / "visor.log", environment());
+  Process visor(wrap_args({"--ready-pattern", "running-5\\.2\\.1"}), dir_ / "visor.log",
+                environment());
   ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
-  ASSERT_TRUE(wait_until([&] { return visor.output().find("rolled back from 5.3.0 to 5.2.1: never printed") !=
-                                      std::string::npos; },
-                         20s))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return visor.output().find("rolled back from 5.3.0 to 5.2.1: never printed") !=
+               std::string::npos;
+      },
+      20s))
       << visor.output();
-  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1") && pids().size() == 3; }, 15s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1") && pids().size() == 3; }, 15s))
+      << visor.output();
   EXPECT_EQ(current_target(), "upgrades/5.2.1");
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
@@ -308,8 +344,9 @@ namespace {
 
 // The HTTP status and body of a GET on 127.0.0.1, by curl; status 0 when nothing answered.
 std::pair<int, std::string> curl_get(int port, const std::string& path) {
-  const std::string command = "curl -s --max-time 3 -w '\\n%{http_code}' 'http://127.0.0.1:" +
-                              std::to_string(port) + path + "'";
+  const std::string command =
+      "curl -s --max-time 3 -w '\\n%{http_code}' 'http://127.0.0.1:" + std::to_string(port) + path +
+      "'";
   const std::string text = run_command(command, false).output;
   const auto newline = text.rfind('\n');
   if (newline == std::string::npos) return {0, text};
@@ -320,19 +357,24 @@ TEST_F(Upgrade, HealthAndMetricsFollowAnUpgrade) {
   publish("5.3.0");
   start_release_server();
   const int port = free_port();
-  Process visor(wrap_args({"--healthy-after", "2s", "--health-listen", "127.0.0.1:" + std::to_string(port)}),
-                dir_ / "visor.log", environment());
-  ASSERT_TRUE(wait_until([&] { return curl_get(port, "/readyz").first == 200; }, 15s)) << visor.output();
-  EXPECT_NE(curl_get(port, "/metrics").second.find("visor_version_info{current=\"5.2.1\""), std::string::npos);
+  Process visor(
+      wrap_args({"--healthy-after", "2s", "--health-listen", "127.0.0.1:" + std::to_string(port)}),
+      dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return curl_get(port, "/readyz").first == 200; }, 15s))
+      << visor.output();
+  EXPECT_NE(curl_get(port, "/metrics").second.find("visor_version_info{current=\"5.2.1\""),
+            std::string::npos);
 
   write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
   // While the new version is on probation the node runs (healthz 200) but is not ready.
   ASSERT_TRUE(wait_until([&] { return running_version("5.3.0"); }, 20s)) << visor.output();
   EXPECT_EQ(curl_get(port, "/healthz").first, 200);
   EXPECT_EQ(curl_get(port, "/readyz").first, 503);
-  ASSERT_TRUE(wait_until([&] { return curl_get(port, "/readyz").first == 200; }, 10s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return curl_get(port, "/readyz").first == 200; }, 10s))
+      << visor.output();
   const std::string metrics = curl_get(port, "/metrics").second;
-  EXPECT_NE(metrics.find("visor_upgrades_total{result=\"success\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("visor_upgrades_total{result=\"success\"} 1"), std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("visor_version_info{current=\"5.3.0\""), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("visor_child_up 1"), std::string::npos) << metrics;
   visor.signal(SIGTERM);

@@ -61,8 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Nothing but the artifact, out/ and (on success) out/lavap exists under <base>.
   for (const auto& entry : fs::recursive_directory_iterator(base)) {
     const std::string path = entry.path().string();
-    const bool allowed =
-        path == artifact || path == out || (path == destination && extracted.ok());
+    const bool allowed = path == artifact || path == out || (path == destination && extracted.ok());
     if (!allowed) std::fprintf(stderr, "unexpected file after extract_binary: %s\n", path.c_str());
     FUZZ_CHECK(allowed, "extract_binary wrote outside its destination or left a file behind");
   }
@@ -71,7 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(::lstat(destination.c_str(), &info) == 0, "success without a destination file");
     FUZZ_CHECK(S_ISREG(info.st_mode), "the destination is not a regular file");
     FUZZ_CHECK((info.st_mode & 07777) == 0755, "the destination is not mode 0755");
-    FUZZ_CHECK(static_cast<std::uint64_t>(info.st_size) == extracted.value(), "reported size differs");
+    FUZZ_CHECK(static_cast<std::uint64_t>(info.st_size) == extracted.value(),
+               "reported size differs");
     FUZZ_CHECK(extracted.value() <= kMaxTotal || extracted.value() == size,
                "more than max_total unpacked from an archive");
   } else {

@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const char* current : {"", "1.0.0", "2.0.0"}) {
     const visor::UpgradeDecision decision =
         visor::decide_cosmos(parsed.value(), "", current, visor::Platform{"linux", "amd64"});
-    FUZZ_CHECK(decision.sha256.empty() || is_sha256_hex(decision.sha256), "a bad sha256 in a decision");
+    FUZZ_CHECK(decision.sha256.empty() || is_sha256_hex(decision.sha256),
+               "a bad sha256 in a decision");
     FUZZ_CHECK(decision.plan == parsed->name, "the decision names another plan");
   }
   return 0;

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       continue;
     }
     if (parsed->accepted()) {
-      FUZZ_CHECK(visor::SemVer::parse(parsed->version).has_value(), "accepted version does not parse");
+      FUZZ_CHECK(visor::SemVer::parse(parsed->version).has_value(),
+                 "accepted version does not parse");
     }
     for (const char* current : {"", "0.79.0", "0.80.0", "1.0.0"}) {
       const visor::UpgradeDecision decision = visor::decide_vega(parsed.value(), current);

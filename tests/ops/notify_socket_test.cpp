@@ -99,7 +99,8 @@ TEST(WatchdogUsec, FollowsSdWatchdogEnabled) {
   EXPECT_EQ(*watchdog_usec_from("30000000", nullptr, 42), 30000000u);
   EXPECT_EQ(*watchdog_usec_from("30000000", "42", 42), 30000000u);
   EXPECT_EQ(*watchdog_usec_from("30000000", "43", 42), std::nullopt) << "meant for another process";
-  EXPECT_EQ(*watchdog_usec_from("18446744073709551615", nullptr, 42), std::nullopt) << "USEC_INFINITY";
+  EXPECT_EQ(*watchdog_usec_from("18446744073709551615", nullptr, 42), std::nullopt)
+      << "USEC_INFINITY";
   EXPECT_FALSE(watchdog_usec_from("30s", nullptr, 42));
   EXPECT_FALSE(watchdog_usec_from("-5", nullptr, 42));
   EXPECT_FALSE(watchdog_usec_from("99999999999999999999999", nullptr, 42));

@@ -13,7 +13,8 @@ std::vector<std::string> split(const std::string& text) {
 
 TEST(CommandLine, SplitsOnBlanks) {
   EXPECT_EQ(split("lavap rpcprovider  --geolocation 1\t--log_level info"),
-            (std::vector<std::string>{"lavap", "rpcprovider", "--geolocation", "1", "--log_level", "info"}));
+            (std::vector<std::string>{"lavap", "rpcprovider", "--geolocation", "1", "--log_level",
+                                      "info"}));
 }
 
 TEST(CommandLine, SingleQuotesKeepEverything) {

@@ -95,7 +95,8 @@ TEST_F(LifecycleTest, DelaysDoubleWhileCrashingAndResetAfterHealthyRunning) {
     fire();
     on(Kind::spawned);
   }
-  EXPECT_EQ(delays, (std::vector<Duration>{Duration(1000), Duration(2000), Duration(3000), Duration(3000)}));
+  EXPECT_EQ(delays, (std::vector<Duration>{Duration(1000), Duration(2000), Duration(3000),
+                                           Duration(3000)}));
   // Running for --healthy-after resets the sequence.
   EXPECT_TRUE(fire().empty());
   EXPECT_EQ(lifecycle_->consecutive_failures(), 0);

@@ -20,7 +20,8 @@ TEST(SemVer, ParsesWithAndWithoutLeadingV) {
 }
 
 TEST(SemVer, RejectsWhatIsNotOneVersion) {
-  for (const char* bad : {"", "5", "5.2", "5.2.1.4", "05.2.1", "5.2.x", "x5.2.1", "5.2.1 ", "v", "5..1"}) {
+  for (const char* bad :
+       {"", "5", "5.2", "5.2.1.4", "05.2.1", "5.2.x", "x5.2.1", "5.2.1 ", "v", "5..1"}) {
     EXPECT_FALSE(SemVer::parse(bad).has_value()) << bad;
   }
 }

@@ -11,8 +11,9 @@ TEST(StateFile, RoundTripsEveryField) {
   state.previous = "5.2.1";
   state.staged = {"5.2.1", "5.4.0-rc.1"};
   state.failed = {{"5.3.1", "exited with exit code 1 after 2000ms"}};
-  state.pending = PendingUpgrade{"5.4.0", "5.3.0", 123456789012ULL, "v5.4.0", "switching",
-                                 "https://mirror/simd?checksum=sha256:ab", "ab"};
+  state.pending = PendingUpgrade{"5.4.0",  "5.3.0",     123456789012ULL,
+                                 "v5.4.0", "switching", "https://mirror/simd?checksum=sha256:ab",
+                                 "ab"};
   state.plans = {{"gov-upgrade-2", "2.0.0"}};
   state.done_plans = {"v1.1.0@100"};
   auto parsed = parse_state(render_state(state));

@@ -28,7 +28,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}             // NOLINT(google-explicit-constructor)
   Result(const Status& status) : error_(status.error()) {}  // NOLINT(google-explicit-constructor)
   static Result failure(std::string message) { return Result(Status::failure(std::move(message))); }
   bool ok() const { return value_.has_value(); }

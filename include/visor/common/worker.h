@@ -16,7 +16,9 @@ class Worker {
  public:
   /// Starts the thread. Results of jobs go back to `main` through post().
   explicit Worker(boost::asio::io_context& main)
-      : main_(main), guard_(boost::asio::make_work_guard(jobs_)), thread_([this] { jobs_.run(); }) {}
+      : main_(main),
+        guard_(boost::asio::make_work_guard(jobs_)),
+        thread_([this] { jobs_.run(); }) {}
   ~Worker() {
     guard_.reset();
     jobs_.stop();

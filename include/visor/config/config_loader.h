@@ -16,7 +16,7 @@ struct OptionSpec {
   std::string name;           ///< flag name without dashes, also the config file key
   std::string default_value;  ///< empty when there is no default
   std::string help;
-  bool is_flag = false;       ///< a boolean switch (`--allow-http`), no value on the command line
+  bool is_flag = false;  ///< a boolean switch (`--allow-http`), no value on the command line
 };
 
 /// Every option of `visor wrap`, in the order the help lists them.

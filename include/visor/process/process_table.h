@@ -42,7 +42,7 @@ struct SpawnOptions {
   int stdin_fd = -1;              ///< -1: inherit visor's
   int stdout_fd = -1;
   int stderr_fd = -1;
-  bool new_process_group = true;  ///< so that a stop can kill the child's whole group
+  bool new_process_group = true;         ///< so that a stop can kill the child's whole group
   std::vector<std::string> environment;  ///< "NAME=value" entries; empty: inherit visor's
 };
 

@@ -14,22 +14,22 @@ namespace visor {
 /// An upgrade that has been decided but not yet confirmed healthy.
 struct PendingUpgrade {
   std::string version;
-  std::string from_version;            ///< what ran before (the rollback target)
+  std::string from_version;  ///< what ran before (the rollback target)
   std::optional<std::uint64_t> height;
-  std::string plan;                    ///< Cosmos plan name, when any
-  std::string stage = "downloading";   ///< downloading | staged | switching
-  std::string url;                     ///< explicit artifact URL (Cosmos binaries), for a resume
-  std::string sha256;                  ///< explicit SHA-256 that came with that URL
+  std::string plan;                   ///< Cosmos plan name, when any
+  std::string stage = "downloading";  ///< downloading | staged | switching
+  std::string url;                    ///< explicit artifact URL (Cosmos binaries), for a resume
+  std::string sha256;                 ///< explicit SHA-256 that came with that URL
 };
 
 struct StoreState {
   std::string current;
   std::string previous;
-  std::vector<std::string> staged;             ///< verified versions in upgrades/, sorted
-  std::map<std::string, std::string> failed;   ///< version -> reason; never chosen automatically
+  std::vector<std::string> staged;            ///< verified versions in upgrades/, sorted
+  std::map<std::string, std::string> failed;  ///< version -> reason; never chosen automatically
   std::optional<PendingUpgrade> pending;
-  std::map<std::string, std::string> plans;    ///< Cosmos plan name -> version
-  std::vector<std::string> done_plans;         ///< "name@height" already acted upon
+  std::map<std::string, std::string> plans;  ///< Cosmos plan name -> version
+  std::vector<std::string> done_plans;       ///< "name@height" already acted upon
 };
 
 /// Parses state.json text; errors name the problem.

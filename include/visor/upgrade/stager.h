@@ -41,6 +41,7 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
                                   const BinaryStore& store);
 
 /// The artifact URL for `version` from --download-url; empty when downloads are off.
-std::string artifact_url(const Options& options, const std::string& name, const std::string& version);
+std::string artifact_url(const Options& options, const std::string& name,
+                         const std::string& version);
 
 }  // namespace visor

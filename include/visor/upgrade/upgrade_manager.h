@@ -33,9 +33,8 @@ class UpgradeManager {
   /// Downloads run on `worker`; the source polls on `source_worker`, so that a long download
   /// never delays a poll.
   UpgradeManager(boost::asio::io_context& io, Worker& worker, Worker& source_worker,
-                 const Options& options,
-                 BinaryStore& store, LiveStatus& status, Supervisor& supervisor,
-                 std::function<void()> publish);
+                 const Options& options, BinaryStore& store, LiveStatus& status,
+                 Supervisor& supervisor, std::function<void()> publish);
   ~UpgradeManager();
   UpgradeManager(const UpgradeManager&) = delete;
   UpgradeManager& operator=(const UpgradeManager&) = delete;

@@ -178,25 +178,30 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 int count_occurrences(const std::string& text, const std::string& needle) {
   int count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
   return count;
 }
 
 std::string make_versioned_child(const std::string& path, const std::string& version) {
   write_file(path,
              "#!/bin/sh\n"
-             "if [ \"$1\" = version ]; then echo '" + version + "'; exit 0; fi\n"
-             "exec '" + test_child_binary() + "' \"$@\"\n",
+             "if [ \"$1\" = version ]; then echo '" +
+                 version +
+                 "'; exit 0; fi\n"
+                 "exec '" +
+                 test_child_binary() + "' \"$@\"\n",
              0755);
   return path;
 }
 
-void write_stand_in(const std::string& path, const std::string& version, const std::string& behaviour,
-                    std::size_t padding) {
-  std::string script = "#!/bin/sh\n"
-                       "if [ \"$1\" = version ]; then echo '" + version + "'; exit 0; fi\n" +
-                       behaviour + "\n" +
-                       "exec '" + test_child_binary() + "' \"$@\" --print running-" + version + "\n";
+void write_stand_in(const std::string& path, const std::string& version,
+                    const std::string& behaviour, std::size_t padding) {
+  std::string script =
+      "#!/bin/sh\n"
+      "if [ \"$1\" = version ]; then echo '" +
+      version + "'; exit 0; fi\n" + behaviour + "\n" + "exec '" + test_child_binary() +
+      "' \"$@\" --print running-" + version + "\n";
   if (padding > 0) script += "exit 0\n# " + std::string(padding, 'x') + "\n";
   write_file(path, script, 0755);
 }
@@ -230,7 +235,8 @@ int free_port() {
 
 Server start_server(const std::string& script, const std::vector<std::string>& arguments,
                     const std::string& log_path) {
-  std::vector<std::string> argv{"/usr/bin/python3", std::string(VISOR_SOURCE_DIR) + "/tests/e2e/support/" + script};
+  std::vector<std::string> argv{"/usr/bin/python3",
+                                std::string(VISOR_SOURCE_DIR) + "/tests/e2e/support/" + script};
   argv.insert(argv.end(), arguments.begin(), arguments.end());
   Server server;
   server.process = std::make_unique<Process>(argv, log_path);

@@ -42,13 +42,20 @@ void append_line(const char* path, const std::string& line) {
 
 const char* name_of(int signal_number) {
   switch (signal_number) {
-    case SIGHUP: return "HUP";
-    case SIGINT: return "INT";
-    case SIGQUIT: return "QUIT";
-    case SIGUSR1: return "USR1";
-    case SIGUSR2: return "USR2";
-    case SIGTERM: return "TERM";
-    default: return "OTHER";
+    case SIGHUP:
+      return "HUP";
+    case SIGINT:
+      return "INT";
+    case SIGQUIT:
+      return "QUIT";
+    case SIGUSR1:
+      return "USR1";
+    case SIGUSR2:
+      return "USR2";
+    case SIGTERM:
+      return "TERM";
+    default:
+      return "OTHER";
   }
 }
 
