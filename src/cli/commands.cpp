@@ -10,6 +10,7 @@
 
 #include "visor/cli/cli.h"
 #include "visor/common/files.h"
+#include "visor/common/outside_text.h"
 #include "visor/fetch/http_client.h"
 #include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
@@ -220,19 +221,17 @@ int run_add_upgrade(const std::string& home, const std::string& version, const s
 }
 
 int run_status(const std::string& home, bool json_output) {
-  if (!std::filesystem::exists(home)) return fail("no visor home at " + home);
+  if (std::error_code error; !std::filesystem::exists(home, error))
+    return fail("no visor home at " + home);
   auto state = load_state(home + "/state.json");
   if (!state) return fail(state.error());
   const auto holder = HomeLock::holder(home);
   nlohmann::json live = nullptr;
   if (holder) {
     auto text = read_small_file(home + "/status.json");
+    std::string ignored;
     if (text) {
-      try {
-        live = nlohmann::json::parse(text.value());
-      } catch (const nlohmann::json::exception&) {
-        live = nullptr;
-      }
+      if (auto parsed = parse_outside_json(text.value(), ignored)) live = std::move(*parsed);
     }
   }
   const StoreState& s = state.value();
@@ -242,7 +241,7 @@ int run_status(const std::string& home, bool json_output) {
     document["running"] = holder.has_value();
     document["visor_pid"] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
     document["live"] = live;
-    std::cout << document.dump(2) << "\n";
+    std::cout << dump_json(document, 2) << "\n";
     return kExitOk;
   }
   auto or_none = [](const std::string& text) {
@@ -259,7 +258,8 @@ int run_status(const std::string& home, bool json_output) {
   std::cout << "staged:   " << or_none(staged) << "\n";
   if (s.failed.empty()) std::cout << "failed:   (none)\n";
   for (const auto& [version, reason] : s.failed)
-    std::cout << "failed:   " << version << ": " << reason << "\n";
+    std::cout << "failed:   " << outside_text(version) << ": " << outside_text(reason, 1000)
+              << "\n";
   if (s.pending) {
     std::cout << "pending:  " << s.pending->version << " (" << s.pending->stage << ")"
               << (s.pending->height ? " at height " + std::to_string(*s.pending->height)
@@ -269,14 +269,20 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << "pending:  (none)\n";
   }
   for (const auto& [plan, version] : s.plans)
-    std::cout << "plan:     " << plan << " -> " << version << "\n";
+    std::cout << "plan:     " << outside_text(plan) << " -> " << outside_text(version) << "\n";
   if (live.is_object()) {
-    std::cout << "state:    " << live.value("state", "?");
-    if (live.value("child_pid", 0) > 0)
-      std::cout << " (child pid " << live.value("child_pid", 0) << ")";
+    // status.json is visor's own, but a file can be edited: a field of another type is skipped.
+    const auto text_field = [&live](const char* key) {
+      const auto found = live.find(key);
+      return found != live.end() && found->is_string() ? found->get<std::string>() : std::string();
+    };
+    const auto pid = live.find("child_pid");
+    std::cout << "state:    " << outside_text(text_field("state"));
+    if (pid != live.end() && pid->is_number_integer() && pid->get<std::int64_t>() > 0)
+      std::cout << " (child pid " << pid->get<std::int64_t>() << ")";
     std::cout << "\n";
-    const std::string error = live.value("last_error", "");
-    if (!error.empty()) std::cout << "error:    " << error << "\n";
+    const std::string error = text_field("last_error");
+    if (!error.empty()) std::cout << "error:    " << outside_text(error, 1000) << "\n";
   }
   return kExitOk;
 }

@@ -4,11 +4,11 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <regex>
 #include <set>
 
+#include "visor/common/files.h"
 #include "visor/config/duration.h"
 #include "visor/process/command_line.h"
 
@@ -372,14 +372,15 @@ std::string json_to_text(const nlohmann::json& value, bool& ok) {
 // Reads the JSON config file into raw values, adding any problem to `errors`.
 RawValues read_config_file(const std::string& path, std::vector<std::string>& errors) {
   RawValues values;
-  std::ifstream input(path);
-  if (!input) {
-    errors.push_back("config file " + path + ": cannot be read: " + errno_text(errno));
+  // Non-blocking open, regular files only, at most 1 MiB: a FIFO there is an error, not a hang.
+  auto text = read_small_file(path, std::size_t{1} << 20);
+  if (!text) {
+    errors.push_back("config file " + path + ": cannot be read: " + text.error());
     return values;
   }
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(input);
+    document = nlohmann::json::parse(text.value());
   } catch (const nlohmann::json::exception& failure) {
     errors.push_back("config file " + path + ": not valid JSON: " + failure.what());
     return values;

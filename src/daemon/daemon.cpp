@@ -15,6 +15,7 @@
 #include "visor/cli/cli.h"
 #include "visor/common/files.h"
 #include "visor/common/log.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/worker.h"
 #include "visor/ops/live_status.h"
 #include "visor/ops/operations.h"
@@ -107,8 +108,8 @@ class Daemon {
     if (::getpid() != 1 && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
       log::warn("subreaper", "prctl(PR_SET_CHILD_SUBREAPER): " + errno_text(errno));
     }
-    // A closed socket or pipe must be an error return, not the death of the supervisor.
-    ::signal(SIGPIPE, SIG_IGN);
+    // SIGPIPE is ignored by main() before anything else: a closed socket or pipe is an error
+    // return, not the death of the supervisor.
 
     status_.binary = store_.name();
     status_.current_version = binary_.version;
@@ -130,12 +131,26 @@ class Daemon {
     const bool resume_on_probation = upgrades_->resume_after_restart();
     supervisor_->start(resume_on_probation);
     if (binary_.from_store) upgrades_->start_source();
-    io_.run();
+    run_loop();
     upgrades_.reset();
     return supervisor_->exit_code();
   }
 
  private:
+  // The event loop's backstop: a handler that throws costs one log line, never the supervisor
+  // (asio allows run() to be called again after an exception left it).
+  void run_loop() {
+    while (true) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& error) {
+        log::error("internal_error", std::string("an event handler failed unexpectedly: ") +
+                                         error.what() + "; visor carries on");
+      }
+    }
+  }
+
   SupervisorHooks hooks() {
     SupervisorHooks hooks;
     hooks.prepare_spawn = [this](bool upgrade_start) {
@@ -214,13 +229,13 @@ class Daemon {
                            {"upgrade_in_progress", status_.upgrade_in_progress},
                            {"upgrade_target", status_.upgrade_target},
                            {"download_percent", status_.download_percent},
-                           {"last_error", status_.last_error},
+                           {"last_error", outside_text(status_.last_error, log::kMaxMessageBytes)},
                            {"source", status_.source},
                            {"child_restarts_total", status_.child_restarts_total},
                            {"source_errors_total", status_.source_errors_total},
                            {"visor_pid", ::getpid()}};
     // No fsync: a snapshot, rewritten on every change and at every start.
-    Status written = replace_file(options_.home + "/status.json", live.dump(2) + "\n");
+    Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
     if (!written && !status_file_warned_) {
       status_file_warned_ = true;
       log::warn("status_file", written.error());

@@ -44,7 +44,8 @@ std::vector<std::string> BinaryStore::clean_tmp() {
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(tmp_dir(), error)) {
     const std::string file = entry.path().filename().string();
-    if (entry.is_regular_file() && entry.path().extension() == ".part") continue;
+    std::error_code kind_error;
+    if (entry.is_regular_file(kind_error) && entry.path().extension() == ".part") continue;
     std::error_code ignored;
     fs::remove_all(entry.path(), ignored);
     removed.push_back(file);
@@ -99,12 +100,13 @@ std::vector<std::string> BinaryStore::versions() const {
 }
 
 Status BinaryStore::install_copy(const std::string& version, const std::string& file) const {
-  if (has_version(version) || fs::exists(version_dir(version))) {
+  std::error_code error;
+  if (has_version(version) || fs::exists(version_dir(version), error)) {
     return Status::failure("version " + version + " is already in the store (" +
                            version_dir(version) + "); the store never overwrites");
   }
+  if (error) return Status::failure("checking " + version_dir(version) + ": " + error.message());
   const std::string prepared = tmp_dir() + "/import-" + version + "-" + std::to_string(::getpid());
-  std::error_code error;
   fs::remove_all(prepared, error);
   fs::create_directories(prepared, error);
   if (error) return Status::failure("creating " + prepared + ": " + error.message());
@@ -119,10 +121,12 @@ Status BinaryStore::install_copy(const std::string& version, const std::string& 
 Status BinaryStore::install_directory(const std::string& version,
                                       const std::string& prepared_dir) const {
   const std::string destination = version_dir(version);
-  if (fs::exists(destination)) {
+  std::error_code error;
+  if (fs::exists(destination, error)) {
     return Status::failure("version " + version + " is already in the store (" + destination +
                            "); the store never overwrites");
   }
+  if (error) return Status::failure("checking " + destination + ": " + error.message());
   Status synced = fsync_directory(prepared_dir);
   if (!synced) return synced;
   // rename() of a folder is atomic: upgrades/<version> appears complete or not at all.
