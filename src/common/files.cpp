@@ -80,8 +80,7 @@ Status read_chunks_from(
       &fd, [](const int* open_fd) { ::close(*open_fd); });
   struct stat info {};
   if (::fstat(fd, &info) == 0 && static_cast<std::uint64_t>(info.st_size) > max_bytes) {
-    return Status::failure("reading " + path + ": larger than " + std::to_string(max_bytes) +
-                           " bytes");
+    return Status::failure(path + ": larger than " + std::to_string(max_bytes) + " bytes");
   }
   std::vector<char> buffer(chunk_size > 0 ? chunk_size : 1);
   Status status;

@@ -55,7 +55,7 @@ TEST(OutsideText, ReplacesEveryInvalidByteWithTheReplacementCharacter) {
 
 TEST(OutsideText, EscapesControlsLineBreaksAndBidiOverrides) {
   EXPECT_EQ(outside_text("a\nb\rc\td"), "a\\nb\\rc\\td");
-  EXPECT_EQ(outside_text(std::string("x\0y\x1b[31m\x7f", 8)), "x\\x00y\\x1b[31m\\x7f");
+  EXPECT_EQ(outside_text(std::string("x\0y\x1b[31m\x7f", 9)), "x\\x00y\\x1b[31m\\x7f");
   EXPECT_EQ(outside_text("\xC2\x85"), "\\u0085");  // NEL, a C1 control
   EXPECT_EQ(outside_text("\xE2\x80\xAE"
                          "abc"),

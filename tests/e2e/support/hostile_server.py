@@ -5,7 +5,7 @@
 
 Answers every GET and POST, on any path, with the raw bytes of FILE as it is at that moment
 (so a test changes the reply by rewriting FILE; any bytes, also invalid UTF-8). The first line
-of FILE may choose a behaviour instead of a plain 200 reply, and the rest is the body:
+of FILE may choose a behaviour (and "@ID@" in it becomes the JSON-RPC id of the request) instead of a plain 200 reply, and the rest is the body:
   STATUS <code>   that status with the rest as body
   STALL           accept the request and never answer
   ENDLESS         200 without Content-Length, then spaces until the client goes away
@@ -19,6 +19,7 @@ as its first line on stdout). Every request is appended to --log as "<METHOD> <p
 import argparse
 import http.server
 import os
+import re
 import socketserver
 import sys
 import time
@@ -46,10 +47,11 @@ def main():
                 with open(args.log, "a") as log:
                     log.write(f"{self.command} {self.path}\n")
             length = int(self.headers.get("Content-Length") or 0)
-            if length > 0:
-                self.rfile.read(min(length, 1 << 20))
+            request = self.rfile.read(min(length, 1 << 20)) if length > 0 else b""
             with open(args.reply, "rb") as source:
                 body = source.read()
+            found = re.search(rb'"id"\s*:\s*(\d+)', request)
+            body = body.replace(b"@ID@", found.group(1) if found else b"0")
             verb, status = b"", 200
             if body[:1].isupper():
                 first, newline, rest = body.partition(b"\n")
