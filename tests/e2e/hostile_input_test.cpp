@@ -274,6 +274,17 @@ TEST_F(HostileInput, SpecialFilesInTheHomeAreAnErrorNeverAHang) {
   EXPECT_NE(directory.output.find("(a directory)"), std::string::npos) << directory.output;
   fs::remove(home() + "/state.json");
 
+  // The lock file: `status` asks who holds it, `wrap` takes it; neither may hang on a FIFO.
+  ASSERT_EQ(::mkfifo((home() + "/visor.lock").c_str(), 0644), 0);
+  const auto locked = run_command("timeout 10 " + visor_binary() + " status --home " + home());
+  EXPECT_EQ(locked.status, 0) << locked.output;
+  const auto wrapped = run_command("timeout 10 " + visor_binary() + " wrap --home " + home() +
+                                   " --cmd " + test_child_binary());
+  EXPECT_EQ(wrapped.status, 1) << wrapped.output;
+  EXPECT_NE(wrapped.output.find("visor.lock is not a regular file (a FIFO)"), std::string::npos)
+      << wrapped.output;
+  fs::remove(home() + "/visor.lock");
+
   ASSERT_EQ(::mkfifo((home() + "/config.json").c_str(), 0644), 0);
   const auto check = run_command("timeout 10 " + visor_binary() + " check --home " + home() +
                                  " --cmd " + test_child_binary());

@@ -4,6 +4,8 @@
 // result is valid UTF-8, one line, and bounded. An outside JSON value is described, never
 // re-serialised (dump() recurses once per nesting level), and outside JSON is parsed with a
 // depth limit, so a reply nested 150,000 deep is one clear error instead of a stack overflow.
+// (Destroying a nested value is not recursive in nlohmann/json 3.10 and later; Debian 12 ships
+// 3.11.2.)
 #pragma once
 
 #include <nlohmann/json.hpp>
