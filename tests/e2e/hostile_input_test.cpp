@@ -87,6 +87,9 @@ class HostileInput : public ::testing::Test {
   }
   std::string home() const { return dir_ / "home"; }
   int requests() const { return static_cast<int>(read_lines(dir_ / "requests.log").size()); }
+  std::string info_file() const { return dir_ / "chain/data/upgrade-info.json"; }
+  using CosmosCase = std::pair<std::function<void()>, std::string>;
+  void cosmos_cases(const std::vector<CosmosCase>& cases);
 
   // Serves each reply in turn (rewriting the file the server reads) and waits until visor has
   // asked at least twice for it (it retried) and has said `expected` in a line after it.
@@ -204,37 +207,16 @@ TEST_F(HostileInput, VegaRepliesWithDeepIdsErrorsAndBadBytesAreOneLineAndARetry)
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
-// Findings 2 and 7 for Cosmos: a deep `height`, a valid plan whose `info` is nested deep, and
-// special files in place of upgrade-info.json never hang or kill visor.
-TEST_F(HostileInput, HostileUpgradeInfoFilesAreOneLineEach) {
+// Writes each hostile upgrade-info.json in turn under a running cosmos visor and waits for the
+// one line it must cause; the child stays the same process throughout.
+void HostileInput::cosmos_cases(const std::vector<CosmosCase>& cases) {
   write_stand_in(dir_ / "bin/simd", "1.0.0");
   fs::create_directories(dir_ / "chain/data");
-  const std::string info = dir_ / "chain/data/upgrade-info.json";
   Process visor({visor_binary(), "wrap", "--home", home(), "--profile", "cosmos", "--upgrade-info",
-                 info, "--poll-interval", "100ms", "--cmd", "simd start" + child_flags()},
+                 info_file(), "--poll-interval", "100ms", "--cmd", "simd start" + child_flags()},
                 dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
-  const std::vector<std::pair<std::function<void()>, std::string>> files{
-      {[&] { replace_file(info, R"({"name":"v2.0.0","height":)" + nested(150000) + "}"); },
-       "nested deeper"},
-      {[&] {
-         replace_file(info,
-                      R"({"name":"v2.0.0","height":100,"info":{"a":)" + nested(150000) + "}}");
-       },
-       "nested deeper"},
-      {[&] { replace_file(info, "{\"name\":\"v2\xff\",\"height\":1}"); }, "not JSON"},
-      {[&] {
-         fs::remove(info);
-         ASSERT_EQ(::mkfifo(info.c_str(), 0644), 0);
-       },
-       "not a regular file (a FIFO)"},
-      {[&] {
-         fs::remove(info);
-         fs::create_directory(info);
-       },
-       "not a regular file (a directory)"},
-  };
-  for (const auto& [write, expected] : files) {
+  for (const auto& [write, expected] : cases) {
     const size_t log_before = visor.output().size();
     write();
     ASSERT_TRUE(wait_until(
@@ -248,6 +230,45 @@ TEST_F(HostileInput, HostileUpgradeInfoFilesAreOneLineEach) {
   EXPECT_TRUE(running("1.0.0"));
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// Finding 2 for Cosmos: a deep `height`, and a valid plan whose `info` is nested deep (its
+// dump() once overflowed the stack), are refused by depth.
+TEST_F(HostileInput, DeeplyNestedUpgradeInfoFilesAreOneLineEach) {
+  const std::string info = info_file();
+  cosmos_cases({
+      {[&] { replace_file(info, R"({"name":"v2.0.0","height":)" + nested(150000) + "}"); },
+       "nested deeper"},
+      {[&] {
+         replace_file(info,
+                      R"({"name":"v2.0.0","height":100,"info":{"a":)" + nested(150000) + "}}");
+       },
+       "nested deeper"},
+  });
+}
+
+// Findings 1 and 7 for Cosmos: invalid UTF-8, and a FIFO, a directory or a device in place of
+// upgrade-info.json, never hang or kill visor.
+TEST_F(HostileInput, SpecialAndInvalidUpgradeInfoFilesAreOneLineEach) {
+  const std::string info = info_file();
+  cosmos_cases({
+      {[&] { replace_file(info, "{\"name\":\"v2\xff\",\"height\":1}"); }, "not JSON"},
+      {[&] {
+         fs::remove(info);
+         ASSERT_EQ(::mkfifo(info.c_str(), 0644), 0);
+       },
+       "not a regular file (a FIFO)"},
+      {[&] {
+         fs::remove(info);
+         fs::create_directory(info);
+       },
+       "not a regular file (a directory)"},
+      {[&] {
+         fs::remove(info);
+         fs::create_symlink("/dev/zero", info);
+       },
+       "not a regular file (a character device)"},
+  });
 }
 
 // Finding 7: state.json (or config.json) as a FIFO once hung `visor wrap` forever in open().
