@@ -296,6 +296,24 @@ class Visor:
             raise Broken("%s: open descriptors grew from %d to %d" %
                          (self.name, self.baseline_fds, fds))
 
+    def check_status_command(self, build):
+        """`visor status --json` and its text form: valid UTF-8, JSON where promised."""
+        for extra in (["--json"], []):
+            done = subprocess.run([os.path.join(build, "visor"), "status", "--home", self.home] +
+                                  extra, capture_output=True, timeout=10)
+            count("check:status-command")
+            try:
+                text = done.stdout.decode("utf-8", errors="strict")
+            except UnicodeDecodeError as error:
+                raise Broken("%s: visor status %s is not UTF-8: %s" % (self.name, extra, error))
+            if done.returncode != 0:
+                raise Broken("%s: visor status %s exited %d: %s" %
+                             (self.name, extra, done.returncode, done.stderr[:300]))
+            if extra:
+                live = json.loads(text).get("live") or {}
+                if live.get("child_restarts_total") != 0:
+                    raise Broken("%s: status --json says %s" % (self.name, live))
+
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -355,6 +373,8 @@ def main():
     parser.add_argument("--seconds", type=float,
                         default=float(os.environ.get("VISOR_CHAOS_SECONDS", "60")))
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    # A few at once: the health server's connection limit is the subject of its own tests, and
+    # the harness must not starve /healthz by itself.
     parser.add_argument("--health-clients", type=int, default=3,
                         help="hostile health clients at once, per visor")
     args = parser.parse_args()
@@ -464,6 +484,7 @@ def main():
         if not failure:
             for visor in visors:
                 visor.check()
+                visor.check_status_command(build)
     except Broken as error:
         failure.append(str(error))
     finally:
