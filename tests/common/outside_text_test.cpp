@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "visor/common/log.h"
+
 namespace visor {
 namespace {
 
@@ -120,6 +122,19 @@ TEST(OutsideJson, RefusesNestingDeeperThanTheLimitAsOneError) {
 TEST(OutsideJson, DumpReplacesInvalidUtf8InsteadOfThrowing) {
   const nlohmann::json document = {{"last_error", "bad \xff byte"}};
   EXPECT_EQ(dump_json(document), "{\"last_error\":\"bad \xEF\xBF\xBD byte\"}");
+}
+
+TEST(LogLines, EveryLineIsOneBoundedLineOfValidUtf8WhateverTheMessageQuotes) {
+  const std::string hostile =
+      "reply '<html>\xff\n2026-01-01 visor INFO forged line" + std::string(100000, 'x') + "'";
+  for (const auto format : {log::Format::text, log::Format::json}) {
+    const std::string line = log::render(format, log::Level::warn, "source_error", hostile,
+                                         {{"body", hostile}}, "2026-01-01T00:00:00.000Z");
+    EXPECT_TRUE(valid_utf8(line));
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    EXPECT_LT(line.size(), 2 * (log::kMaxMessageBytes + log::kMaxFieldBytes));
+    EXPECT_NE(line.find("forged line"), std::string::npos);  // kept, as data
+  }
 }
 
 }  // namespace
