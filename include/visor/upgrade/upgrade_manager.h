@@ -15,7 +15,7 @@
 
 #include "visor/common/worker.h"
 #include "visor/config/options.h"
-#include "visor/ops/live_status.h"
+#include "visor/common/live_status.h"
 #include "visor/process/lifecycle.h"
 #include "visor/process/supervisor.h"
 #include "visor/sources/source.h"
