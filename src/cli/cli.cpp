@@ -59,8 +59,9 @@ struct OptionFlags {
     }
     if (!trailing.empty()) {
       if (raw.count("cmd") > 0) {
-        errors.push_back("--cmd and a command after -- both name the node's command line: give "
-                         "one of them");
+        errors.push_back(
+            "--cmd and a command after -- both name the node's command line: give "
+            "one of them");
       } else {
         raw["cmd"] = RawValue{join_command_line(trailing), "the command after --"};
       }
@@ -118,7 +119,8 @@ std::vector<std::string> misspellings(const CLI::App& app, int argc, char** argv
     problems.push_back("unknown command '" + word + "'" + did_you_mean(word, commands) +
                        "; commands: " + [&] {
                          std::string list;
-                         for (const auto& name : commands) list += (list.empty() ? "" : ", ") + name;
+                         for (const auto& name : commands)
+                           list += (list.empty() ? "" : ", ") + name;
                          return list;
                        }());
     return problems;
@@ -137,7 +139,8 @@ std::vector<std::string> misspellings(const CLI::App& app, int argc, char** argv
 }
 
 std::string default_home() {
-  if (const char* from_environment = std::getenv("VISOR_HOME"); from_environment && *from_environment)
+  if (const char* from_environment = std::getenv("VISOR_HOME");
+      from_environment && *from_environment)
     return expand_home(from_environment, get_environment);
   const char* user_home = std::getenv("HOME");
   return std::string(user_home ? user_home : ".") + "/.visor";
@@ -211,8 +214,9 @@ int run_cli(int argc, char** argv) {
       ->required();
   add_upgrade->add_option("FILE", upgrade.file, "the binary to stage (any file name)")->required();
   add_upgrade->add_option("--home", home, "the home directory [default: $HOME/.visor]");
-  add_upgrade->add_option("--config", add_config,
-                          "wrap's config file, for the home and --cmd [default: <home>/config.json]");
+  add_upgrade->add_option(
+      "--config", add_config,
+      "wrap's config file, for the home and --cmd [default: <home>/config.json]");
   add_upgrade->add_option("--cmd", add_cmd,
                           "wrap's --cmd: its first word names the managed binary [default: "
                           "VISOR_CMD, config.json, the store's current binary]");
@@ -332,8 +336,7 @@ int run_cli(int argc, char** argv) {
     }
     given["cmd"] = RawValue{service.cmd, "--cmd"};
     given["home"] = RawValue{service.home, "--home"};
-    Preflight checked =
-        preflight(load_config(given, get_environment, true, environment_names()));
+    Preflight checked = preflight(load_config(given, get_environment, true, environment_names()));
     errors.insert(errors.end(), checked.loaded.errors.begin(), checked.loaded.errors.end());
     if (!errors.empty()) return report_errors(errors);
     for (const auto& warning : checked.loaded.warnings)

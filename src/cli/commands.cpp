@@ -49,8 +49,9 @@ bool probe_source(const Options& options) {
       auto reply = http_request(request);
       if (!reply || reply->status != 200) {
         std::cerr << "visor: error: lava: GET " << request.url << ": "
-                  << (reply ? "HTTP " + std::to_string(reply->status) + lava_rest_hint(reply->status)
-                            : reply.error())
+                  << (reply
+                          ? "HTTP " + std::to_string(reply->status) + lava_rest_hint(reply->status)
+                          : reply.error())
                   << "\n";
         return false;
       }
@@ -325,8 +326,7 @@ int run_status(const std::string& home, bool json_output) {
             << "previous: " << or_none(s.previous) << "\n";
   // "staged" lists what is ready to switch to: not the current, the previous or a failed one.
   std::string staged;
-  for (const auto& version : ready_versions(s))
-    staged += (staged.empty() ? "" : ", ") + version;
+  for (const auto& version : ready_versions(s)) staged += (staged.empty() ? "" : ", ") + version;
   std::cout << "staged:   " << or_none(staged) << "\n";
   if (s.failed.empty()) std::cout << "failed:   (none)\n";
   for (const auto& [version, reason] : s.failed)

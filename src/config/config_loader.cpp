@@ -9,9 +9,9 @@
 #include <regex>
 #include <set>
 
+#include "visor/common/command_line.h"
 #include "visor/common/suggest.h"
 #include "visor/config/duration.h"
-#include "visor/common/command_line.h"
 
 namespace visor {
 namespace {
@@ -425,9 +425,8 @@ std::vector<std::string> option_names() {
 // Options whose values are paths: a leading `~` is expanded in them (a shell does not expand
 // it in `--home=~/x`, in a config file or in an environment variable).
 bool is_path_option(const std::string& name) {
-  static const std::set<std::string> kPaths = {"home",   "config",     "upgrade-info",
-                                               "link",   "stdin-file", "vega-admin-socket",
-                                               "ca-bundle"};
+  static const std::set<std::string> kPaths = {
+      "home", "config", "upgrade-info", "link", "stdin-file", "vega-admin-socket", "ca-bundle"};
   return kPaths.count(name) > 0;
 }
 
@@ -535,13 +534,14 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     }
     std::string option;
     for (const char c : variable.substr(6)) {
-      option.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      option.push_back(c == '_' ? '-'
+                                : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     }
     const std::string closest = closest_name(option, option_names());
-    loaded.warnings.push_back(
-        "ignoring " + variable + ": it is not a visor option" +
-        (closest.empty() ? std::string()
-                         : " (did you mean " + environment_name(closest) + ", --" + closest + "?)"));
+    loaded.warnings.push_back("ignoring " + variable + ": it is not a visor option" +
+                              (closest.empty() ? std::string()
+                                               : " (did you mean " + environment_name(closest) +
+                                                     ", --" + closest + "?)"));
   }
   auto pick = [&](const std::string& name) -> const RawValue* {
     if (auto it = command_line.find(name); it != command_line.end()) return &it->second;

@@ -14,9 +14,9 @@
 
 #include "visor/common/exit_code.h"
 #include "visor/common/files.h"
+#include "visor/common/live_status.h"
 #include "visor/common/log.h"
 #include "visor/common/worker.h"
-#include "visor/common/live_status.h"
 #include "visor/ops/operations.h"
 #include "visor/process/process_table.h"
 #include "visor/process/supervisor.h"

@@ -80,8 +80,8 @@ Preflight preflight(LoadedConfig loaded) {
   }
   auto executable = resolve_executable(options.command.front());
   if (!executable) {
-    errors.push_back("--cmd: " + executable.error() + " (and " + options.home +
-                     " has no stored " + binary_name(options) + ")");
+    errors.push_back("--cmd: " + executable.error() + " (and " + options.home + " has no stored " +
+                     binary_name(options) + ")");
     result.loaded = std::move(loaded);
     return result;
   }

@@ -29,10 +29,12 @@ void initialise_curl_once() {
 // their capitals: only a first word that is capitalised and otherwise lower case is lowered.
 std::string lower_first(std::string text) {
   bool capitalised_word = !text.empty() && std::isupper(static_cast<unsigned char>(text[0]));
-  for (std::size_t i = 1; i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])); ++i) {
+  for (std::size_t i = 1; i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]));
+       ++i) {
     if (std::isupper(static_cast<unsigned char>(text[i]))) capitalised_word = false;
   }
-  if (capitalised_word) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  if (capitalised_word)
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   while (!text.empty() && (text.back() == '\n' || text.back() == '.')) text.pop_back();
   return text;
 }

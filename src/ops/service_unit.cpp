@@ -1,14 +1,13 @@
 #include "visor/ops/service_unit.h"
 
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <vector>
 
-#include "visor/config/duration.h"
 #include "visor/common/command_line.h"
+#include "visor/config/duration.h"
 
 namespace visor {
 namespace {
@@ -65,7 +64,8 @@ std::vector<std::string> node_data_paths(const std::vector<std::string>& command
   std::vector<std::string> paths;
   auto names_a_folder = [](std::string_view flag) {
     if (flag.size() < 3 || flag[0] != '-') return false;
-    return flag.find("home") != std::string_view::npos || flag.find("dir") != std::string_view::npos;
+    return flag.find("home") != std::string_view::npos ||
+           flag.find("dir") != std::string_view::npos;
   };
   auto add = [&paths](const std::string& path) {
     if (path.empty() || path.front() != '/' || path.find_first_of("\"'") != std::string::npos ||

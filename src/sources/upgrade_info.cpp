@@ -133,9 +133,10 @@ UpgradeDecision decide_cosmos(const UpgradeInfo& info, const std::string& plan_v
   decision.height = info.height;
   const auto version = SemVer::parse(plan_version.empty() ? info.name : plan_version);
   const auto current = SemVer::parse(current_version);
-  const std::string plan_text = info.info == kManualUpgradeInfo
-                                    ? "manual upgrade to " + info.name
-                                    : "plan " + info.name + " at height " + std::to_string(info.height);
+  const std::string plan_text =
+      info.info == kManualUpgradeInfo
+          ? "manual upgrade to " + info.name
+          : "plan " + info.name + " at height " + std::to_string(info.height);
   if (version && current && *version <= *current) {
     decision.reason = plan_text + ": version " + version->str() + " is not above current " +
                       current->str() + ", nothing to do";
