@@ -131,7 +131,15 @@ std::vector<std::string> misspellings(const CLI::App& app, int argc, char** argv
     if (argument == "--") break;
     if (argument.size() < 3 || argument.rfind("--", 0) != 0) continue;
     const std::string name = argument.substr(2, argument.find('=') - 2);
-    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    if (std::find(known.begin(), known.end(), name) != known.end()) {
+      // `--visor-args "--source none"`: the next word is this option's value, not a flag.
+      const CLI::Option* option = command->get_option_no_throw("--" + name);
+      if (option && option->get_items_expected_min() > 0 &&
+          argument.find('=') == std::string::npos) {
+        ++index;
+      }
+      continue;
+    }
     problems.push_back("unknown option --" + name + " for `visor " + word + "`" +
                        did_you_mean(name, known, "--"));
   }
@@ -156,8 +164,10 @@ std::string managed_name(const LoadedConfig& loaded, const std::string& file) {
   return std::filesystem::path(file).filename().string();
 }
 
-// create-service without --home: a --user's own home (as that user's wrap would use), a system
-// user's (home "/" or nonexistent) /var/lib/visor; without --user, this user's default.
+// create-service without --home: /var/lib/visor for a system user (uid below 1000, Debian's
+// SYS_UID_MAX + 1, or without a home folder), which is where a service keeps its state; a
+// regular user's own ~/.visor (what that user's `visor wrap` uses); without --user, this
+// user's default.
 std::string service_home(const std::string& user, std::vector<std::string>& errors) {
   if (user.empty()) return default_home();
   const struct passwd* entry = ::getpwnam(user.c_str());
@@ -168,8 +178,10 @@ std::string service_home(const std::string& user, std::vector<std::string>& erro
   }
   const std::string directory = entry->pw_dir ? entry->pw_dir : "";
   std::error_code error;
-  if (directory.empty() || directory == "/" || !std::filesystem::is_directory(directory, error))
+  if (entry->pw_uid < 1000 || directory.empty() || directory == "/" ||
+      !std::filesystem::is_directory(directory, error)) {
     return "/var/lib/visor";
+  }
   return directory + "/.visor";
 }
 
