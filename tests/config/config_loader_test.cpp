@@ -43,6 +43,7 @@ class ConfigLoader : public ::testing::Test {
 };
 
 TEST_F(ConfigLoader, MisspeltKeysAndFlagsNameTheClosestOption) {
+  environment_["VISOR_HOME"] = directory_;
   write_config(R"({"cmd": "lavap", "lava_rest": "http://x:1317", "stop-timout": "5s"})");
   auto loaded = load({{"lava-rst", flag("http://y", "lava-rst")}});
   ASSERT_EQ(loaded.errors.size(), 3u);
@@ -80,6 +81,7 @@ TEST_F(ConfigLoader, TildeInPathsIsTheUsersHome) {
 }
 
 TEST_F(ConfigLoader, EveryEffectiveValueKnowsItsOrigin) {
+  environment_["VISOR_HOME"] = directory_;
   write_config(R"({"max-restarts": 3})");
   environment_["VISOR_BACKOFF_MAX"] = "90s";
   auto loaded = load({{"cmd", flag("lavap", "cmd")}, {"profile", flag("vega", "profile")}});
