@@ -68,6 +68,11 @@ TEST_F(FirstHour, AddUpgradeStoresAnyFileUnderTheManagedNameAndTheSwitchHappens)
       [&] { return wrap.output().find("manual upgrade to v5.4.0") != std::string::npos; }, 5s))
       << wrap.output();
   EXPECT_EQ(wrap.output().find("the chain halted"), std::string::npos) << wrap.output();
+  // status: the previous version is under "previous", not under "staged".
+  const auto status = visor({"status", "--home", home()}, "status.log");
+  EXPECT_NE(status.output.find("current:  5.4.0\n"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("previous: 5.2.1\n"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("staged:   (none)\n"), std::string::npos) << status.output;
 
   // The current version is never replaced, not even with --force.
   write_stand_in(dir_ / "other-5.4.0", "5.4.0", "# rebuilt");
@@ -286,6 +291,27 @@ TEST_F(FirstHour, ALavaRest404SaysWhereTheRestApiIs) {
   EXPECT_EQ(checked.status, 1) << checked.output;
   EXPECT_NE(checked.output.find("port 1317"), std::string::npos) << checked.output;
   EXPECT_NE(checked.output.find("belongs in --node"), std::string::npos) << checked.output;
+}
+
+// A certificate the system does not trust: the error names --ca-bundle, the way out.
+TEST_F(FirstHour, ATlsFailureNamesTheCaBundleOption) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  const auto certificate = run_command(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext "
+      "subjectAltName=IP:127.0.0.1 -keyout '" +
+      (dir_ / "key.pem") + "' -out '" + (dir_ / "cert.pem") + "'");
+  ASSERT_EQ(certificate.status, 0) << certificate.output;
+  fs::create_directories(dir_ / "www");
+  Server server = start_server(
+      "release_server.py",
+      {"--dir", dir_ / "www", "--tls-cert", dir_ / "cert.pem", "--tls-key", dir_ / "key.pem"},
+      dir_ / "server.out");
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port);
+  const auto checked = visor({"check", "--home", home(), "--source", "lava", "--lava-rest", url,
+                              "--cmd", "lavap rpcprovider"},
+                             "check.log");
+  EXPECT_EQ(checked.status, 1) << checked.output;
+  EXPECT_NE(checked.output.find("--ca-bundle"), std::string::npos) << checked.output;
 }
 
 // Issue item 3: `visor config` shows every value and where it came from.
