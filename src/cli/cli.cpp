@@ -158,9 +158,9 @@ std::string default_home() {
 // comes from the configuration wrap would use (--cmd, VISOR_CMD, config.json "cmd"), else from
 // the binary the store's `current` holds, else from FILE itself (a store's first binary).
 std::string managed_name(const LoadedConfig& loaded, const std::string& file) {
-  if (const std::string name = binary_name(loaded.options); !name.empty()) return name;
+  if (std::string name = binary_name(loaded.options); !name.empty()) return name;
   const BinaryStore store(loaded.options.home, "");
-  if (const std::string name = store.current_binary_name(); !name.empty()) return name;
+  if (std::string name = store.current_binary_name(); !name.empty()) return name;
   return std::filesystem::path(file).filename().string();
 }
 

@@ -77,7 +77,7 @@ std::vector<std::string> node_data_paths(const std::vector<std::string>& command
   };
   for (std::size_t index = 1; index < command.size(); ++index) {
     const std::string& word = command[index];
-    if (word.rfind("-", 0) != 0) continue;
+    if (word.empty() || word.front() != '-') continue;
     const auto equals = word.find('=');
     if (equals != std::string::npos) {
       if (names_a_folder(std::string_view(word).substr(0, equals))) add(word.substr(equals + 1));
