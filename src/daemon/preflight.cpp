@@ -18,7 +18,8 @@ constexpr Duration kPathProbeTimeout{5000};
 void check_home(const Options& options, std::vector<std::string>& errors) {
   std::error_code error;
   if (std::filesystem::exists(options.home, error) && ::access(options.home.c_str(), W_OK) != 0) {
-    errors.push_back("--home " + options.home + " is not writable by this user");
+    errors.push_back("--home " + options.home +
+                     " is not writable by this user: " + errno_text(errno));
   }
 }
 
