@@ -167,8 +167,13 @@ int run_config(const LoadedConfig& loaded, bool json) {
       document[spec.name] = {
           {"value", raw.value}, {"origin", to_string(raw.kind)}, {"from", raw.origin}};
     } else {
+      // "flag" says it all for `--name`; other origins name the variable, file or profile.
       std::string origin = to_string(raw.kind);
-      if (!raw.origin.empty()) origin += " " + raw.origin;
+      if (raw.origin.rfind(origin, 0) == 0) {
+        origin = raw.origin;  // "profile vega"
+      } else if (!raw.origin.empty() && raw.origin != "--" + spec.name) {
+        origin += " " + raw.origin;
+      }
       std::cout << "--" << spec.name << padding << quote_word(raw.value) << "    # " << origin
                 << "\n";
     }
