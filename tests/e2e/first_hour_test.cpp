@@ -218,6 +218,13 @@ TEST_F(FirstHour, AMissingCmdPathIsAnErrorUnlessTheStoreHasIt) {
   write_stand_in(dir_ / "bin/lavap", "5.2.1");
   ASSERT_EQ(visor({"init", "--home", home(), "--import", dir_ / "bin/lavap"}, "init.log").status,
             0);
+  // check runs the same resolution: the stored binary is fine, with the same warning.
+  const auto checked =
+      visor({"check", "--home", home(), "--cmd", (dir_ / "gone/lavap") + " run"}, "check.log");
+  EXPECT_EQ(checked.status, 0) << checked.output;
+  EXPECT_NE(checked.output.find("which does not exist; running the stored lavap 5.2.1"),
+            std::string::npos)
+      << checked.output;
   Process wrap({visor_binary(), "wrap", "--home", home(), "--cmd",
                 (dir_ / "gone/lavap") + " run" + child_flags()},
                dir_ / "wrap.log", environment());
