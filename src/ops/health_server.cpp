@@ -101,7 +101,6 @@ HealthAnswer answer_health_request(std::string_view method, std::string_view tar
   if (path == "/healthz") return healthz(status);
   if (path == "/readyz") return readyz(status);
   if (path == "/metrics") return {200, kMetricsContentType, render_metrics(status), ""};
-  if (path == "/") return {200, kTextType, "visor: /healthz /readyz /metrics\n", ""};
   return {404, kTextType, "not found; try /healthz, /readyz or /metrics\n", ""};
 }
 

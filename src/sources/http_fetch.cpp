@@ -35,6 +35,7 @@ FetchOutcome fetch_http(const HttpFunction& http, const HttpRequest& request,
   }
   if (reply->status < 200 || reply->status > 299) {
     outcome.kind = FetchOutcome::Kind::failed;
+    outcome.http_status = reply->status;
     outcome.error = object + ": HTTP " + std::to_string(reply->status);
     if (!reply->body.empty()) outcome.error += " (" + outside_text(reply->body) + ")";
     return outcome;

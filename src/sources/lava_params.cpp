@@ -37,6 +37,13 @@ std::optional<SemVer> read_version(const nlohmann::json& version_object, const s
 
 }  // namespace
 
+std::string lava_rest_hint(int http_status) {
+  if (http_status != 404 && http_status != 501) return {};
+  return "; is --lava-rest the node's REST (LCD) API? It usually listens on port 1317 and must be "
+         "enabled (app.toml [api] enable = true); a CometBFT RPC URL (port 26657) belongs in "
+         "--node";
+}
+
 std::string lava_params_url(std::string_view rest_base) {
   while (!rest_base.empty() && rest_base.back() == '/') rest_base.remove_suffix(1);
   return std::string(rest_base) + "/lavanet/lava/protocol/params";

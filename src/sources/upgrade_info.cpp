@@ -135,7 +135,10 @@ UpgradeDecision decide_cosmos(const UpgradeInfo& info, const std::string& plan_v
   decision.height = info.height;
   const auto version = SemVer::parse(plan_version.empty() ? info.name : plan_version);
   const auto current = SemVer::parse(current_version);
-  const std::string plan_text = "plan " + info.name + " at height " + std::to_string(info.height);
+  const std::string plan_text =
+      info.info == kManualUpgradeInfo
+          ? "manual upgrade to " + info.name
+          : "plan " + info.name + " at height " + std::to_string(info.height);
   if (version && current && *version <= *current) {
     decision.reason = plan_text + ": version " + version->str() + " is not above current " +
                       current->str() + ", nothing to do";
@@ -147,7 +150,9 @@ UpgradeDecision decide_cosmos(const UpgradeInfo& info, const std::string& plan_v
     decision.url = *url;
     decision.sha256 = sha256_from_url(*url);
   }
-  decision.reason = plan_text + ": the chain halted for it";
+  decision.reason = info.info == kManualUpgradeInfo
+                        ? "manual upgrade to " + info.name + " (visor add-upgrade)"
+                        : plan_text + ": the chain halted for it";
   if (!version) decision.reason += "; plan name is not a version, the daemon maps it";
   if (decision.url.empty() && !info.binaries.empty()) {
     decision.reason += "; no binary listed for " + platform.os + "/" + platform.arch;

@@ -24,6 +24,7 @@ struct FetchOutcome {
   Kind kind = Kind::failed;
   std::string body;
   std::string error;
+  int http_status = 0;         ///< the HTTP status of a reply, 0 when there was none
   double latency_seconds = 0;  ///< time spent in the fetch itself (set by PollLoop)
 
   /// A failed fetch with `error` as its one line (also what an escaping exception becomes).
