@@ -129,7 +129,9 @@ std::string render(Format format, Level level, std::string_view event, std::stri
     line["msg"] = safe_message;
     for (const auto& field : fields)
       line[outside_text(field.key, kMaxFieldBytes)] = outside_text(field.value, kMaxFieldBytes);
-    return dump_json(line);
+    // Dumped as ordered_json (time, level, event first, as log shippers expect); the text is
+    // already valid UTF-8, and `replace` is the second belt.
+    return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   }
   std::string text;
   text.reserve(64 + safe_message.size());
