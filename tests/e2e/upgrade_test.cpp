@@ -383,3 +383,32 @@ TEST_F(Upgrade, HealthAndMetricsFollowAnUpgrade) {
 
 }  // namespace
 }  // namespace visor::e2e
+
+namespace visor::e2e {
+namespace {
+
+// A new version on probation prints one 60 KB line (no regex engine may recurse per character
+// of it) and then the ready line: visor stays up, the upgrade is committed, nothing restarts.
+TEST_F(Upgrade, AVeryLongOutputLineOnProbationNeitherCrashesNorHidesTheReadyLine) {
+  publish("5.3.0", "head -c 61440 /dev/zero | tr '\\000' x\necho\necho 'Process Started on 5.3.0'");
+  start_release_server();
+  Process visor(wrap_args({"--ready-pattern", "Process Started.*"}), dir_ / "visor.log",
+                environment());
+  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
+  write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 20s))
+      << visor.output().substr(0, 4000);
+  EXPECT_TRUE(visor.running());
+  EXPECT_TRUE(running_version("5.3.0"));
+  EXPECT_EQ(current_target(), "upgrades/5.3.0");
+  EXPECT_EQ(pids().size(), 2u);  // the old version and the new one: no restart, no rollback
+  const std::string state = read_file(home() + "/state.json");
+  EXPECT_NE(state.find("\"current\": \"5.3.0\""), std::string::npos) << state;
+  EXPECT_NE(state.find("\"pending\": null"), std::string::npos) << state;
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+}  // namespace
+}  // namespace visor::e2e
