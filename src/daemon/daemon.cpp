@@ -95,6 +95,13 @@ class Daemon {
     for (const auto& leftover : store_.clean_tmp()) {
       log::info("tmp_cleaned", "removed a leftover of an interrupted run", {{"file", leftover}});
     }
+    // The store is checked, not trusted: `current` must be the store's own link to a binary
+    // that still matches its recorded SHA-256 before anything runs from it.
+    Status checked = store_.check_current();
+    if (!checked) {
+      log::error("store_refused", checked.error());
+      return kExitFailure;
+    }
     auto binary = locate_binary(options_, store_);
     if (!binary) {
       log::error("binary_error", binary.error());

@@ -29,6 +29,7 @@ std::string render_state(const StoreState& state) {
   }
   document["plans"] = state.plans;
   document["done_plans"] = state.done_plans;
+  document["sha256"] = state.sha256;
   return document.dump(2) + "\n";
 }
 
@@ -49,6 +50,8 @@ Result<StoreState> parse_state(const std::string& text) {
     if (document.contains("done_plans")) {
       state.done_plans = document.at("done_plans").get<std::vector<std::string>>();
     }
+    if (document.contains("sha256"))
+      state.sha256 = document.at("sha256").get<std::map<std::string, std::string>>();
     if (document.contains("pending") && document.at("pending").is_object()) {
       const json& pending = document.at("pending");
       PendingUpgrade upgrade;
