@@ -90,6 +90,12 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
     safe_label.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c
                                                                                              : '_');
   const std::string artifact = store.tmp_dir() + "/" + safe_label + "-" + file_name_of_url(url);
+  if (checksum.value().empty()) {
+    // With no expected SHA-256 nothing could vouch for bytes a .part already holds (one left in
+    // tmp/ by anyone while visor was down): the download starts from the first byte instead.
+    std::error_code ignored;
+    fs::remove(artifact + ".part", ignored);
+  }
   DownloadRequest download_request;
   download_request.url = url;
   download_request.destination = artifact;

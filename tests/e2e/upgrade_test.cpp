@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -498,6 +499,38 @@ TEST_F(Upgrade, ATamperedCurrentIsRepairedAtStartAndFetchedAgain) {
   EXPECT_FALSE(fs::exists(dir_ / "tampered-ran"));
   EXPECT_EQ(visor.output().find("rolled back"), std::string::npos) << visor.output();
   EXPECT_NE(read_file(home() + "/state.json").find("\"failed\": {}"), std::string::npos);
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+}  // namespace
+}  // namespace visor::e2e
+
+namespace visor::e2e {
+namespace {
+
+// With --insecure-skip-checksum nothing vouches for bytes already in tmp/: a .part planted there
+// while visor was down must not be resumed, and nothing of it runs (not even the version probe).
+TEST_F(Upgrade, WithoutAnExpectedChecksumAPlantedPartFileIsNeverResumedNorRun) {
+  publish("5.3.0", "", 4096);
+  start_release_server();
+  std::vector<std::string> argv = wrap_args({"--insecure-skip-checksum"});
+  const auto checksum = std::find(argv.begin(), argv.end(), "--checksum-url");
+  ASSERT_NE(checksum, argv.end());
+  argv.erase(checksum, checksum + 2);
+  fs::create_directories(home() + "/tmp");
+  write_file(home() + "/tmp/5.3.0-lavap-v5.3.0-linux-" + arch() + ".part",
+             "#!/bin/sh\necho planted >> '" + (dir_ / "planted-ran") + "'\nexit 0\n#");
+  Process visor(argv, dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running_version("5.2.1"); }, 15s)) << visor.output();
+  write_file(dir_ / "params.json", params("5.0.0", "5.3.0"));
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("succeeded") != std::string::npos; }, 25s))
+      << visor.output();
+  EXPECT_FALSE(fs::exists(dir_ / "planted-ran"));
+  EXPECT_EQ(visor.output().find("resuming"), std::string::npos) << visor.output();
+  EXPECT_EQ(recorded_sha256(read_file(home() + "/state.json"), "5.3.0"),
+            sha256sum(dir_ / ("releases/v5.3.0/lavap-v5.3.0-linux-" + arch())));
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
