@@ -86,6 +86,18 @@ TEST_F(StoreIntegrity, WithoutARecordedHashTheFirstCheckRecordsIt) {
   EXPECT_FALSE(old.verify("2.0.0").ok());
 }
 
+TEST_F(StoreIntegrity, AHashRecordedOnDiskByAnotherProcessIsUsedBeforeTrustOnFirstUse) {
+  BinaryStore running(home(), "lavap");  // a visor that runs while `add-upgrade` stages 3.0.0
+  two_versions(running);
+  BinaryStore add_upgrade(home(), "lavap");
+  ASSERT_TRUE(add_upgrade.open().ok());
+  ASSERT_TRUE(add_upgrade.install_copy("3.0.0", make_binary("3.0.0")).ok());
+  ASSERT_TRUE(add_upgrade.save().ok());
+  EXPECT_EQ(running.recorded_hash("3.0.0"), "");
+  tamper(running.binary_path("3.0.0"));
+  EXPECT_FALSE(running.verify("3.0.0").ok());  // not trusted on first use: state.json knew it
+}
+
 TEST_F(StoreIntegrity, ATamperedCurrentIsRepairedFromPrevious) {
   BinaryStore store(home(), "lavap");
   two_versions(store);
