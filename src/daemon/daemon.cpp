@@ -102,6 +102,7 @@ class Daemon {
       log::error("store_refused", checked.error());
       return kExitFailure;
     }
+    store_.record_missing_hashes();
     auto binary = locate_binary(options_, store_);
     if (!binary) {
       log::error("binary_error", binary.error());

@@ -306,6 +306,14 @@ Status BinaryStore::check_current() {
                          "'); refusing to run it");
 }
 
+void BinaryStore::record_missing_hashes() {
+  for (const auto& version : versions()) {
+    if (!recorded_hash(version).empty()) continue;
+    Status recorded = verify(version);  // with no hash anywhere, check_hash records this one
+    if (!recorded) log::warn("hash_check_failed", recorded.error(), {{"version", version}});
+  }
+}
+
 Status BinaryStore::save() {
   state_.staged.clear();
   const auto current = current_version();

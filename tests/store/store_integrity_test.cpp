@@ -82,8 +82,14 @@ TEST_F(StoreIntegrity, WithoutARecordedHashTheFirstCheckRecordsIt) {
   ASSERT_TRUE(old.open().ok());
   EXPECT_TRUE(old.check_current().ok());
   EXPECT_EQ(old.recorded_hash("2.0.0"), sha256_file(make_binary("2.0.0")).value());
+  EXPECT_EQ(old.recorded_hash("1.0.0"), "");  // not current: not checked yet
+  old.record_missing_hashes();
+  EXPECT_EQ(old.recorded_hash("1.0.0"), sha256_file(make_binary("1.0.0")).value());
   tamper(old.binary_path("2.0.0"));
   EXPECT_FALSE(old.verify("2.0.0").ok());
+  BinaryStore reread(home(), "lavap");  // and the hashes were saved
+  ASSERT_TRUE(reread.open().ok());
+  EXPECT_EQ(reread.recorded_hash("1.0.0"), old.recorded_hash("1.0.0"));
 }
 
 TEST_F(StoreIntegrity, AHashRecordedOnDiskByAnotherProcessIsUsedBeforeTrustOnFirstUse) {

@@ -93,6 +93,11 @@ class BinaryStore {
   /// without `current` (nothing installed yet) is fine.
   Status check_current();
 
+  /// At start, after check_current(): every version in the store without a recorded SHA-256
+  /// (a state.json from before hashes were recorded) is hashed as it is now and recorded, so
+  /// that from now on it is checked (trust on first use, one line per version).
+  void record_missing_hashes();
+
   StoreState& state() { return state_; }
   const StoreState& state() const { return state_; }
   /// Refreshes the derived `staged` list and writes state.json atomically.
