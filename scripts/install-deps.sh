@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache pkg-config
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
-  libcurl4-openssl-dev libssl-dev libarchive-dev libgtest-dev
+  libcurl4-openssl-dev libssl-dev libarchive-dev libgtest-dev libre2-dev
   python3 zip unzip util-linux procps curl ca-certificates openssl faketime
   dpkg-dev file
 )

@@ -5,11 +5,11 @@
 #include <cctype>
 #include <filesystem>
 #include <limits>
-#include <regex>
 #include <set>
 
 #include "visor/common/command_line.h"
 #include "visor/common/files.h"
+#include "visor/common/line_matcher.h"
 #include "visor/common/suggest.h"
 #include "visor/config/duration.h"
 
@@ -275,10 +275,10 @@ const std::vector<OptionRule>& rules() {
        }},
       {{"ready-pattern", "", "regular expression the child must print before an upgrade counts"},
        [](Options& o, const std::string& v, std::string& e) {
-         try {
-           std::regex check(v, std::regex::extended);
-         } catch (const std::regex_error& failure) {
-           e = std::string("invalid regular expression: ") + failure.what();
+         // The same engine and options as the supervisor's matcher.
+         const std::string problem = line_pattern_error(v);
+         if (!problem.empty()) {
+           e = "invalid regular expression (RE2 syntax): " + problem;
            return false;
          }
          o.ready_pattern = v;

@@ -74,6 +74,20 @@ class Daemon {
     for (const auto& leftover : store_.clean_tmp()) {
       log::info("tmp_cleaned", "removed a leftover of an interrupted run", {{"file", leftover}});
     }
+    // The store is checked, not trusted: `current` must be the store's own link to a binary
+    // that still matches its recorded SHA-256 before anything runs from it.
+    Status checked = store_.check_current();
+    if (!checked) {
+      log::error("store_refused", checked.error());
+      return kExitFailure;
+    }
+    store_.record_missing_hashes();
+    // check_current() may have repaired `current` (preflight decided without touching the
+    // disk): whenever the store has a current version now, that is what runs.
+    if (auto current = store_.current_version();
+        current && (!binary_.from_store || binary_.version != *current)) {
+      binary_ = BinaryChoice{store_.current_binary(), *current, true, false};
+    }
     auto binary = install_choice(binary_, store_);
     if (!binary) {
       log::error("binary_error", binary.error());

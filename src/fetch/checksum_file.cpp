@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "visor/fetch/sha256.h"
+#include "visor/common/sha256.h"
 
 namespace visor {
 namespace {

@@ -16,7 +16,7 @@
 #include "file_io.h"
 #include "part_file.h"
 #include "visor/common/log.h"
-#include "visor/fetch/sha256.h"
+#include "visor/common/sha256.h"
 #include "visor/process/backoff.h"
 
 namespace visor {

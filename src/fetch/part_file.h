@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "visor/common/result.h"
-#include "visor/fetch/sha256.h"
+#include "visor/common/sha256.h"
 
 namespace visor::fetch_detail {
 

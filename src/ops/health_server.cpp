@@ -118,7 +118,11 @@ class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
 
   void start() { read_request(); }
 
+  /// When the connection started waiting for its current request; nullopt while it answers.
+  std::optional<SteadyClock::time_point> waiting_since() const { return waiting_since_; }
+
   void close() {
+    waiting_since_.reset();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
@@ -128,7 +132,9 @@ class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
   void read_request() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits().max_request_bytes));
+    // One deadline for the whole request, however slowly its bytes trickle in.
     stream_.expires_after(server_->limits().io_timeout);
+    waiting_since_ = SteadyClock::now();
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](const beast::error_code& error, std::size_t) {
                        self->on_read(error);
@@ -136,6 +142,7 @@ class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
   }
 
   void on_read(const beast::error_code& error) {
+    waiting_since_.reset();
     // Timeouts, oversized or malformed requests, bodies and hang-ups all end the connection;
     // operation_aborted means stop() closed it already.
     if (error) {
@@ -184,6 +191,7 @@ class HealthConnection : public std::enable_shared_from_this<HealthConnection> {
   std::optional<http::request_parser<http::empty_body>> parser_;
   http::response<http::string_body> response_;
   bool keep_alive_ = false;
+  std::optional<SteadyClock::time_point> waiting_since_;
 };
 
 HealthServer::HealthServer(boost::asio::io_context& io, const LiveStatus& status,
@@ -251,15 +259,36 @@ void HealthServer::on_accept(const boost::system::error_code& error, tcp::socket
   }
   accept_error_logged_ = false;
   set_close_on_exec(socket.native_handle());
-  if (connections_.size() >= limits_.max_connections) {
+  if (connections_.size() >= limits_.max_connections && !evict_oldest_waiting()) {
     boost::system::error_code ignored;
-    socket.close(ignored);  // over the limit: closed at once, the others keep being served
+    socket.close(ignored);  // every slot is busy answering: this one is closed at once
   } else {
     auto connection = std::make_shared<HealthConnection>(std::move(socket), shared_from_this());
     connections_.emplace(connection.get(), connection);
     connection->start();
   }
   accept();
+}
+
+bool HealthServer::evict_oldest_waiting() {
+  std::shared_ptr<HealthConnection> oldest;
+  for (const auto& [pointer, weak] : connections_) {
+    auto connection = weak.lock();
+    if (!connection || !connection->waiting_since()) continue;
+    if (!oldest || *connection->waiting_since() < *oldest->waiting_since())
+      oldest = std::move(connection);
+  }
+  if (!oldest) return false;
+  // Forgotten now: its handler, which drops the last reference, runs only later.
+  connections_.erase(oldest.get());
+  oldest->close();
+  if (evicted_++ == 0) {
+    log::warn("health_connections_evicted",
+              "the health server is at its limit of " + std::to_string(limits_.max_connections) +
+                  " connections; the one waiting longest for its request is closed for each new "
+                  "one (logged once)");
+  }
+  return true;
 }
 
 void HealthServer::stop() {

@@ -38,8 +38,13 @@ Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, Supe
                  [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }),
       signals_(io),
       timer_(io) {
-  if (!options.ready_pattern.empty())
-    ready_pattern_.emplace(options.ready_pattern, std::regex::extended);
+  if (!options.ready_pattern.empty()) {
+    watch_output_ = true;
+    for (auto& output : outputs_) {
+      output.lines = std::make_unique<LineMatcher>(options.ready_pattern);
+      if (!output.lines->ok()) watch_output_ = false;  // checked at config time; never here
+    }
+  }
 }
 
 Supervisor::~Supervisor() { ProcessTable::instance().set_reaper_active(false); }
@@ -55,13 +60,13 @@ void Supervisor::start(bool upgrade_start) {
   }
   ProcessTable::instance().set_reaper_active(true);
   wait_for_signal();
-  if (ready_pattern_) {
+  if (watch_output_) {
     for (int index = 0; index < 2; ++index) {
       int ends[2];
       if (pipe2(ends, O_CLOEXEC) != 0) {
         log::error("pipe",
                    "cannot create the output pipe for --ready-pattern: " + errno_text(errno));
-        ready_pattern_.reset();
+        watch_output_ = false;
         break;
       }
       // The write end stays open in visor so that every restart shares the same pipe.
@@ -211,7 +216,7 @@ void Supervisor::spawn_child(bool upgrade_start) {
     }
     spawn.stdin_fd = stdin_fd;
   }
-  if (ready_pattern_) {
+  if (watch_output_) {
     spawn.stdout_fd = write_fds_[0];
     spawn.stderr_fd = write_fds_[1];
   }
@@ -287,30 +292,10 @@ void Supervisor::scan_output(int index, std::size_t length) {
   write_all(index == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(), length);
   // Only a new version on probation is scanned: a chatty node costs no regex work otherwise.
   if (!lifecycle_.awaiting_ready()) {
-    output.partial_line.clear();
+    output.lines->reset();
     return;
   }
-  // Lines are scanned whole; a line longer than 64 KiB is scanned in 64 KiB pieces.
-  constexpr std::size_t kMaxLine = 64 * 1024;
-  output.partial_line.append(output.buffer.data(), length);
-  std::size_t start = 0;
-  bool seen = false;
-  while (true) {
-    const std::size_t newline = output.partial_line.find('\n', start);
-    if (newline == std::string::npos) break;
-    if (!seen &&
-        std::regex_search(output.partial_line.begin() + static_cast<std::ptrdiff_t>(start),
-                          output.partial_line.begin() + static_cast<std::ptrdiff_t>(newline),
-                          *ready_pattern_)) {
-      seen = true;
-    }
-    start = newline + 1;
-  }
-  output.partial_line.erase(0, start);
-  if (output.partial_line.size() > kMaxLine) {
-    if (!seen && std::regex_search(output.partial_line, *ready_pattern_)) seen = true;
-    output.partial_line.clear();
-  }
+  const bool seen = output.lines->feed(std::string_view(output.buffer.data(), length));
   if (seen) handle({LifecycleEvent::Kind::ready_seen});
 }
 

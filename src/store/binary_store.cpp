@@ -6,14 +6,27 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "visor/common/files.h"
+#include "visor/common/log.h"
+#include "visor/common/sha256.h"
 #include "visor/store/semver.h"
 
 namespace visor {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A folder name the store may use for a version: no path separator, not "." or "..".
+bool valid_version_name(const std::string& version) {
+  return !version.empty() && version.find('/') == std::string::npos && version != "." &&
+         version != ".." && version.find('\0') == std::string::npos;
+}
+
+}  // namespace
 
 BinaryStore::BinaryStore(std::string home, std::string name)
     : home_(std::move(home)), name_(std::move(name)) {}
@@ -68,19 +81,38 @@ std::optional<std::string> BinaryStore::current_version() const {
   std::error_code error;
   const fs::path target = fs::read_symlink(current_link(), error);
   if (error) return std::nullopt;
+  // Only the exact relative form the store writes: a link to /elsewhere/upgrades/1.0.0,
+  // ../elsewhere/upgrades/1.0.0 or upgrades/1.0.0/../../x resolves outside <home>/upgrades.
   const std::string version = target.filename().string();
-  if (target.parent_path().filename() != "upgrades" || !has_version(version)) return std::nullopt;
+  if (target.string() != "upgrades/" + version || !has_version(version)) return std::nullopt;
   return version;
 }
 
-bool BinaryStore::has_version(const std::string& version) const {
-  if (version.empty() || version.find('/') != std::string::npos || version == "." ||
-      version == "..") {
-    return false;
-  }
+std::string BinaryStore::current_problem() const {
   struct stat info {};
+  if (::lstat(current_link().c_str(), &info) != 0) return "is missing";
+  if (!S_ISLNK(info.st_mode)) return "is not a symbolic link";
+  std::error_code error;
+  const std::string target = fs::read_symlink(current_link(), error).string();
+  if (error) return "cannot be read: " + error.message();
+  const std::string version = fs::path(target).filename().string();
+  if (target != "upgrades/" + version || !valid_version_name(version)) {
+    return "points at " + target + ", not at a folder of " + home_ + "/upgrades";
+  }
+  if (!has_version(version)) {
+    return "points at " + target + ", which is not a folder holding the executable file " + name_;
+  }
+  return {};
+}
+
+bool BinaryStore::has_version(const std::string& version) const {
+  if (!valid_version_name(version)) return false;
+  // lstat, not stat: a folder or binary that is itself a link could lead anywhere.
+  struct stat folder {};
+  struct stat binary {};
   const std::string path = binary_path(version);
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+  return ::lstat(version_dir(version).c_str(), &folder) == 0 && S_ISDIR(folder.st_mode) &&
+         ::lstat(path.c_str(), &binary) == 0 && S_ISREG(binary.st_mode) &&
          ::access(path.c_str(), X_OK) == 0;
 }
 
@@ -101,7 +133,7 @@ std::vector<std::string> BinaryStore::versions() const {
   return found;
 }
 
-Status BinaryStore::install_copy(const std::string& version, const std::string& file) const {
+Status BinaryStore::install_copy(const std::string& version, const std::string& file) {
   std::error_code error;
   if (has_version(version) || fs::exists(version_dir(version), error)) {
     return Status::failure("version " + version + " is already in the store (" +
@@ -117,10 +149,18 @@ Status BinaryStore::install_copy(const std::string& version, const std::string& 
     fs::remove_all(prepared, error);
     return copied;
   }
-  return install_directory(version, prepared);
+  // The copy is hashed, not the original: what is recorded is what the store holds.
+  auto hashed = sha256_file(prepared + "/" + name_);
+  if (!hashed) {
+    fs::remove_all(prepared, error);
+    return Status::failure(hashed.error());
+  }
+  Status installed = install_directory(version, prepared);
+  if (installed) record_hash(version, hashed.value());
+  return installed;
 }
 
-Status BinaryStore::replace_copy(const std::string& version, const std::string& file) const {
+Status BinaryStore::replace_copy(const std::string& version, const std::string& file) {
   std::error_code present_error;
   if (!fs::exists(version_dir(version), present_error)) {
     if (present_error) {
@@ -143,6 +183,11 @@ Status BinaryStore::replace_copy(const std::string& version, const std::string& 
     fs::remove_all(prepared, error);
     return copied;
   }
+  auto hashed = sha256_file(prepared + "/" + name_);
+  if (!hashed) {
+    fs::remove_all(prepared, error);
+    return Status::failure(hashed.error());
+  }
   // renameat2(RENAME_EXCHANGE) swaps both folders in one step: upgrades/<version> is never
   // missing or half-written; afterwards `prepared` holds the old binary, which is removed.
   if (::renameat2(AT_FDCWD, prepared.c_str(), AT_FDCWD, version_dir(version).c_str(),
@@ -152,6 +197,7 @@ Status BinaryStore::replace_copy(const std::string& version, const std::string& 
     return Status::failure("replacing " + version_dir(version) + ": renameat2: " + cause);
   }
   fs::remove_all(prepared, error);
+  record_hash(version, hashed.value());
   return fsync_directory(home_ + "/upgrades");
 }
 
@@ -210,6 +256,117 @@ Status BinaryStore::roll_back(const std::string& failed_version, const std::stri
   state_.current = to_version;
   if (state_.previous == to_version) state_.previous.clear();
   return save();
+}
+
+Result<std::string> BinaryStore::hash_binary(const std::string& version) const {
+  if (!has_version(version)) {
+    return Result<std::string>::failure(binary_path(version) +
+                                        " is missing or not a regular executable file");
+  }
+  return sha256_file(binary_path(version));
+}
+
+std::string BinaryStore::recorded_hash(const std::string& version) const {
+  const auto found = state_.sha256.find(version);
+  return found == state_.sha256.end() ? std::string() : found->second;
+}
+
+void BinaryStore::record_hash(const std::string& version, const std::string& sha256) {
+  if (!sha256.empty()) state_.sha256[version] = sha256;
+}
+
+Status BinaryStore::check_hash(const std::string& version, const Result<std::string>& hashed) {
+  if (!hashed)
+    return Status::failure("cannot hash " + binary_path(version) + ": " + hashed.error());
+  std::string expected = recorded_hash(version);
+  if (expected.empty()) {
+    // `visor add-upgrade` may have recorded it in state.json while this visor was running.
+    if (auto on_disk = load_state(state_path())) {
+      const auto found = on_disk->sha256.find(version);
+      if (found != on_disk->sha256.end()) expected = found->second;
+    }
+  }
+  if (expected.empty()) {
+    log::warn("hash_recorded",
+              "no SHA-256 was recorded for " + binary_path(version) +
+                  "; recording the one it has now (trust on first use): " + hashed.value(),
+              {{"version", version}});
+    record_hash(version, hashed.value());
+    return save();
+  }
+  if (expected != hashed.value()) {
+    return Status::failure(binary_path(version) + " no longer matches the SHA-256 recorded at " +
+                           "install (recorded " + expected + ", now " + hashed.value() + ")");
+  }
+  record_hash(version, expected);
+  return {};
+}
+
+Status BinaryStore::verify(const std::string& version) {
+  return check_hash(version, hash_binary(version));
+}
+
+Status BinaryStore::quarantine(const std::string& version) {
+  state_.sha256.erase(version);
+  const std::string aside = tmp_dir() + "/quarantine-" + version + "-" + std::to_string(::getpid());
+  std::error_code error;
+  fs::remove_all(aside, error);
+  if (::rename(version_dir(version).c_str(), aside.c_str()) != 0 && errno != ENOENT) {
+    const std::string cause = errno_text(errno);
+    fs::remove_all(version_dir(version), error);  // never left where it could be run
+    if (error) {
+      return Status::failure("setting " + version_dir(version) + " aside: " + cause +
+                             "; removing it: " + error.message());
+    }
+  }
+  return save();
+}
+
+Status BinaryStore::check_current() {
+  struct stat info {};
+  if (::lstat(current_link().c_str(), &info) != 0 && errno == ENOENT && state_.current.empty())
+    return {};  // a new home: nothing installed yet
+  std::string problem = current_problem();
+  std::string bad_version;
+  if (problem.empty()) {
+    bad_version = *current_version();
+    Status verified = verify(bad_version);
+    if (verified) return {};
+    problem = "does not match: " + verified.error();
+  }
+  const std::string what = current_link() + " " + problem;
+  std::vector<std::string> tried;
+  for (const std::string& candidate : {state_.current, state_.previous}) {
+    if (candidate.empty() || candidate == bad_version ||
+        std::find(tried.begin(), tried.end(), candidate) != tried.end()) {
+      continue;
+    }
+    tried.push_back(candidate);
+    if (!has_version(candidate) || !verify(candidate)) continue;
+    if (!bad_version.empty()) {
+      Status aside = quarantine(bad_version);
+      if (!aside) log::warn("quarantine_failed", aside.error());
+    }
+    Status linked = replace_symlink("upgrades/" + candidate, current_link());
+    if (!linked) return Status::failure(what + "; repairing it failed: " + linked.error());
+    if (state_.previous == candidate) state_.previous.clear();
+    state_.current = candidate;
+    log::warn("current_repaired", what + "; repaired: it now points at upgrades/" + candidate,
+              {{"version", candidate}});
+    return save();
+  }
+  // Left where it is for the operator to look at; nothing runs it.
+  return Status::failure(what + "; state.json names no other verified version to repair it " +
+                         "from (current '" + state_.current + "', previous '" + state_.previous +
+                         "'); refusing to run it");
+}
+
+void BinaryStore::record_missing_hashes() {
+  for (const auto& version : versions()) {
+    if (!recorded_hash(version).empty()) continue;
+    Status recorded = verify(version);  // with no hash anywhere, check_hash records this one
+    if (!recorded) log::warn("hash_check_failed", recorded.error(), {{"version", version}});
+  }
 }
 
 Status BinaryStore::save() {

@@ -30,6 +30,7 @@ std::string render_state(const StoreState& state) {
   }
   document["plans"] = state.plans;
   document["done_plans"] = state.done_plans;
+  document["sha256"] = state.sha256;
   return dump_json(document, 2) + "\n";
 }
 
@@ -53,6 +54,8 @@ Result<StoreState> parse_state(const std::string& text) {
     if (document.contains("done_plans")) {
       state.done_plans = document.at("done_plans").get<std::vector<std::string>>();
     }
+    if (document.contains("sha256"))
+      state.sha256 = document.at("sha256").get<std::map<std::string, std::string>>();
     if (document.contains("pending") && document.at("pending").is_object()) {
       const json& pending = document.at("pending");
       PendingUpgrade upgrade;

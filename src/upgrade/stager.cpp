@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "visor/common/sha256.h"
 #include "visor/fetch/checksum_file.h"
 #include "visor/fetch/http_client.h"
 #include "visor/fetch/unpack.h"
@@ -89,6 +90,12 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
     safe_label.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c
                                                                                              : '_');
   const std::string artifact = store.tmp_dir() + "/" + safe_label + "-" + file_name_of_url(url);
+  if (checksum.value().empty()) {
+    // With no expected SHA-256 nothing could vouch for bytes a .part already holds (one left in
+    // tmp/ by anyone while visor was down): the download starts from the first byte instead.
+    std::error_code ignored;
+    fs::remove(artifact + ".part", ignored);
+  }
   DownloadRequest download_request;
   download_request.url = url;
   download_request.destination = artifact;
@@ -115,11 +122,29 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
     std::error_code ignored;
     fs::remove_all(prepared, ignored);
   };
+  // The artifact on disk must still be the bytes whose SHA-256 was verified as they streamed:
+  // what is unpacked (and then probed) is what was verified.
+  const std::string artifact_sha256 =
+      checksum.value().empty() ? downloaded->sha256 : checksum.value();
+  auto artifact_now = sha256_file(artifact);
+  if (!artifact_now || !same_sha256(artifact_now.value(), artifact_sha256)) {
+    cleanup();
+    fs::remove(artifact, error);
+    return Result<StageResult>::failure(
+        "the artifact from " + url + " changed in " + store.tmp_dir() +
+        " after its SHA-256 was verified" +
+        (artifact_now ? std::string() : ": " + artifact_now.error()) + "; fetching it again");
+  }
   auto extracted = extract_binary(artifact, name, prepared + "/" + name, options.max_artifact_size);
   if (!extracted) {
     cleanup();
     fs::remove(artifact, error);
     return Result<StageResult>::failure("the artifact from " + url + ": " + extracted.error());
+  }
+  auto binary_sha256 = sha256_file(prepared + "/" + name);
+  if (!binary_sha256) {
+    cleanup();
+    return Result<StageResult>::failure(binary_sha256.error());
   }
   auto reported = probe_version(prepared + "/" + name, options.version_args);
   if (!reported) {
@@ -145,6 +170,14 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
     return Result<StageResult>::failure(installed.error());
   }
   fs::remove(artifact, error);
+  // The bytes installed are the bytes probed: that hash is what the store holds the binary to.
+  auto installed_sha256 = store.hash_binary(result.version);
+  if (!installed_sha256 || installed_sha256.value() != binary_sha256.value()) {
+    fs::remove_all(store.version_dir(result.version), error);
+    return Result<StageResult>::failure(store.binary_path(result.version) +
+                                        " changed while it was installed; it is not recorded");
+  }
+  result.sha256 = binary_sha256.value();
   return result;
 }
 

@@ -192,7 +192,7 @@ bool UpgradeManager::plan_done(const UpgradeDecision& decision) const {
 }
 
 void UpgradeManager::evaluate() {
-  if (stopped_ || !wanted_ || staging_ || hook_running_ || switching_) return;
+  if (stopped_ || !wanted_ || staging_ || hook_running_ || switching_ || verifying_) return;
   const UpgradeDecision decision = *wanted_;
   if (decision.target.empty() && decision.plan.empty()) return;
   if (plan_done(decision)) return;
@@ -226,7 +226,7 @@ void UpgradeManager::evaluate() {
   }
   if (store_.has_version(version)) {
     if (decision.activate) {
-      begin_switch(version, decision);
+      verify_then_switch(version, decision);
     } else {
       const std::string line = version + " is staged; switching when the network requires it";
       if (line != last_logged_) {
@@ -318,6 +318,7 @@ void UpgradeManager::start_stage(const std::string& version, const UpgradeDecisi
                                    (staged.resumed ? ", resumed" : "") + ")"),
                     {{"version", staged.version}});
                 if (!decision.plan.empty()) store_.state().plans[decision.plan] = staged.version;
+                store_.record_hash(staged.version, staged.sha256);
                 if (store_.state().pending && store_.state().pending->version == staged.version) {
                   store_.state().pending->stage = "staged";
                 }
@@ -349,6 +350,30 @@ void UpgradeManager::begin_switch(const std::string& version, const UpgradeDecis
     }
     request_switch(version, decision);
   });
+}
+
+void UpgradeManager::verify_then_switch(const std::string& version,
+                                        const UpgradeDecision& decision) {
+  const auto state = supervisor_.state();
+  if (state != LifecycleState::running && state != LifecycleState::backoff) return;
+  verifying_ = true;
+  const BinaryStore& store = store_;
+  worker_.run([&store, version] { return store.hash_binary(version); },
+              [this, alive = alive_, version, decision](const Result<std::string>& hashed) {
+                if (!*alive) return;
+                verifying_ = false;
+                Status checked = store_.check_hash(version, hashed);
+                if (checked) {
+                  begin_switch(version, decision);
+                  return;
+                }
+                // Not the version's fault: never marked failed; set aside and fetched again.
+                fail("not switching to " + version + ": " + checked.error() +
+                     "; it is set aside and fetched again");
+                Status aside = store_.quarantine(version);
+                if (!aside) log::error("quarantine_failed", aside.error());
+                evaluate();
+              });
 }
 
 PendingUpgrade UpgradeManager::pending_for(const std::string& version,

@@ -263,3 +263,22 @@ TEST(ConfigSizes, AnOverflowingSizeIsAnError) {
 
 }  // namespace
 }  // namespace visor
+
+namespace visor {
+namespace {
+
+TEST_F(ConfigLoader, AnInvalidReadyPatternIsAConfigurationErrorInRe2Terms) {
+  environment_["VISOR_HOME"] = directory_;
+  auto loaded =
+      load({{"cmd", flag("lavap", "cmd")}, {"ready-pattern", flag("(a)\\1", "ready-pattern")}});
+  ASSERT_EQ(loaded.errors.size(), 1u);
+  EXPECT_NE(loaded.errors[0].find("ready-pattern"), std::string::npos) << loaded.errors[0];
+  EXPECT_NE(loaded.errors[0].find("RE2"), std::string::npos) << loaded.errors[0];
+  auto fine = load(
+      {{"cmd", flag("lavap", "cmd")}, {"ready-pattern", flag("Started\\s+\\d+", "ready-pattern")}});
+  EXPECT_TRUE(fine.errors.empty());
+  EXPECT_EQ(fine.options.ready_pattern, "Started\\s+\\d+");
+}
+
+}  // namespace
+}  // namespace visor

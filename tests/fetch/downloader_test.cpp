@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "release_server.h"
-#include "visor/fetch/sha256.h"
+#include "visor/common/sha256.h"
 
 namespace visor {
 namespace {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "visor/ops/metrics.h"
 
@@ -214,28 +215,40 @@ TEST_F(HealthServerSockets, OversizedGarbageAndBodiesAreClosedWithoutAnAnswer) {
   EXPECT_EQ(get("/healthz").rfind("HTTP/1.1 200", 0), 0u);
 }
 
-TEST_F(HealthServerSockets, ConnectionsBeyondTheLimitAreClosedAtOnce) {
-  start({8 * 1024, Duration(4000), 2});
+TEST_F(HealthServerSockets, AtTheLimitTheOldestWaitingConnectionMakesRoomForANewOne) {
+  start({8 * 1024, Duration(20000), 2});
   const int first = connect_client();
+  std::this_thread::sleep_for(50ms);  // accepted in this order: `first` has waited longest
   const int second = connect_client();
-  // Let the server accept both before the third arrives.
-  std::this_thread::sleep_for(100ms);
-  const int third = connect_client();
-  bool closed = false;
+  std::this_thread::sleep_for(50ms);
+  // A third client is served at once although both slots hold silent clients (20 s deadline).
   const auto started = std::chrono::steady_clock::now();
-  read_all(third, 3s, &closed);
-  EXPECT_TRUE(closed);
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
-  ::close(third);
+  EXPECT_EQ(get("/healthz").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  bool closed = false;
+  read_all(first, 2s, &closed);
+  EXPECT_TRUE(closed) << "the oldest idle connection was not the one evicted";
   ::close(first);
   ::close(second);
-  // Once the slots are free again, requests are served.
-  bool served = false;
-  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
-    served = get("/healthz").rfind("HTTP/1.1 200", 0) == 0;
-    if (!served) std::this_thread::sleep_for(20ms);
+}
+
+TEST_F(HealthServerSockets, ManyIdleAndTricklingClientsNeverStarveTheProbe) {
+  start({8 * 1024, Duration(2000), 8});
+  std::vector<int> idle;
+  for (int index = 0; index < 60; ++index) idle.push_back(connect_client());
+  std::vector<int> trickling;
+  for (int index = 0; index < 4; ++index) {
+    trickling.push_back(connect_client());
+    send_text(trickling.back(), "G");
   }
-  EXPECT_TRUE(served);
+  for (int probe = 0; probe < 10; ++probe) {
+    for (const int fd : trickling) send_text(fd, "E");  // one more byte each, never a request
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(get("/healthz").rfind("HTTP/1.1 200", 0), 0u) << "probe " << probe;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  }
+  for (const int fd : idle) ::close(fd);
+  for (const int fd : trickling) ::close(fd);
 }
 
 TEST_F(HealthServerSockets, StopClosesOpenConnectionsSoTheLoopEnds) {

@@ -2,7 +2,10 @@
 // daemon's io_context, without threads.
 //
 // Every connection has a deadline and a size cap, and the number of connections is bounded, so a
-// slow, silent or garbage-sending client can neither stall the supervisor nor other clients.
+// slow, silent or garbage-sending client can neither stall the supervisor nor other clients. At
+// the bound a new connection is never refused: the connection that has waited longest for its
+// request (an idle or trickling client) is closed to make room, so that a liveness probe, which
+// sends its request at once, is always served, however many idle clients hold connections.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -10,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,8 +43,11 @@ HealthAnswer answer_health_request(std::string_view method, std::string_view tar
 /// The limits every connection lives under.
 struct HealthServerLimits {
   std::size_t max_request_bytes = 8 * 1024;  ///< request line and headers; bodies are refused
-  Duration io_timeout{5000};                 ///< to receive a whole request, or to send a response
-  std::size_t max_connections = 16;          ///< more are closed as soon as they are accepted
+  /// To receive a whole request (from the moment the server starts waiting for it, whether the
+  /// client is silent or trickles bytes), or to send a response.
+  Duration io_timeout{3000};
+  /// Open connections at most; a new one beyond it evicts the one waiting longest for its request.
+  std::size_t max_connections = 32;
 };
 
 class HealthConnection;
@@ -62,6 +69,8 @@ class HealthServer : public std::enable_shared_from_this<HealthServer> {
   void stop();
   /// Connections currently open.
   std::size_t connection_count() const { return connections_.size(); }
+  /// Connections closed to make room for a new one (since start).
+  std::uint64_t evicted_count() const { return evicted_; }
 
   const LiveStatus& status() const { return status_; }
   const HealthServerLimits& limits() const { return limits_; }
@@ -71,6 +80,8 @@ class HealthServer : public std::enable_shared_from_this<HealthServer> {
  private:
   void accept();
   void on_accept(const boost::system::error_code& error, boost::asio::ip::tcp::socket socket);
+  /// Closes the connection that has waited longest for a request; false when none waits.
+  bool evict_oldest_waiting();
 
   const LiveStatus& status_;
   HealthServerLimits limits_;
@@ -79,6 +90,7 @@ class HealthServer : public std::enable_shared_from_this<HealthServer> {
   std::map<const HealthConnection*, std::weak_ptr<HealthConnection>> connections_;
   bool stopped_ = false;
   bool accept_error_logged_ = false;
+  std::uint64_t evicted_ = 0;
 };
 
 }  // namespace visor

@@ -17,10 +17,10 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <regex>
 #include <string>
 
 #include "visor/common/clock.h"
+#include "visor/common/line_matcher.h"
 #include "visor/config/options.h"
 #include "visor/process/lifecycle.h"
 #include "visor/process/process_table.h"
@@ -91,11 +91,11 @@ class Supervisor {
   bool finished_ = false;
 
   // Only with --ready-pattern: the child's stdout (0) and stderr (1) pass through visor.
-  std::optional<std::regex> ready_pattern_;
+  bool watch_output_ = false;
   struct OutputPipe {
     std::unique_ptr<boost::asio::posix::stream_descriptor> reader;
     std::array<char, 8192> buffer{};
-    std::string partial_line;
+    std::unique_ptr<LineMatcher> lines;  ///< bounded: at most LineMatcher::kMaxLine buffered
   };
   std::array<OutputPipe, 2> outputs_;
   std::array<int, 2> write_fds_{-1, -1};

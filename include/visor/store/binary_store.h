@@ -5,6 +5,11 @@
 //   <home>/current -> upgrades/<version> relative symlink, replaced by rename
 //   <home>/tmp/                          downloads in progress; never executed from
 //   <home>/state.json                    StoreState, written atomically
+//
+// The store is checked, not trusted: state.json records the SHA-256 of every installed binary,
+// and a binary is re-hashed before it is started from the store (check_current() at start,
+// hash_binary() + check_hash() before a switch). `current` counts only as a relative link to
+// upgrades/<version>, a real folder (not a link) holding a regular, executable binary.
 #pragma once
 
 #include <optional>
@@ -37,9 +42,14 @@ class BinaryStore {
   /// keeping *.part downloads so that they can be resumed. Returns what was removed.
   std::vector<std::string> clean_tmp();
 
-  /// The version `current` points at, when it points at a complete binary.
+  /// The version `current` points at, when it is a symlink whose target is exactly
+  /// "upgrades/<version>" and that version is complete (has_version).
   std::optional<std::string> current_version() const;
-  /// True when upgrades/<version>/<name> is an executable file.
+  /// Why `current` is not honoured ("" when current_version() has a value): "is missing",
+  /// "is not a symbolic link", "points at /elsewhere/upgrades/1.0.0, outside <home>/upgrades".
+  std::string current_problem() const;
+  /// True when upgrades/<version> is a real folder (not a symlink) and upgrades/<version>/<name>
+  /// a regular, executable file (not a symlink).
   bool has_version(const std::string& version) const;
   /// The name of the binary `current` holds when it holds exactly one file (a store made by
   /// an earlier run knows its binary's name this way); empty otherwise.
@@ -48,12 +58,14 @@ class BinaryStore {
   std::vector<std::string> versions() const;
 
   /// Copies `file` into upgrades/<version>/<name> through tmp/ (copy, fsync, rename of the
-  /// folder). Refuses when the version is already there: the store never overwrites.
-  Status install_copy(const std::string& version, const std::string& file) const;
+  /// folder) and records the SHA-256 of the copy (written by the next save()). Refuses when the
+  /// version is already there: the store never overwrites.
+  Status install_copy(const std::string& version, const std::string& file);
   /// Replaces the binary of a version that is already in the store and is not current (for
   /// `add-upgrade --force`): the new copy is prepared in tmp/ and swapped in with one atomic
-  /// rename, so upgrades/<version> holds the old or the new binary, never a mix.
-  Status replace_copy(const std::string& version, const std::string& file) const;
+  /// rename, so upgrades/<version> holds the old or the new binary, never a mix. Records the
+  /// SHA-256 of the new copy (written by the next save()).
+  Status replace_copy(const std::string& version, const std::string& file);
   /// Moves `prepared_dir` (in tmp/, holding a verified <name>) to upgrades/<version>.
   Status install_directory(const std::string& version, const std::string& prepared_dir) const;
 
@@ -62,6 +74,37 @@ class BinaryStore {
   /// Marks `failed_version` failed with `reason` and points `current` back at `to_version`.
   Status roll_back(const std::string& failed_version, const std::string& to_version,
                    const std::string& reason);
+
+  /// The SHA-256 of upgrades/<version>/<name> as it is on disk now. Reads no state: safe on the
+  /// Worker thread while the main thread uses the store.
+  Result<std::string> hash_binary(const std::string& version) const;
+  /// The SHA-256 recorded for `version` at install; empty when none is.
+  std::string recorded_hash(const std::string& version) const;
+  /// Records what upgrades/<version>/<name> must hash to (written by the next save()).
+  void record_hash(const std::string& version, const std::string& sha256);
+  /// Compares `hashed` (hash_binary(version), computed just now) with the recorded SHA-256.
+  /// With none recorded in memory, the one in state.json on disk is used (`add-upgrade` writes
+  /// it while visor runs); with none at all, `hashed` is recorded and saved: trust on first use
+  /// (a store from before hashes were recorded). A mismatch or a read error is the failure.
+  Status check_hash(const std::string& version, const Result<std::string>& hashed);
+  /// hash_binary() then check_hash(), blocking: for start-up and the CLI.
+  Status verify(const std::string& version);
+  /// Sets aside a version that failed its check: upgrades/<version> moves to
+  /// tmp/quarantine-<version>-<pid> (removed at the next start by clean_tmp()) and its hash is
+  /// forgotten, so that it can be staged again. It is not marked failed: the version is not to
+  /// blame for what happened to its file.
+  Status quarantine(const std::string& version);
+  /// Start-up check of `current`, before anything runs from it: honoured only when
+  /// current_version() has a value and that binary matches its SHA-256. Otherwise it is repaired
+  /// from state.json (its `current`, then `previous`, the first that verifies) and the failed
+  /// version quarantined; with nothing to repair from, the failure says why in one line. A home
+  /// without `current` (nothing installed yet) is fine.
+  Status check_current();
+
+  /// At start, after check_current(): every version in the store without a recorded SHA-256
+  /// (a state.json from before hashes were recorded) is hashed as it is now and recorded, so
+  /// that from now on it is checked (trust on first use, one line per version).
+  void record_missing_hashes();
 
   StoreState& state() { return state_; }
   const StoreState& state() const { return state_; }

@@ -30,6 +30,9 @@ struct StoreState {
   std::optional<PendingUpgrade> pending;
   std::map<std::string, std::string> plans;  ///< Cosmos plan name -> version
   std::vector<std::string> done_plans;       ///< "name@height" already acted upon
+  /// version -> lower-case hex SHA-256 of upgrades/<version>/<name>, recorded at install; a
+  /// binary that no longer matches is never run.
+  std::map<std::string, std::string> sha256;
 };
 
 /// Parses state.json text; errors name the problem.

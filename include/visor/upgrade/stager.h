@@ -1,6 +1,10 @@
 // Staging a version: download the artifact, verify its SHA-256 while streaming, unpack it,
-// check the version it reports, and move it into upgrades/<version>/. Blocking: runs on the
-// Worker thread, never on the supervisor's io_context.
+// check the version it reports, and move it into upgrades/<version>/. Nothing in tmp/ runs
+// before its SHA-256 is verified: the artifact is re-hashed just before it is unpacked (against
+// the expected SHA-256, or with --insecure-skip-checksum against the one computed while it
+// streamed), the unpacked binary is hashed before the version probe runs it, and the installed
+// binary must still have that hash, which StageResult::sha256 carries to state.json. Blocking: runs
+// on the Worker thread, never on the supervisor's io_context.
 #pragma once
 
 #include <atomic>
@@ -33,6 +37,7 @@ struct StageResult {
   std::uint64_t bytes = 0;
   bool resumed = false;
   bool already_present = false;
+  std::string sha256;  ///< of the installed binary (empty when already_present)
 };
 
 /// Downloads, verifies, unpacks, probes and installs one version into `store`.

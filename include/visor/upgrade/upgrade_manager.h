@@ -67,6 +67,9 @@ class UpgradeManager {
   void evaluate();
   void start_stage(const std::string& version, const UpgradeDecision& decision);
   void begin_switch(const std::string& version, const UpgradeDecision& decision);
+  /// Re-hashes the staged binary on the worker while the old child runs; begin_switch() when it
+  /// matches, else sets it aside (BinaryStore::quarantine) so that it is fetched again.
+  void verify_then_switch(const std::string& version, const UpgradeDecision& decision);
   void request_switch(const std::string& version, const UpgradeDecision& decision);
   /// The pending upgrade to `version` that `decision` asks for, from the running version, at
   /// `stage`: what state.json keeps so that a restarted visor can resume it.
@@ -96,6 +99,7 @@ class UpgradeManager {
   std::size_t candidate_ = 0;              ///< index into target + fallbacks being tried
   bool staging_ = false;                   ///< a download runs on the worker
   bool hook_running_ = false;
+  bool verifying_ = false;                   ///< a staged binary is being re-hashed on the worker
   std::optional<PendingUpgrade> switching_;  ///< the upgrade the Supervisor is carrying out
   std::string last_logged_;                  ///< avoids repeating the same informational line
   bool stopped_ = false;

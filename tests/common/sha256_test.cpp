@@ -1,4 +1,4 @@
-#include "visor/fetch/sha256.h"
+#include "visor/common/sha256.h"
 
 #include <gtest/gtest.h>
 

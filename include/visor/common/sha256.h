@@ -37,6 +37,9 @@ class Sha256 {
 /// Errors name the path and strerror, e.g. "reading /x: Permission denied".
 Result<std::string> sha256_file(const std::string& path);
 
+/// True when `left` and `right` are the same digest (hex, either case) and not empty.
+bool same_sha256(const std::string& left, const std::string& right);
+
 /// True when `text` is exactly 64 hex digits (either case).
 bool is_sha256_hex(const std::string& text);
 

@@ -1,4 +1,4 @@
-#include "visor/fetch/sha256.h"
+#include "visor/common/sha256.h"
 
 #include <openssl/evp.h>
 
@@ -67,6 +67,17 @@ Result<std::string> sha256_file(const std::string& path) {
   });
   if (!read) return read;
   return hash.hex_digest();
+}
+
+bool same_sha256(const std::string& left, const std::string& right) {
+  if (left.empty() || left.size() != right.size()) return false;
+  for (std::size_t index = 0; index < left.size(); ++index) {
+    if (std::tolower(static_cast<unsigned char>(left[index])) !=
+        std::tolower(static_cast<unsigned char>(right[index]))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool is_sha256_hex(const std::string& text) {
