@@ -200,8 +200,7 @@ int run_add_upgrade(const std::string& home, const std::string& version, const s
   if (!opened) return fail(opened.error());
   Status installed = store.install_copy(wanted->str(), executable.value());
   if (!installed) return fail(installed.error());
-  if (!plan.empty()) store.state().plans[plan] = wanted->str();
-  Status saved = store.save();
+  Status saved = plan.empty() ? store.save() : store.map_plan(plan, wanted->str());
   if (!saved) return fail(saved.error());
   std::cout << "staged " << name << " " << wanted->str() << " in "
             << store.version_dir(wanted->str()) << (plan.empty() ? "" : " for plan " + plan)
@@ -261,7 +260,7 @@ int run_status(const std::string& home, bool json_output) {
   for (const auto& [version, reason] : s.failed)
     std::cout << "failed:   " << version << ": " << reason << "\n";
   if (s.pending) {
-    std::cout << "pending:  " << s.pending->version << " (" << s.pending->stage << ")"
+    std::cout << "pending:  " << s.pending->version << " (" << to_string(s.pending->stage) << ")"
               << (s.pending->height ? " at height " + std::to_string(*s.pending->height)
                                     : std::string())
               << "\n";

@@ -36,6 +36,7 @@ HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::str
   if (!status.current_version.empty()) body["version"] = status.current_version;
   if (status.child_pid > 0) body["child_pid"] = status.child_pid;
   if (!status.last_error.empty()) body["last_error"] = status.last_error;
+  if (status.upgrade_stage != "idle") body["upgrade_stage"] = status.upgrade_stage;
   // Invalid UTF-8 in an error message must not make the endpoint throw.
   return {code, kJsonType,
           body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", ""};
@@ -43,6 +44,12 @@ HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::str
 
 HealthAnswer healthz(const LiveStatus& status) {
   if (status.state == "exited") return json_answer(503, status, "visor is exiting");
+  if (status.state == "held") {
+    return json_answer(
+        503, status,
+        "the child is stopped for the upgrade" +
+            (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target));
+  }
   if (!status.child_up) return json_answer(503, status, "the child is not running");
   return json_answer(200, status, "the child is running");
 }

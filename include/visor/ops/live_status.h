@@ -17,10 +17,11 @@ struct LiveStatus {
   pid_t child_pid = 0;
   bool child_up = false;
   bool upgrade_in_progress = false;
-  std::string upgrade_target;  ///< version being downloaded or switched to
-  int download_percent = -1;   ///< -1 when unknown or idle
-  std::string last_error;      ///< the last failure visor reported (one line)
-  std::string source;          ///< "lava", "vega", "cosmos", "none"
+  std::string upgrade_target;          ///< version being downloaded or switched to
+  int download_percent = -1;           ///< -1 when unknown or idle
+  std::string upgrade_stage = "idle";  ///< the upgrade planner's stage (docs/design.md)
+  std::string last_error;              ///< the last failure visor reported (one line)
+  std::string source;                  ///< "lava", "vega", "cosmos", "none"
 
   std::uint64_t child_restarts_total = 0;
   std::map<std::string, std::uint64_t> upgrades_total;  ///< by result: success, failed, rolled_back

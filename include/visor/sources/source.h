@@ -15,6 +15,9 @@ struct UpgradeDecision {
   std::string target;
   /// Switch to `target` as soon as it is staged (false: only pre-stage and keep running).
   bool activate = false;
+  /// With `activate`: the network has stopped for this upgrade (a Cosmos halt, Vega's
+  /// ReadyToUpgrade), so the old version must not be started again.
+  bool halted = false;
   /// Versions to try, in order, when `target` cannot be fetched (Lava: min below target).
   std::vector<std::string> fallbacks;
   /// The block height of the upgrade, when the source knows it (fills {height}).
