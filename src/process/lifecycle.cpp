@@ -218,8 +218,9 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
           return start_child(true);
         case Kind::release_requested:
           return start_child(false);
-        case Kind::hold_requested:  // already held
-          return {report(SwitchOutcome::stopped)};
+        case Kind::hold_requested:
+          // Already held: the request crossed the halt exit that reported `stopped` already.
+          return {};
         case Kind::stop_requested:
           state_ = S::exited;
           return {{Do::exit, 128 + event.signal_number, false,

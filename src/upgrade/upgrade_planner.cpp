@@ -547,9 +547,7 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
         case Kind::dropped:
           hold_requested_ = false;
           return {};
-        case Kind::child_stopped:
-          on_child_stopped();
-          return {};
+        case Kind::child_stopped:  // a late report; the new version was started since
         case Kind::resumed:
         case Kind::staged:
         case Kind::stage_failed:
