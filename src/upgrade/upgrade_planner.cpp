@@ -92,6 +92,14 @@ bool UpgradePlanner::is_halt(const UpgradeDecision& decision) const {
   return true;
 }
 
+bool UpgradePlanner::next_version_staged() {
+  const std::size_t candidate = candidate_;
+  candidate_ = 0;
+  const std::string version = resolve_version(nullptr);
+  candidate_ = candidate;
+  return !version.empty() && facts_.has_version(version);
+}
+
 bool UpgradePlanner::network_halted() const { return wanted_ && is_halt(*wanted_); }
 
 void UpgradePlanner::log_once(std::vector<UpgradeAction>& actions, Level level,
@@ -163,12 +171,9 @@ std::vector<UpgradeAction> UpgradePlanner::settle(std::vector<UpgradeAction> act
   return actions;
 }
 
-// The network halted and no binary is ready: keep the child stopped, retry with backoff.
+// The network halted and no binary is ready: retry with backoff. A node that halted without
+// exiting runs on (a failed download never stops a running child); one that exited stays down.
 std::vector<UpgradeAction> UpgradePlanner::wait_for_binary(std::vector<UpgradeAction> actions) {
-  if (!child_held_ && !hold_requested_) {
-    hold_requested_ = true;
-    actions.push_back(act(Do::hold));
-  }
   return arm_retry(S::halted_waiting, std::move(actions));
 }
 
@@ -179,10 +184,6 @@ std::vector<UpgradeAction> UpgradePlanner::start_stage(const std::string& versio
   deadline_.reset();
   if (!version.empty()) actions.push_back(persist(target_, PendingStage::downloading));
   actions.push_back(act(Do::stage, target_));
-  if (network_halted() && !child_held_ && !hold_requested_) {
-    hold_requested_ = true;  // the chain stopped: the old node is stopped while the binary comes
-    actions.push_back(act(Do::hold));
-  }
   return actions;
 }
 
@@ -341,13 +342,7 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
     case S::staging:
       switch (event.kind) {
         case Kind::decision:
-          // Applied when the download ends; a halt stops the old node at once.
-          actions = on_decision(event.decision);
-          if (network_halted() && !child_held_ && !hold_requested_) {
-            hold_requested_ = true;
-            actions.push_back(act(Do::hold));
-          }
-          return actions;
+          return on_decision(event.decision);  // applied when the download ends
         case Kind::staged: {
           attempts_ = 0;
           UpgradeTarget staged = target_;
@@ -414,14 +409,7 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
           return evaluate();
         case Kind::staged_by_hand: {
           // Only a version now staged cuts the wait short; a download waits for its retry.
-          if (!wanted_) return {};
-          const std::size_t candidate = candidate_;
-          candidate_ = 0;
-          const std::string version = resolve_version(nullptr);
-          if (version.empty() || !facts_.has_version(version)) {
-            candidate_ = candidate;
-            return {};
-          }
+          if (!wanted_ || !next_version_staged()) return {};
           deadline_.reset();
           stage_ = S::idle;
           return evaluate();
@@ -537,9 +525,10 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
           return arm_retry(S::retrying, std::move(actions));
         case Kind::decision:
           actions = on_decision(event.decision);
-          // The new version halted for the next plan: it has passed; the Supervisor commits it
-          // and stops the child for the next upgrade.
-          if (network_halted() && !hold_requested_) {
+          // The new version halted for the next plan: it has passed. When that plan's binary is
+          // ready, the Supervisor reports `passed` and stops the child for it; otherwise the
+          // exit of the halted node (or the end of the probation) says it passed.
+          if (network_halted() && !hold_requested_ && next_version_staged()) {
             hold_requested_ = true;
             actions.push_back(act(Do::hold));
           }

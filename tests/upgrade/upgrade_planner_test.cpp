@@ -261,12 +261,12 @@ TEST_F(UpgradePlannerTest, APlanVersionIsLearntFromItsDownload) {
 }
 
 // Failure 1: while the new binary downloads, the halted node is not started again.
-TEST_F(UpgradePlannerTest, AHaltStopsTheOldNodeWhileTheBinaryDownloads) {
+TEST_F(UpgradePlannerTest, AHaltedNodeIsNotStartedAgainWhileTheBinaryDownloads) {
   UpgradeDecision decision = halt("v2.0.0", 100, "2.0.0");
   auto actions = decide(decision);
-  EXPECT_EQ(kinds(actions), (std::vector<Do>{Do::persist, Do::stage, Do::hold}));
-  EXPECT_TRUE(planner_->network_halted());
-  actions = on(Kind::child_stopped);
+  EXPECT_EQ(kinds(actions), (std::vector<Do>{Do::persist, Do::stage}));
+  EXPECT_TRUE(planner_->network_halted()) << "what the Supervisor asks when the node exits";
+  actions = on(Kind::child_stopped);  // the halted node exited and is held
   EXPECT_TRUE(kinds(actions).empty()) << "no release while halted";
   EXPECT_TRUE(planner_->child_held());
   // The download fails: still held, retried with backoff.
@@ -280,10 +280,10 @@ TEST_F(UpgradePlannerTest, AHaltStopsTheOldNodeWhileTheBinaryDownloads) {
   EXPECT_NE(find(actions, Do::switch_to), nullptr) << "the child is already stopped";
 }
 
-TEST_F(UpgradePlannerTest, AHaltWithoutABinaryWaitsWithTheChildStopped) {
+TEST_F(UpgradePlannerTest, AHaltWithoutABinaryWaitsWithTheOldVersionDown) {
   auto actions = decide(halt("gov-upgrade-2", 99));
   EXPECT_TRUE(logged(actions, "upgrade_error"));
-  EXPECT_EQ(kinds(actions), (std::vector<Do>{Do::hold, Do::arm_retry}));
+  EXPECT_EQ(kinds(actions), (std::vector<Do>{Do::arm_retry})) << "a running node runs on";
   EXPECT_EQ(planner_->stage(), S::halted_waiting);
   EXPECT_TRUE(planner_->network_halted());
   on(Kind::child_stopped);
@@ -306,11 +306,11 @@ TEST_F(UpgradePlannerTest, ABinaryStagedByHandForTheHaltedPlanIsPickedUp) {
 }
 
 TEST_F(UpgradePlannerTest, AHaltedNodeStillAliveIsStoppedForTheHandStagedBinary) {
-  decide(halt("gov-upgrade-2", 99));  // asks for the hold
+  decide(halt("gov-upgrade-2", 99));
   facts_.plans["gov-upgrade-2"] = "2.0.0";
   facts_.staged.insert("2.0.0");
   auto actions = on(Kind::staged_by_hand);
-  EXPECT_EQ(kinds(actions), std::vector<Do>{}) << "the hold is already asked for";
+  EXPECT_EQ(kinds(actions), std::vector<Do>{Do::hold});
   EXPECT_EQ(planner_->stage(), S::stopping);
   actions = on(Kind::child_stopped);
   EXPECT_NE(find(actions, Do::switch_to), nullptr);
@@ -403,6 +403,16 @@ TEST_F(UpgradePlannerTest, AHaltForTheNextPlanDuringProbationCommitsAndFollows) 
   ASSERT_NE(to, nullptr);
   EXPECT_EQ(to->target.version, "3.0.0");
   EXPECT_EQ(to->target.from_version, "2.0.0");
+}
+
+TEST_F(UpgradePlannerTest, AHaltForANextPlanWithoutABinaryLetsTheProbationDecide) {
+  facts_.staged.insert("2.0.0");
+  decide(halt("v2.0.0", 100, "2.0.0"));
+  switched(on(Kind::child_stopped));
+  EXPECT_TRUE(kinds(decide(halt("v3.0.0", 200, "3.0.0"))).empty()) << "nothing to switch to";
+  EXPECT_TRUE(planner_->network_halted()) << "its exit would be a halt, not a failure";
+  auto actions = on(Kind::passed);
+  EXPECT_NE(find(actions, Do::stage), nullptr) << "3.0.0 is fetched";
 }
 
 TEST_F(UpgradePlannerTest, ThePlanBeingProbedSaidAgainIsNoHalt) {

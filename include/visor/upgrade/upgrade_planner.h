@@ -27,8 +27,8 @@ enum class UpgradeStage {
   staged,          ///< the wanted version is staged; the network does not ask for it yet
   retrying,        ///< something failed; the retry is armed and the old version keeps running
   halted_waiting,  ///< the network halted but the new binary is missing (or its hook failed):
-                   ///< the child stays stopped, the retry is armed, a hand-staged binary is
-                   ///< looked for
+                   ///< the old version is not started again, the retry is armed, and a binary
+                   ///< staged by hand is looked for
   stopping,        ///< the Supervisor was asked to stop and hold the child
   hook,            ///< the pre-upgrade hook runs; the child is stopped
   probation,       ///< the new version runs; the Supervisor reports passed or rolled back
@@ -154,6 +154,8 @@ class UpgradePlanner {
   void log_once(std::vector<UpgradeAction>& actions, UpgradeAction::Level level,
                 const std::string& event, const std::string& text);
   bool is_halt(const UpgradeDecision& decision) const;
+  /// True when the wanted decision resolves to a version already staged.
+  bool next_version_staged();
   std::optional<std::string> failed_reason(const std::string& version) const;
   std::optional<std::string> plan_version(const std::string& plan) const;
   bool plan_done(const std::string& plan, std::optional<std::uint64_t> height) const;
