@@ -14,13 +14,13 @@
 #include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
 #include "visor/sources/lava_params.h"
+#include "visor/sources/source_factory.h"
 #include "visor/sources/upgrade_info.h"
 #include "visor/sources/vega_status.h"
 #include "visor/store/binary_store.h"
 #include "visor/store/home_lock.h"
 #include "visor/store/semver.h"
 #include "visor/store/version_probe.h"
-#include "visor/upgrade/upgrade_manager.h"
 
 namespace visor {
 namespace {

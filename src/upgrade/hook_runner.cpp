@@ -15,20 +15,20 @@ Result<SpawnOptions> hook_spawn(const HookContext& context,
     return Result<SpawnOptions>::failure("--" + context.which + ": empty command");
   auto path = resolve_executable(words->front());
   if (!path) return Result<SpawnOptions>::failure("--" + context.which + ": " + path.error());
-  const std::string height = context.height ? std::to_string(*context.height) : "";
+  const std::string height = context.target.height ? std::to_string(*context.target.height) : "";
   SpawnOptions spawn;
   spawn.path = path.value();
   spawn.argv = words.value();
   // As Cosmovisor passes them to its custom pre-upgrade script: plan name, then height.
-  spawn.argv.push_back(context.plan);
+  spawn.argv.push_back(context.target.plan);
   spawn.argv.push_back(height);
   spawn.new_process_group = false;
   spawn.working_directory = context.home;
   spawn.environment = environment;
-  spawn.environment.push_back("VISOR_UPGRADE_FROM=" + context.from_version);
-  spawn.environment.push_back("VISOR_UPGRADE_VERSION=" + context.version);
+  spawn.environment.push_back("VISOR_UPGRADE_FROM=" + context.target.from_version);
+  spawn.environment.push_back("VISOR_UPGRADE_VERSION=" + context.target.version);
   spawn.environment.push_back("VISOR_UPGRADE_HEIGHT=" + height);
-  spawn.environment.push_back("VISOR_UPGRADE_PLAN=" + context.plan);
+  spawn.environment.push_back("VISOR_UPGRADE_PLAN=" + context.target.plan);
   return spawn;
 }
 
@@ -42,7 +42,7 @@ void run_hook(Worker& worker, const HookContext& context, std::function<void(boo
     return;
   }
   log::info("hook_started", "running the --" + context.which + " hook",
-            {{"version", context.version}, {"plan", context.plan}});
+            {{"version", context.target.version}, {"plan", context.target.plan}});
   worker.run(
       [spawn = spawn.value()]() -> Result<ExitStatus> {
         auto pid = ProcessTable::instance().spawn(spawn);

@@ -54,6 +54,13 @@ UpgradeAction persist(const UpgradeTarget& target, PendingStage stage) {
   return action;
 }
 
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 }  // namespace
 
 UpgradePlanner::UpgradePlanner(UpgradePolicy policy, const UpgradeFacts& facts, const Clock& clock)
@@ -100,6 +107,16 @@ bool UpgradePlanner::next_version_staged() {
   return !version.empty() && facts_.has_version(version);
 }
 
+bool UpgradePlanner::in_progress() const {
+  return stage_ == S::stopping || stage_ == S::hook || stage_ == S::probation ||
+         stage_ == S::halted_waiting;
+}
+
+std::string UpgradePlanner::working_on() const {
+  if (stage_ == S::idle || stage_ == S::retrying) return {};
+  return target_.version.empty() ? target_.plan : target_.version;
+}
+
 bool UpgradePlanner::network_halted() const { return wanted_ && is_halt(*wanted_); }
 
 void UpgradePlanner::log_once(std::vector<UpgradeAction>& actions, Level level,
@@ -107,6 +124,16 @@ void UpgradePlanner::log_once(std::vector<UpgradeAction>& actions, Level level,
   if (text == last_logged_) return;
   last_logged_ = text;
   actions.push_back(line(level, event, text));
+}
+
+UpgradeTarget UpgradePlanner::with_arguments(UpgradeTarget target) const {
+  const std::string height = target.height ? std::to_string(*target.height) : "";
+  target.arguments.clear();
+  for (const auto& word : policy_.upgrade_args) {
+    target.arguments.push_back(
+        replace_all(replace_all(word, "{version}", target.version), "{height}", height));
+  }
+  return target;
 }
 
 UpgradeTarget UpgradePlanner::target_for(const std::string& version) const {
@@ -119,7 +146,7 @@ UpgradeTarget UpgradePlanner::target_for(const std::string& version) const {
     target.url = wanted_->url;
     target.sha256 = wanted_->sha256;
   }
-  return target;
+  return with_arguments(target);
 }
 
 // The first acceptable version of the wanted decision: target, then the fallbacks, then the
@@ -300,8 +327,13 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
           if (event.pending.stage == PendingStage::switching &&
               facts_.current_version() == event.pending.version) {
             // visor died after `current` moved: the first child is the new version on probation
-            target_ = {event.pending.version, event.pending.from_version, event.pending.plan,
-                       event.pending.height,  event.pending.url,          event.pending.sha256};
+            target_ = with_arguments({event.pending.version,
+                                      event.pending.from_version,
+                                      event.pending.plan,
+                                      event.pending.height,
+                                      event.pending.url,
+                                      event.pending.sha256,
+                                      {}});
             stage_ = S::probation;
             return {line(Level::info, "upgrade_resumed",
                          "visor restarted during the switch to " + target_.version +
@@ -494,6 +526,10 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
       switch (event.kind) {
         case Kind::passed: {
           actions.push_back(act(Do::commit, target_));
+          actions.push_back(line(Level::info, "upgrade_succeeded",
+                                 "upgrade from " + target_.from_version + " to " + target_.version +
+                                     " succeeded: it stayed up for " +
+                                     std::to_string(policy_.healthy_after.count()) + "ms"));
           if (!target_.plan.empty()) {
             done_.push_back({target_.plan, target_.height});
             actions.push_back(act(Do::mark_done, target_));
@@ -508,6 +544,9 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
           UpgradeAction back = act(Do::roll_back, target_);
           back.text = event.text;
           actions.push_back(back);
+          actions.push_back(line(Level::error, "rolled_back",
+                                 "rolled back from " + target_.version + " to " +
+                                     target_.from_version + ": " + event.text));
           failed_[target_.version] = event.text;
           child_held_ = true;  // the Supervisor holds the child until told
           stage_ = S::idle;

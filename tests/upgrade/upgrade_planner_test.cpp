@@ -397,7 +397,8 @@ TEST_F(UpgradePlannerTest, AHaltForTheNextPlanDuringProbationCommitsAndFollows) 
   EXPECT_TRUE(planner_->network_halted());
   actions = on(Kind::passed);
   EXPECT_EQ(kinds(actions), (std::vector<Do>{Do::commit, Do::mark_done}));
-  EXPECT_EQ(actions[1].target.plan, "v2.0.0");
+  EXPECT_EQ(find(actions, Do::mark_done)->target.plan, "v2.0.0");
+  EXPECT_TRUE(logged(actions, "upgrade_succeeded"));
   actions = on(Kind::child_stopped);
   const UpgradeAction* to = find(actions, Do::switch_to);
   ASSERT_NE(to, nullptr);

@@ -72,6 +72,11 @@ class Source {
   /// upgrade and wants to retry it). Nothing happens when no decision was delivered yet, or when
   /// that decision's plan was marked done since.
   virtual void redeliver() {}
+  /// Reads what the network asks at once, on the calling thread, where that is cheap (a local
+  /// file): the decision, or nullopt when nothing is asked or the source cannot tell now. Asked
+  /// when the child exits, so that a halt written a moment before the exit is not taken for a
+  /// crash. Delivers nothing through the callbacks.
+  virtual std::optional<UpgradeDecision> read_now() { return std::nullopt; }
   /// Records an upgrade plan (name, height) the daemon has already carried out, e.g. read from
   /// state.json at start, so that a source acting on plans (cosmos) never delivers it again.
   /// Sources without plans ignore it.

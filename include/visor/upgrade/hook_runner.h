@@ -11,18 +11,16 @@
 #include "visor/common/result.h"
 #include "visor/common/worker.h"
 #include "visor/process/process_table.h"
+#include "visor/upgrade/upgrade_planner.h"
 
 namespace visor {
 
 /// The upgrade a hook runs for.
 struct HookContext {
-  std::string which;    ///< "pre-upgrade" or "post-upgrade", for messages
-  std::string command;  ///< the option's value, split like --cmd
-  std::string home;     ///< the working directory
-  std::string from_version;
-  std::string version;
-  std::string plan;  ///< empty when none
-  std::optional<std::uint64_t> height;
+  std::string which;     ///< "pre-upgrade" or "post-upgrade", for messages
+  std::string command;   ///< the option's value, split like --cmd
+  std::string home;      ///< the working directory
+  UpgradeTarget target;  ///< from_version, version, plan and height are passed on
 };
 
 /// The spawn of a hook: argv is the command's words plus the plan and the height (empty strings

@@ -26,10 +26,6 @@ namespace visor {
 class Supervisor;
 struct SwitchRequest;
 
-/// Where `visor add-upgrade` asks a running visor with --source none to switch: a file in the
-/// format of Cosmos's upgrade-info.json ({"name": "<version>", "height": <request id>}).
-std::string manual_request_path(const std::string& home);
-
 /// The planner's view of the binary store.
 class StoreFacts final : public UpgradeFacts {
  public:

@@ -50,7 +50,9 @@ struct UpgradeEvent {
     retry_due,       ///< the armed deadline passed
     staged_by_hand,  ///< a binary may have been staged by hand (`visor add-upgrade`)
   };
-  UpgradeEvent(Kind what) : kind(what) {}  // NOLINT(google-explicit-constructor): {Kind} reads well
+  // NOLINTNEXTLINE(google-explicit-constructor): `handle({Kind::retry_due})` reads well
+  UpgradeEvent(Kind what, std::string what_text = {}, bool what_ok = false)
+      : kind(what), text(std::move(what_text)), ok(what_ok) {}
   Kind kind;
   UpgradeDecision decision{};
   PendingUpgrade pending{};
@@ -67,6 +69,13 @@ struct UpgradeTarget {
   std::optional<std::uint64_t> height;
   std::string url;
   std::string sha256;
+  /// --upgrade-args with {version} and {height} filled in: added to the new version's first start.
+  std::vector<std::string> arguments;
+
+  /// What state.json keeps of this upgrade at `stage`.
+  PendingUpgrade pending(PendingStage stage) const {
+    return {version, from_version, height, plan, stage, url, sha256};
+  }
 };
 
 /// What UpgradeManager must do.
@@ -115,9 +124,11 @@ class UpgradeFacts {
 
 /// The policy the planner applies, taken from Options.
 struct UpgradePolicy {
-  bool pre_upgrade_hook = false;  ///< --pre-upgrade is set
-  Duration retry_initial{10000};  ///< first retry after a failure, doubling ...
-  Duration retry_max{300000};     ///< ... up to this
+  bool pre_upgrade_hook = false;          ///< --pre-upgrade is set
+  std::vector<std::string> upgrade_args;  ///< --upgrade-args, with {version} and {height}
+  Duration healthy_after{10000};          ///< for the line that says an upgrade passed
+  Duration retry_initial{10000};          ///< first retry after a failure, doubling ...
+  Duration retry_max{300000};             ///< ... up to this
 };
 
 class UpgradePlanner {
@@ -135,6 +146,11 @@ class UpgradePlanner {
   /// True when the network halted for a plan not yet carried out: a child that exits now is not
   /// restarted on the old version. A halt for the next plan counts during probation too.
   bool network_halted() const;
+  /// True from the stop of the old version until the new one passed (and while halted): what
+  /// /readyz and `visor status` call an upgrade in progress.
+  bool in_progress() const;
+  /// The version (or, while it is learnt, the plan) being worked on; empty when idle.
+  std::string working_on() const;
   /// True while the Supervisor holds the child stopped for the planner.
   bool child_held() const { return child_held_; }
   /// Failed attempts since the last success, for the backoff.
@@ -151,6 +167,7 @@ class UpgradePlanner {
   std::vector<UpgradeAction> on_child_stopped();
   std::string resolve_version(std::vector<UpgradeAction>* actions);
   UpgradeTarget target_for(const std::string& version) const;
+  UpgradeTarget with_arguments(UpgradeTarget target) const;
   void log_once(std::vector<UpgradeAction>& actions, UpgradeAction::Level level,
                 const std::string& event, const std::string& text);
   bool is_halt(const UpgradeDecision& decision) const;
