@@ -1,6 +1,7 @@
 #include "visor/upgrade/upgrade_planner.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "visor/store/semver.h"
 
@@ -64,7 +65,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }  // namespace
 
 UpgradePlanner::UpgradePlanner(UpgradePolicy policy, const UpgradeFacts& facts, const Clock& clock)
-    : policy_(policy),
+    : policy_(std::move(policy)),
       facts_(facts),
       clock_(clock),
       backoff_(policy.retry_initial, policy.retry_max) {}
