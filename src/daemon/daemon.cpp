@@ -147,7 +147,7 @@ class Daemon {
       if (!options_.link.empty() && binary_.from_store) update_link();
     };
     hooks.on_change = [this](LifecycleState state, pid_t child) {
-      status_.state = to_string(state);
+      status_.state = state;
       status_.child_pid = child;
       status_.child_up =
           child != 0 && (state == LifecycleState::running || state == LifecycleState::probation);
@@ -191,14 +191,14 @@ class Daemon {
   // (read by `visor status`) current.
   void publish() {
     operations_.status_changed();
-    nlohmann::json live = {{"state", status_.state},
+    nlohmann::json live = {{"state", to_string(status_.state)},
                            {"binary", status_.binary},
                            {"current_version", status_.current_version},
                            {"child_pid", status_.child_pid},
                            {"child_up", status_.child_up},
                            {"upgrade_in_progress", status_.upgrade_in_progress},
                            {"upgrade_target", status_.upgrade_target},
-                           {"upgrade_stage", status_.upgrade_stage},
+                           {"upgrade_stage", to_string(status_.upgrade_stage)},
                            {"download_percent", status_.download_percent},
                            {"last_error", status_.last_error},
                            {"source", status_.source},

@@ -120,13 +120,9 @@ std::string render_metrics(const LiveStatus& status) {
 
   out.family("visor_state", "gauge",
              "The supervision state: 1 for the current state, 0 for every other one.");
-  bool known_state = false;
   for (const LifecycleState state : kLifecycleStates) {
-    const bool current = status.state == to_string(state);
-    known_state = known_state || current;
-    out.sample("visor_state", current ? 1 : 0, {{"state", to_string(state)}});
+    out.sample("visor_state", status.state == state ? 1 : 0, {{"state", to_string(state)}});
   }
-  if (!known_state) out.sample("visor_state", 1, {{"state", status.state}});
 
   out.family("visor_upgrades_total", "counter", "Upgrades of the managed binary, by result.");
   for (const char* result : kUpgradeResults) {

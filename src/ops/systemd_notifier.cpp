@@ -44,29 +44,38 @@ std::optional<Duration> watchdog_interval_from_environment() {
 std::string status_summary(const LiveStatus& status) {
   const std::string name = status.binary.empty() ? "the child" : status.binary;
   const std::string version = status.current_version.empty() ? "" : " " + status.current_version;
+  const std::string target =
+      status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target;
   std::string summary;
-  if (status.state == "running") {
-    summary = "running " + name + version;
-  } else if (status.state == "probation") {
-    summary = "running " + name + version + " (on probation)";
-  } else if (status.state == "backoff") {
-    summary = "backoff: restarting " + name;
-  } else if (status.state == "starting") {
-    summary = "starting " + name + version;
-  } else if (status.state == "stopping") {
-    summary = "stopping " + name;
-  } else if (status.state == "upgrading") {
-    summary = "upgrading " + name +
-              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target);
-  } else if (status.state == "held") {
-    summary = "held for the upgrade" +
-              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target) +
-              " (" + status.upgrade_stage + ")";
-  } else if (status.state == "rolling_back") {
-    summary = "rolling back " + name +
-              (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);
-  } else {
-    summary = status.state;
+  switch (status.state) {
+    case LifecycleState::running:
+      summary = "running " + name + version;
+      break;
+    case LifecycleState::probation:
+      summary = "running " + name + version + " (on probation)";
+      break;
+    case LifecycleState::backoff:
+      summary = "backoff: restarting " + name;
+      break;
+    case LifecycleState::starting:
+      summary = "starting " + name + version;
+      break;
+    case LifecycleState::stopping:
+      summary = "stopping " + name;
+      break;
+    case LifecycleState::upgrading:
+      summary = "upgrading " + name + target;
+      break;
+    case LifecycleState::held:
+      summary = "held for the upgrade" + target + " (" + to_string(status.upgrade_stage) + ")";
+      break;
+    case LifecycleState::rolling_back:
+      summary = "rolling back " + name +
+                (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);
+      break;
+    case LifecycleState::exited:
+      summary = "exited";
+      break;
   }
   if (status.upgrade_in_progress && status.download_percent >= 0 &&
       !status.upgrade_target.empty()) {
@@ -115,7 +124,7 @@ void SystemdNotifier::status_changed(const LiveStatus& status) {
     message += "STATUS=" + summary + "\n";
     last_summary_ = std::move(summary);
   }
-  if (status.state == "stopping" && !stopping_sent_) {
+  if (status.state == LifecycleState::stopping && !stopping_sent_) {
     stopping_sent_ = true;
     message += "STOPPING=1\n";
   }
