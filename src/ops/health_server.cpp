@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "visor/common/log.h"
+#include "visor/common/outside_text.h"
 #include "visor/ops/metrics.h"
 
 namespace visor {
@@ -32,20 +33,18 @@ constexpr const char* kJsonType = "application/json";
 constexpr const char* kTextType = "text/plain; charset=utf-8";
 
 HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::string& reason) {
-  nlohmann::json body{{"state", to_string(status.state)}, {"reason", reason}};
+  nlohmann::json body{{"state", status.state}, {"reason", reason}};
   if (!status.current_version.empty()) body["version"] = status.current_version;
   if (status.child_pid > 0) body["child_pid"] = status.child_pid;
-  if (!status.last_error.empty()) body["last_error"] = status.last_error;
-  if (status.upgrade_stage != UpgradeStage::idle)
-    body["upgrade_stage"] = to_string(status.upgrade_stage);
-  // Invalid UTF-8 in an error message must not make the endpoint throw.
-  return {code, kJsonType,
-          body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", ""};
+  if (!status.last_error.empty())
+    body["last_error"] = outside_text(status.last_error, log::kMaxMessageBytes);
+  if (status.upgrade_stage != "idle") body["upgrade_stage"] = status.upgrade_stage;
+  return {code, kJsonType, dump_json(body) + "\n", ""};
 }
 
 HealthAnswer healthz(const LiveStatus& status) {
-  if (status.state == LifecycleState::exited) return json_answer(503, status, "visor is exiting");
-  if (status.state == LifecycleState::held) {
+  if (status.state == "exited") return json_answer(503, status, "visor is exiting");
+  if (status.state == "held") {
     return json_answer(
         503, status,
         "the child is stopped for the upgrade" +
@@ -58,10 +57,8 @@ HealthAnswer healthz(const LiveStatus& status) {
 HealthAnswer readyz(const LiveStatus& status) {
   if (!status.child_up) return json_answer(503, status, "the child is not running");
   if (status.upgrade_in_progress) return json_answer(503, status, "an upgrade is in progress");
-  if (status.state != LifecycleState::running) {
-    return json_answer(503, status,
-                       std::string("the child is in state ") + to_string(status.state));
-  }
+  if (status.state != "running")
+    return json_answer(503, status, "the child is in state " + status.state);
   return json_answer(200, status, "ready");
 }
 
@@ -111,7 +108,6 @@ HealthAnswer answer_health_request(std::string_view method, std::string_view tar
   if (path == "/healthz") return healthz(status);
   if (path == "/readyz") return readyz(status);
   if (path == "/metrics") return {200, kMetricsContentType, render_metrics(status), ""};
-  if (path == "/") return {200, kTextType, "visor: /healthz /readyz /metrics\n", ""};
   return {404, kTextType, "not found; try /healthz, /readyz or /metrics\n", ""};
 }
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "visor/common/outside_text.h"
 #include "visor/process/lifecycle.h"
 
 namespace visor {
@@ -84,9 +85,11 @@ constexpr std::array kLifecycleStates = {
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
+  // Outside text first (valid UTF-8, no control characters, bounded), then the format's escapes.
+  const std::string safe = outside_text(value, kMaxLabelBytes);
   std::string escaped;
-  escaped.reserve(value.size());
-  for (const char c : value) {
+  escaped.reserve(safe.size());
+  for (const char c : safe) {
     if (c == '\\') {
       escaped += "\\\\";
     } else if (c == '"') {
@@ -120,9 +123,13 @@ std::string render_metrics(const LiveStatus& status) {
 
   out.family("visor_state", "gauge",
              "The supervision state: 1 for the current state, 0 for every other one.");
+  bool known_state = false;
   for (const LifecycleState state : kLifecycleStates) {
-    out.sample("visor_state", status.state == state ? 1 : 0, {{"state", to_string(state)}});
+    const bool current = status.state == to_string(state);
+    known_state = known_state || current;
+    out.sample("visor_state", current ? 1 : 0, {{"state", to_string(state)}});
   }
+  if (!known_state) out.sample("visor_state", 1, {{"state", status.state}});
 
   out.family("visor_upgrades_total", "counter", "Upgrades of the managed binary, by result.");
   for (const char* result : kUpgradeResults) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "visor/common/log.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/result.h"
 #include "visor/ops/notify_socket.h"
 
@@ -44,38 +45,29 @@ std::optional<Duration> watchdog_interval_from_environment() {
 std::string status_summary(const LiveStatus& status) {
   const std::string name = status.binary.empty() ? "the child" : status.binary;
   const std::string version = status.current_version.empty() ? "" : " " + status.current_version;
-  const std::string target =
-      status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target;
   std::string summary;
-  switch (status.state) {
-    case LifecycleState::running:
-      summary = "running " + name + version;
-      break;
-    case LifecycleState::probation:
-      summary = "running " + name + version + " (on probation)";
-      break;
-    case LifecycleState::backoff:
-      summary = "backoff: restarting " + name;
-      break;
-    case LifecycleState::starting:
-      summary = "starting " + name + version;
-      break;
-    case LifecycleState::stopping:
-      summary = "stopping " + name;
-      break;
-    case LifecycleState::upgrading:
-      summary = "upgrading " + name + target;
-      break;
-    case LifecycleState::held:
-      summary = "held for the upgrade" + target + " (" + to_string(status.upgrade_stage) + ")";
-      break;
-    case LifecycleState::rolling_back:
-      summary = "rolling back " + name +
-                (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);
-      break;
-    case LifecycleState::exited:
-      summary = "exited";
-      break;
+  if (status.state == "running") {
+    summary = "running " + name + version;
+  } else if (status.state == "probation") {
+    summary = "running " + name + version + " (on probation)";
+  } else if (status.state == "backoff") {
+    summary = "backoff: restarting " + name;
+  } else if (status.state == "starting") {
+    summary = "starting " + name + version;
+  } else if (status.state == "stopping") {
+    summary = "stopping " + name;
+  } else if (status.state == "upgrading") {
+    summary = "upgrading " + name +
+              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target);
+  } else if (status.state == "held") {
+    summary = "held for the upgrade" +
+              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target) +
+              " (" + status.upgrade_stage + ")";
+  } else if (status.state == "rolling_back") {
+    summary = "rolling back " + name +
+              (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);
+  } else {
+    summary = status.state;
   }
   if (status.upgrade_in_progress && status.download_percent >= 0 &&
       !status.upgrade_target.empty()) {
@@ -83,11 +75,8 @@ std::string status_summary(const LiveStatus& status) {
                std::to_string(status.download_percent) + "%";
   }
   if (!status.last_error.empty()) summary += "; " + status.last_error;
-  for (char& c : summary) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  if (summary.size() > kMaxSummaryLength) summary.resize(kMaxSummaryLength);
-  return summary;
+  // One line of valid UTF-8 (a newline would end the STATUS= assignment), bounded.
+  return outside_text(summary, kMaxSummaryLength - kExcerptMarkerBytes);
 }
 
 SystemdNotifier::SystemdNotifier(boost::asio::io_context& io)
@@ -124,7 +113,7 @@ void SystemdNotifier::status_changed(const LiveStatus& status) {
     message += "STATUS=" + summary + "\n";
     last_summary_ = std::move(summary);
   }
-  if (status.state == LifecycleState::stopping && !stopping_sent_) {
+  if (status.state == "stopping" && !stopping_sent_) {
     stopping_sent_ = true;
     message += "STOPPING=1\n";
   }

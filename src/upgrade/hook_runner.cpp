@@ -1,7 +1,7 @@
 #include "visor/upgrade/hook_runner.h"
 
+#include "visor/common/command_line.h"
 #include "visor/common/log.h"
-#include "visor/process/command_line.h"
 
 extern char** environ;
 

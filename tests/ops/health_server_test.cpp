@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 
 LiveStatus running() {
   LiveStatus status;
-  status.state = LifecycleState::running;
+  status.state = "running";
   status.binary = "lavap";
   status.current_version = "5.2.1";
   status.child_pid = 99;
@@ -42,7 +42,7 @@ TEST(HealthAnswers, HealthzFollowsTheChild) {
   EXPECT_EQ(json["state"], "running");
   EXPECT_FALSE(json["reason"].get<std::string>().empty());
 
-  status.state = LifecycleState::backoff;
+  status.state = "backoff";
   status.child_up = false;
   status.last_error = "child ended with exit code 3";
   answer = answer_health_request("GET", "/healthz", status);
@@ -51,7 +51,7 @@ TEST(HealthAnswers, HealthzFollowsTheChild) {
   EXPECT_EQ(nlohmann::json::parse(answer.body)["last_error"], "child ended with exit code 3");
 
   status = running();
-  status.state = LifecycleState::exited;
+  status.state = "exited";
   EXPECT_EQ(answer_health_request("GET", "/healthz", status).status, 503u);
   // An upgrade in progress is healthy, just not ready.
   status = running();
@@ -68,11 +68,17 @@ TEST(HealthAnswers, ReadyzNeedsARunningChildAndNoUpgrade) {
   EXPECT_NE(nlohmann::json::parse(upgrading.body)["reason"].get<std::string>().find("upgrade"),
             std::string::npos);
   status = running();
-  status.state = LifecycleState::probation;
+  status.state = "probation";
   EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 503u);
   status = running();
   status.child_up = false;
   EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 503u);
+  // A download in the background (pre-staging) does not take the serving node out of a load
+  // balancer: only the switch itself (upgrade_in_progress) does.
+  status = running();
+  status.upgrade_target = "5.3.0";
+  status.download_percent = 40;
+  EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 200u);
 }
 
 TEST(HealthAnswers, MetricsMethodsAndPaths) {
@@ -85,6 +91,7 @@ TEST(HealthAnswers, MetricsMethodsAndPaths) {
   const HealthAnswer post = answer_health_request("POST", "/healthz", status);
   EXPECT_EQ(post.status, 405u);
   EXPECT_EQ(post.allow, "GET, HEAD");
+  EXPECT_EQ(answer_health_request("GET", "/", status).status, 404u);  // no index page
   EXPECT_EQ(answer_health_request("GET", "/nothing", status).status, 404u);
   EXPECT_EQ(answer_health_request("GET", "/healthz/../etc", status).status, 404u);
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "prometheus_text_validator.h"
+#include "visor/common/outside_text.h"
 
 namespace visor {
 namespace {
@@ -19,7 +20,7 @@ std::string joined(const std::vector<std::string>& errors) {
 
 LiveStatus busy_status() {
   LiveStatus status;
-  status.state = LifecycleState::running;
+  status.state = "running";
   status.binary = "lavap";
   status.current_version = "5.2.1";
   status.child_pid = 42;
@@ -90,18 +91,25 @@ TEST(Metrics, UpgradeResultsAreAlwaysThereEvenAtZero) {
   EXPECT_EQ(busy.value("visor_upgrades_total", {{"result", "rolled_back"}}), 1);
 }
 
-TEST(Metrics, AnUnexpectedUpgradeResultIsStillReported) {
+TEST(Metrics, AnUnexpectedUpgradeResultOrStateIsStillReported) {
   LiveStatus status;
   status.upgrades_total["aborted"] = 5;
+  status.state = "something-new";
   const auto parsed = validate_prometheus_text(render_metrics(status));
   ASSERT_TRUE(parsed.errors.empty()) << joined(parsed.errors);
   EXPECT_EQ(parsed.value("visor_upgrades_total", {{"result", "aborted"}}), 5);
+  EXPECT_EQ(parsed.value("visor_state", {{"state", "something-new"}}), 1);
 }
 
-TEST(Metrics, LabelValuesAreEscapedAndReadBackUnchanged) {
+TEST(Metrics, LabelValuesAreEscapedAndReadBackAsTheirOutsideTextExcerpt) {
+  // A newline is outside text's "\n" escape first (two characters), then the backslash is
+  // escaped for the format: a reader gets the two characters back, never a line break.
   EXPECT_EQ(escape_label_value(R"(a\b"c)"
                                "\nd"),
-            R"(a\\b\"c\nd)");
+            R"(a\\b\"c\\nd)");
+  EXPECT_EQ(escape_label_value("bad \xff byte"), "bad \xEF\xBF\xBD byte");
+  EXPECT_LE(escape_label_value(std::string(10000, 'v')).size(),
+            kMaxLabelBytes + kExcerptMarkerBytes);
   EXPECT_EQ(escape_label_value("plain 5.2.1-rc1"), "plain 5.2.1-rc1");
   LiveStatus status;
   status.current_version = "5.2.1\"}\\ evil\nnext_line 1";
@@ -109,7 +117,7 @@ TEST(Metrics, LabelValuesAreEscapedAndReadBackUnchanged) {
   const std::string text = render_metrics(status);
   const auto parsed = validate_prometheus_text(text);
   ASSERT_TRUE(parsed.errors.empty()) << joined(parsed.errors) << text;
-  EXPECT_EQ(parsed.value("visor_version_info", {{"current", status.current_version},
+  EXPECT_EQ(parsed.value("visor_version_info", {{"current", R"(5.2.1"}\ evil\nnext_line 1)"},
                                                 {"binary", status.binary},
                                                 {"visor", VISOR_VERSION}}),
             1);

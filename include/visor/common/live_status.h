@@ -8,23 +8,23 @@
 #include <map>
 #include <string>
 
-#include "visor/process/lifecycle.h"
-#include "visor/upgrade/upgrade_planner.h"
-
 namespace visor {
 
 struct LiveStatus {
-  LifecycleState state = LifecycleState::starting;  ///< the lifecycle state (docs/design.md)
-  std::string binary;                               ///< the managed binary's name, e.g. "lavap"
-  std::string current_version;                      ///< empty when unknown
+  std::string state = "starting";  ///< the lifecycle state (docs/design.md)
+  std::string binary;              ///< the managed binary's name, e.g. "lavap"
+  std::string current_version;     ///< empty when unknown
   pid_t child_pid = 0;
   bool child_up = false;
+  /// True from the moment a switch begins (the old child is stopped) until the new version has
+  /// passed probation or was rolled back; a download or pre-staging alone does not set it, so
+  /// /readyz stays 200 while the old version keeps serving.
   bool upgrade_in_progress = false;
-  std::string upgrade_target;                       ///< version being downloaded or switched to
-  int download_percent = -1;                        ///< -1 when unknown or idle
-  UpgradeStage upgrade_stage = UpgradeStage::idle;  ///< the upgrade planner's stage
-  std::string last_error;                           ///< the last failure visor reported (one line)
-  std::string source;                               ///< "lava", "vega", "cosmos", "none"
+  std::string upgrade_target;          ///< version being downloaded or switched to
+  int download_percent = -1;           ///< -1 when unknown or idle
+  std::string upgrade_stage = "idle";  ///< the upgrade planner's stage (docs/design.md)
+  std::string last_error;              ///< the last failure visor reported (one line)
+  std::string source;                  ///< "lava", "vega", "cosmos", "none"
 
   std::uint64_t child_restarts_total = 0;
   std::map<std::string, std::uint64_t> upgrades_total;  ///< by result: success, failed, rolled_back
