@@ -15,13 +15,13 @@
 #include "visor/fetch/http_client.h"
 #include "visor/process/process_table.h"
 #include "visor/sources/lava_params.h"
+#include "visor/sources/source_factory.h"
 #include "visor/sources/upgrade_info.h"
 #include "visor/sources/vega_status.h"
 #include "visor/store/binary_store.h"
 #include "visor/store/home_lock.h"
 #include "visor/store/semver.h"
 #include "visor/store/version_probe.h"
-#include "visor/upgrade/upgrade_manager.h"
 
 namespace visor {
 namespace {
@@ -262,11 +262,10 @@ int run_add_upgrade(const AddUpgradeRequest& request) {
   Status installed = present ? store.replace_copy(text, executable.value())
                              : store.install_copy(text, executable.value());
   if (!installed) return fail(installed.error());
-  if (present && store.state().failed.erase(text) > 0) {
+  if (present && store.clear_failed(text)) {
     std::cout << "cleared the failed mark of " << text << " (it is a new binary)\n";
   }
-  if (!request.plan.empty()) store.state().plans[request.plan] = text;
-  Status saved = store.save();
+  Status saved = request.plan.empty() ? store.save() : store.map_plan(request.plan, text);
   if (!saved) return fail(saved.error());
   std::cout << (present ? "replaced " : "staged ") << name << " " << text << " in "
             << store.version_dir(text) << (request.plan.empty() ? "" : " for plan " + request.plan)
@@ -337,7 +336,7 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << "failed:   " << outside_text(version) << ": " << outside_text(reason, 1000)
               << "\n";
   if (s.pending) {
-    std::cout << "pending:  " << s.pending->version << " (" << s.pending->stage << ")"
+    std::cout << "pending:  " << s.pending->version << " (" << to_string(s.pending->stage) << ")"
               << (s.pending->height ? " at height " + std::to_string(*s.pending->height)
                                     : std::string())
               << "\n";

@@ -113,15 +113,18 @@ class Daemon {
       return kExitFailure;
     }
 
-    supervisor_ = std::make_unique<Supervisor>(io_, options_, hooks());
+    SpawnOptions child;
+    child.path = binary_.from_store ? store_.current_binary() : binary_.path;
+    child.argv = options_.command;
+    child.environment = child_environment();
+    supervisor_ = std::make_unique<Supervisor>(io_, options_, clock_, child, hooks());
     upgrades_ = std::make_unique<UpgradeManager>(io_, worker_, source_worker_, options_, store_,
                                                  status_, *supervisor_, [this] { publish(); });
     log::info("visor_started", "visor " VISOR_VERSION " supervising " + options_.command.front(),
               {{"home", options_.home},
                {"version", binary_.version.empty() ? "unknown" : binary_.version},
                {"pid", std::to_string(::getpid())}});
-    const bool resume_on_probation = upgrades_->resume_after_restart();
-    supervisor_->start(resume_on_probation);
+    supervisor_->start(upgrades_->resume_after_restart());
     if (binary_.from_store) upgrades_->start_source();
     run_loop();
     upgrades_.reset();
@@ -145,27 +148,12 @@ class Daemon {
 
   SupervisorHooks hooks() {
     SupervisorHooks hooks;
-    hooks.prepare_spawn = [this](bool upgrade_start) {
-      SpawnOptions spawn;
-      spawn.path = binary_.from_store ? store_.current_binary() : binary_.path;
-      spawn.argv = options_.command;
-      spawn.environment = child_environment();
-      if (upgrade_start) {
-        for (auto& word : upgrades_->upgrade_arguments()) spawn.argv.push_back(std::move(word));
-      }
-      return spawn;
+    hooks.network_halted = [this] { return upgrades_ && upgrades_->network_halted(); };
+    hooks.on_outcome = [this](SwitchOutcome outcome, const std::string& reason) {
+      if (upgrades_) upgrades_->on_outcome(outcome, reason);
+      if (!options_.link.empty() && binary_.from_store) update_link();
     };
-    hooks.switch_to_upgrade = [this] {
-      const bool switched = upgrades_->switch_current();
-      if (switched && !options_.link.empty()) update_link();
-      return switched;
-    };
-    hooks.roll_back = [this](const std::string& reason) {
-      upgrades_->roll_back(reason);
-      if (!options_.link.empty()) update_link();
-    };
-    hooks.commit_upgrade = [this] { upgrades_->commit(); };
-    hooks.on_state_change = [this](LifecycleState state, pid_t child) {
+    hooks.on_change = [this](LifecycleState state, pid_t child) {
       status_.state = to_string(state);
       status_.child_pid = child;
       status_.child_up =
@@ -173,14 +161,11 @@ class Daemon {
       status_.child_restarts_total =
           static_cast<std::uint64_t>(supervisor_->lifecycle().restarts());
       status_.orphans_reaped_total = ProcessTable::instance().orphans_reaped();
-      if (auto version = store_.current_version()) status_.current_version = *version;
+      if (state == LifecycleState::exited) {
+        if (upgrades_) upgrades_->stop();
+        operations_.stopping();
+      }
       publish();
-      if (upgrades_) upgrades_->state_changed(state);
-    };
-    hooks.on_orphans_reaped = [this](std::uint64_t total) { status_.orphans_reaped_total = total; };
-    hooks.on_exit = [this](int, const std::string&) {
-      if (upgrades_) upgrades_->stop();
-      operations_.stopping();
     };
     return hooks;
   }
@@ -220,6 +205,7 @@ class Daemon {
                            {"child_up", status_.child_up},
                            {"upgrade_in_progress", status_.upgrade_in_progress},
                            {"upgrade_target", status_.upgrade_target},
+                           {"upgrade_stage", status_.upgrade_stage},
                            {"download_percent", status_.download_percent},
                            {"last_error", outside_text(status_.last_error, log::kMaxMessageBytes)},
                            {"source", status_.source},
@@ -241,6 +227,7 @@ class Daemon {
   Worker source_worker_;  // source polls, never queued behind a download
   LiveStatus status_;
   Operations operations_;
+  RealClock clock_;
   BinaryChoice binary_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<UpgradeManager> upgrades_;

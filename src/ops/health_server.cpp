@@ -38,11 +38,18 @@ HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::str
   if (status.child_pid > 0) body["child_pid"] = status.child_pid;
   if (!status.last_error.empty())
     body["last_error"] = outside_text(status.last_error, log::kMaxMessageBytes);
+  if (status.upgrade_stage != "idle") body["upgrade_stage"] = status.upgrade_stage;
   return {code, kJsonType, dump_json(body) + "\n", ""};
 }
 
 HealthAnswer healthz(const LiveStatus& status) {
   if (status.state == "exited") return json_answer(503, status, "visor is exiting");
+  if (status.state == "held") {
+    return json_answer(
+        503, status,
+        "the child is stopped for the upgrade" +
+            (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target));
+  }
   if (!status.child_up) return json_answer(503, status, "the child is not running");
   return json_answer(200, status, "the child is running");
 }

@@ -77,9 +77,9 @@ class Exposition {
 };
 
 constexpr std::array kLifecycleStates = {
-    LifecycleState::starting,     LifecycleState::running,   LifecycleState::backoff,
-    LifecycleState::stopping,     LifecycleState::upgrading, LifecycleState::probation,
-    LifecycleState::rolling_back, LifecycleState::exited,
+    LifecycleState::starting,  LifecycleState::running,      LifecycleState::backoff,
+    LifecycleState::stopping,  LifecycleState::upgrading,    LifecycleState::held,
+    LifecycleState::probation, LifecycleState::rolling_back, LifecycleState::exited,
 };
 
 }  // namespace

@@ -59,6 +59,10 @@ std::string status_summary(const LiveStatus& status) {
   } else if (status.state == "upgrading") {
     summary = "upgrading " + name +
               (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target);
+  } else if (status.state == "held") {
+    summary = "held for the upgrade" +
+              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target) +
+              " (" + status.upgrade_stage + ")";
   } else if (status.state == "rolling_back") {
     summary = "rolling back " + name +
               (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);

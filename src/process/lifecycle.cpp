@@ -68,6 +68,24 @@ std::vector<LifecycleAction> Lifecycle::on_child_gone(const ExitStatus& status) 
   return {};
 }
 
+namespace {
+
+LifecycleAction report(SwitchOutcome outcome, std::string reason = {}) {
+  LifecycleAction action{Do::report, 0, false, std::move(reason)};
+  action.outcome = outcome;
+  return action;
+}
+
+}  // namespace
+
+// The child is gone for an upgrade: nothing restarts it until the upgrade manager says so.
+std::vector<LifecycleAction> Lifecycle::hold(std::vector<LifecycleAction> before) {
+  state_ = LifecycleState::held;
+  deadline_.reset();
+  before.push_back(report(SwitchOutcome::stopped));
+  return before;
+}
+
 std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
   using S = LifecycleState;
   switch (state_) {
@@ -82,20 +100,21 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
           return {};
         case Kind::spawn_failed:
           if (probation_next_) {
-            auto actions = std::vector<LifecycleAction>{
-                {Do::roll_back, 0, false, "could not start: " + event.status.describe()}};
-            auto start = start_child(false);
-            actions.insert(actions.end(), start.begin(), start.end());
-            return actions;
+            state_ = S::held;
+            return {
+                report(SwitchOutcome::rolled_back, "could not start: " + event.status.describe())};
           }
           ++restarts_;
           return on_child_gone(event.status);
         case Kind::stop_requested:  // nothing runs yet
           state_ = S::exited;
           return {{Do::exit, 128 + event.signal_number, false, "stopped before the child started"}};
+        case Kind::hold_requested:
+        case Kind::switch_requested:
+          return {report(SwitchOutcome::dropped)};
         case Kind::child_exited:
         case Kind::deadline:
-        case Kind::upgrade_requested:
+        case Kind::release_requested:
         case Kind::ready_seen:
           return {};  // the spawn result comes first; nothing else can be pending
       }
@@ -104,6 +123,10 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
     case S::running:
       switch (event.kind) {
         case Kind::child_exited: {
+          if (event.halted) {  // the network stopped: not a crash, and no restart of the old one
+            last_status_ = event.status;
+            return hold();
+          }
           auto actions = on_child_gone(event.status);
           if (state_ == S::backoff) ++restarts_;
           return actions;
@@ -114,11 +137,14 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
           return {};
         case Kind::stop_requested:
           return begin_stop(S::stopping, event.signal_number);
-        case Kind::upgrade_requested:
+        case Kind::hold_requested:
           return begin_stop(S::upgrading, policy_.stop_signal);
+        case Kind::switch_requested:  // a switch needs the child held first
+          return {report(SwitchOutcome::dropped)};
         case Kind::start:
         case Kind::spawned:
         case Kind::spawn_failed:
+        case Kind::release_requested:
         case Kind::ready_seen:
           return {};
       }
@@ -133,16 +159,15 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
           deadline_.reset();
           return {{Do::exit, last_status_.shell_code(), false,
                    "stopped while waiting to restart; last child " + last_status_.describe()}};
-        case Kind::upgrade_requested: {
-          std::vector<LifecycleAction> actions{{Do::switch_to_upgrade, 0, false, {}}};
-          auto start = start_child(true);
-          actions.insert(actions.end(), start.begin(), start.end());
-          return actions;
-        }
+        case Kind::hold_requested:  // the restart is called off
+          return hold();
+        case Kind::switch_requested:
+          return {report(SwitchOutcome::dropped)};
         case Kind::start:
         case Kind::spawned:
         case Kind::spawn_failed:
         case Kind::child_exited:
+        case Kind::release_requested:
         case Kind::ready_seen:
           return {};
       }
@@ -153,19 +178,17 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
     case S::rolling_back:
       switch (event.kind) {
         case Kind::child_exited: {
+          last_status_ = event.status;
           if (state_ == S::stopping) {
             state_ = S::exited;
             deadline_.reset();
             return {{Do::exit, event.status.shell_code(), false,
                      "child stopped with " + event.status.describe()}};
           }
-          if (state_ == S::upgrading) {
-            std::vector<LifecycleAction> actions{{Do::switch_to_upgrade, 0, false, {}}};
-            auto start = start_child(true);
-            actions.insert(actions.end(), start.begin(), start.end());
-            return actions;
-          }
-          return start_child(false);  // rolled back: the roll_back action was already given
+          if (state_ == S::upgrading) return hold({});
+          state_ = S::held;  // rolled back: the manager points `current` back, then releases
+          deadline_.reset();
+          return {report(SwitchOutcome::rolled_back, rollback_reason_)};
         }
         case Kind::deadline:  // the stop signal was not enough
           deadline_.reset();
@@ -175,10 +198,38 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
           state_ = S::stopping;
           return {{Do::signal_child, event.signal_number, false, {}}};
         }
+        case Kind::hold_requested:
+          if (state_ == S::stopping) return {report(SwitchOutcome::dropped)};
+          return {};  // the child is being stopped and will be held anyway
+        case Kind::switch_requested:
+          return {report(SwitchOutcome::dropped)};
         case Kind::start:
         case Kind::spawned:
         case Kind::spawn_failed:
-        case Kind::upgrade_requested:
+        case Kind::release_requested:
+        case Kind::ready_seen:
+          return {};
+      }
+      break;
+
+    case S::held:
+      switch (event.kind) {
+        case Kind::switch_requested:
+          return start_child(true);
+        case Kind::release_requested:
+          return start_child(false);
+        case Kind::hold_requested:
+          // Already held: the request crossed the halt exit that reported `stopped` already.
+          return {};
+        case Kind::stop_requested:
+          state_ = S::exited;
+          return {{Do::exit, 128 + event.signal_number, false,
+                   "stopped while the child was held for an upgrade"}};
+        case Kind::start:
+        case Kind::spawned:
+        case Kind::spawn_failed:
+        case Kind::child_exited:
+        case Kind::deadline:
         case Kind::ready_seen:
           return {};
       }
@@ -187,41 +238,65 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
     case S::probation:
       switch (event.kind) {
         case Kind::child_exited: {
+          last_status_ = event.status;
+          if (event.halted) {
+            // It halted for the next upgrade: the chain went past its height with it, so it
+            // passed, and the next upgrade follows.
+            return hold({report(SwitchOutcome::passed)});
+          }
           const auto ran = std::chrono::duration_cast<Duration>(clock_.now() - started_at_);
-          std::vector<LifecycleAction> actions{{Do::roll_back, 0, false,
-                                                "exited with " + event.status.describe() +
-                                                    " after " + std::to_string(ran.count()) +
-                                                    "ms"}};
-          auto start = start_child(false);
-          actions.insert(actions.end(), start.begin(), start.end());
-          return actions;
+          state_ = S::held;
+          deadline_.reset();
+          return {report(SwitchOutcome::rolled_back, "exited with " + event.status.describe() +
+                                                         " after " + std::to_string(ran.count()) +
+                                                         "ms")};
         }
         case Kind::deadline:
           if (policy_.require_ready && !ready_seen_) {
-            auto actions = begin_stop(S::rolling_back, policy_.stop_signal);
-            actions.insert(actions.begin(),
-                           {Do::roll_back, 0, false, "never printed the --ready-pattern line"});
-            return actions;
+            rollback_reason_ = "never printed the --ready-pattern line";
+            return begin_stop(S::rolling_back, policy_.stop_signal);
           }
           state_ = S::running;
           deadline_.reset();
           consecutive_failures_ = 0;
-          return {{Do::commit_upgrade, 0, false, {}}};
+          return {report(SwitchOutcome::passed)};
         case Kind::ready_seen:
           ready_seen_ = true;
           return {};
         case Kind::stop_requested:
           return begin_stop(S::stopping, event.signal_number);
+        case Kind::hold_requested: {
+          // The network halted for the next upgrade while this version runs: it passed.
+          auto actions = begin_stop(S::upgrading, policy_.stop_signal);
+          actions.insert(actions.begin(), report(SwitchOutcome::passed));
+          return actions;
+        }
+        case Kind::switch_requested:  // one upgrade at a time
+          return {report(SwitchOutcome::dropped)};
         case Kind::start:
         case Kind::spawned:
         case Kind::spawn_failed:
-        case Kind::upgrade_requested:  // one upgrade at a time; the source asks again later
+        case Kind::release_requested:
           return {};
       }
       break;
 
     case S::exited:
-      return {};
+      switch (event.kind) {
+        case Kind::hold_requested:
+        case Kind::switch_requested:
+          return {report(SwitchOutcome::dropped)};
+        case Kind::start:
+        case Kind::spawned:
+        case Kind::spawn_failed:
+        case Kind::child_exited:
+        case Kind::deadline:
+        case Kind::stop_requested:
+        case Kind::release_requested:
+        case Kind::ready_seen:
+          return {};
+      }
+      break;
   }
   return {};
 }
@@ -238,6 +313,8 @@ const char* to_string(LifecycleState state) {
       return "stopping";
     case LifecycleState::upgrading:
       return "upgrading";
+    case LifecycleState::held:
+      return "held";
     case LifecycleState::probation:
       return "probation";
     case LifecycleState::rolling_back:

@@ -83,6 +83,12 @@ Result<pid_t> ProcessTable::spawn(const SpawnOptions& options, ExitCallback on_e
         dup2(wanted[target], target);
       }
     }
+    if (!options.working_directory.empty() && chdir(options.working_directory.c_str()) != 0) {
+      const int error = errno;
+      ssize_t ignored = write(report[1], &error, sizeof error);
+      (void)ignored;
+      _exit(127);
+    }
     if (options.environment.empty()) {
       execv(options.path.c_str(), argv.data());
     } else {

@@ -29,9 +29,12 @@ void write_all(int fd, const char* data, std::size_t length) {
 
 }  // namespace
 
-Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, SupervisorHooks hooks)
+Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, const Clock& clock,
+                       SpawnOptions child, SupervisorHooks hooks)
     : io_(io),
       options_(options),
+      clock_(clock),
+      child_(std::move(child)),
       hooks_(std::move(hooks)),
       random_(std::random_device{}()),
       lifecycle_(LifecyclePolicy::from(options), clock_,
@@ -49,7 +52,7 @@ Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, Supe
 
 Supervisor::~Supervisor() { ProcessTable::instance().set_reaper_active(false); }
 
-void Supervisor::start(bool upgrade_start) {
+void Supervisor::start(std::optional<SwitchRequest> probation) {
   for (const int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) {
     boost::system::error_code error;
     signals_.add(signal_number, error);
@@ -77,14 +80,27 @@ void Supervisor::start(bool upgrade_start) {
     }
   }
   LifecycleEvent start{LifecycleEvent::Kind::start};
-  start.upgrade_start = upgrade_start;
+  start.upgrade_start = probation.has_value();
+  if (probation) extra_arguments_ = probation->extra_arguments;
   handle(start);
   ProcessTable::instance().reap();  // anything that ended before the handler was installed
 }
 
-void Supervisor::request_upgrade() {
-  boost::asio::post(io_, [this] { handle({LifecycleEvent::Kind::upgrade_requested}); });
+// Requests from the upgrade manager run from the loop, never inside its own handler.
+void Supervisor::post(LifecycleEvent::Kind kind) {
+  boost::asio::post(io_, [this, kind] { handle({kind}); });
 }
+
+void Supervisor::hold() { post(LifecycleEvent::Kind::hold_requested); }
+
+void Supervisor::start_upgrade(SwitchRequest request) {
+  boost::asio::post(io_, [this, request = std::move(request)] {
+    extra_arguments_ = request.extra_arguments;
+    handle({LifecycleEvent::Kind::switch_requested});
+  });
+}
+
+void Supervisor::release() { post(LifecycleEvent::Kind::release_requested); }
 
 void Supervisor::wait_for_signal() {
   signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
@@ -99,8 +115,7 @@ void Supervisor::on_signal(int signal_number) {
     const int orphans = ProcessTable::instance().reap();
     if (orphans > 0) {
       log::debug("orphans_reaped", "reaped " + std::to_string(orphans) + " orphaned process(es)");
-      if (hooks_.on_orphans_reaped)
-        hooks_.on_orphans_reaped(ProcessTable::instance().orphans_reaped());
+      if (hooks_.on_change) hooks_.on_change(lifecycle_.state(), child_pid_);
     }
     return;
   }
@@ -139,7 +154,7 @@ void Supervisor::handle(const LifecycleEvent& event) {
                 "restarting the child in " + std::to_string(lifecycle_.last_delay().count()) + "ms",
                 {{"restarts", std::to_string(lifecycle_.restarts())}});
     }
-    if (hooks_.on_state_change) hooks_.on_state_change(state, child_pid_);
+    if (hooks_.on_change) hooks_.on_change(state, child_pid_);
   }
 }
 
@@ -167,16 +182,8 @@ void Supervisor::carry_out(const LifecycleAction& action) {
         }
       }
       break;
-    case Do::switch_to_upgrade:
-      if (hooks_.switch_to_upgrade && !hooks_.switch_to_upgrade()) {
-        log::error("upgrade_aborted", "the switch failed; starting the current version again");
-      }
-      break;
-    case Do::roll_back:
-      if (hooks_.roll_back) hooks_.roll_back(action.reason);
-      break;
-    case Do::commit_upgrade:
-      if (hooks_.commit_upgrade) hooks_.commit_upgrade();
+    case Do::report:
+      if (hooks_.on_outcome) hooks_.on_outcome(action.outcome, action.reason);
       break;
     case Do::exit:
       finished_ = true;
@@ -186,8 +193,7 @@ void Supervisor::carry_out(const LifecycleAction& action) {
       } else {
         log::info("exiting", action.reason, {{"code", std::to_string(action.value)}});
       }
-      if (hooks_.on_state_change) hooks_.on_state_change(LifecycleState::exited, 0);
-      if (hooks_.on_exit) hooks_.on_exit(action.value, action.reason);
+      if (hooks_.on_change) hooks_.on_change(LifecycleState::exited, 0);
       signals_.cancel();
       timer_.cancel();
       for (int index = 0; index < 2; ++index) drain_output(index);
@@ -198,7 +204,10 @@ void Supervisor::carry_out(const LifecycleAction& action) {
 }
 
 void Supervisor::spawn_child(bool upgrade_start) {
-  SpawnOptions spawn = hooks_.prepare_spawn(upgrade_start);
+  SpawnOptions spawn = child_;
+  if (upgrade_start) {
+    spawn.argv.insert(spawn.argv.end(), extra_arguments_.begin(), extra_arguments_.end());
+  }
   int stdin_fd = -1;
   if (!options_.stdin_file.empty()) {
     // Opened afresh for every start, so each child reads it from the beginning. O_NONBLOCK keeps
@@ -228,7 +237,16 @@ void Supervisor::spawn_child(bool upgrade_start) {
         child_pid_ = 0;
         log::info("child_exited", "child ended with " + status.describe(),
                   {{"pid", std::to_string(pid)}, {"state", to_string(lifecycle_.state())}});
-        handle({LifecycleEvent::Kind::child_exited, status});
+        LifecycleEvent exited{LifecycleEvent::Kind::child_exited, status};
+        const LifecycleState state = lifecycle_.state();
+        exited.halted = (state == LifecycleState::running || state == LifecycleState::probation) &&
+                        hooks_.network_halted && hooks_.network_halted();
+        if (exited.halted) {
+          log::info("halted",
+                    "the network halted for an upgrade: the old version is not "
+                    "started again");
+        }
+        handle(exited);
       },
       &exec_errno);
   if (stdin_fd >= 0) ::close(stdin_fd);

@@ -98,6 +98,21 @@ void CosmosSource::mark_done(const std::string& plan, std::uint64_t height) {
   done_.insert(PlanKey(plan, height));
 }
 
+std::optional<UpgradeDecision> CosmosSource::read_now() {
+  const FetchOutcome read = read_upgrade_info(path_, kUpgradeInfoLimit);
+  // No file (no plan) or an unreadable one (the watcher reports it): no halt known now.
+  if (read.kind != FetchOutcome::Kind::ok) return std::nullopt;
+  auto parsed = parse_upgrade_info(read.body);
+  if (!parsed) return std::nullopt;
+  const PlanKey key(parsed->name, parsed->height);
+  if (done_.count(key) != 0) return std::nullopt;
+  UpgradeDecision decision = decide_cosmos(parsed.value(), "", current_version_);
+  if (!decision.activate) return std::nullopt;
+  acted_.insert(key);  // the watcher need not deliver it again
+  last_ = decision;
+  return decision;
+}
+
 void CosmosSource::arm_watch() {
   if (!settings_.use_inotify || events_.is_open()) return;
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

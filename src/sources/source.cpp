@@ -4,8 +4,9 @@ namespace visor {
 
 bool same_action(const UpgradeDecision& left, const UpgradeDecision& right) {
   return left.target == right.target && left.activate == right.activate &&
-         left.fallbacks == right.fallbacks && left.height == right.height &&
-         left.url == right.url && left.sha256 == right.sha256 && left.plan == right.plan;
+         left.halted == right.halted && left.fallbacks == right.fallbacks &&
+         left.height == right.height && left.url == right.url && left.sha256 == right.sha256 &&
+         left.plan == right.plan;
 }
 
 }  // namespace visor

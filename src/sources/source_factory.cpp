@@ -21,4 +21,14 @@ std::unique_ptr<Source> make_source(boost::asio::io_context& io, Worker& worker,
   return nullptr;
 }
 
+std::string manual_request_path(const std::string& home) { return home + "/upgrade-request.json"; }
+
+std::unique_ptr<Source> make_manual_source(boost::asio::io_context& io, Worker& worker,
+                                           const Options& options, const std::string& home) {
+  Options manual = options;
+  manual.upgrade_info = manual_request_path(home);
+  manual.poll_interval = Duration(1000);
+  return std::make_unique<CosmosSource>(io, worker, manual);
+}
+
 }  // namespace visor

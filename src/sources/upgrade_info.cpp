@@ -145,6 +145,7 @@ UpgradeDecision decide_cosmos(const UpgradeInfo& info, const std::string& plan_v
     return decision;
   }
   decision.activate = true;
+  decision.halted = true;
   if (version) decision.target = version->str();
   if (const auto url = binary_url_for(info, platform.os, platform.arch)) {
     decision.url = *url;

@@ -122,6 +122,7 @@ UpgradeDecision decide_vega(const VegaUpgradeStatus& status, const std::string& 
   decision.target = accepted->str();
   decision.height = status.upgrade_height;
   decision.activate = status.ready_to_upgrade;
+  decision.halted = status.ready_to_upgrade;
   const std::string against =
       current ? "above current " + current->str() : "current version unknown, following the node";
   decision.reason = "accepted release " + status.release_tag + " at height " +

@@ -369,6 +369,49 @@ void BinaryStore::record_missing_hashes() {
   }
 }
 
+std::optional<std::string> BinaryStore::failed_reason(const std::string& version) const {
+  const auto it = state_.failed.find(version);
+  if (it == state_.failed.end()) return std::nullopt;
+  return it->second;
+}
+
+Status BinaryStore::mark_failed(const std::string& version, const std::string& reason) {
+  state_.failed[version] = reason;
+  return save();
+}
+
+std::optional<std::string> BinaryStore::plan_version(const std::string& plan) const {
+  const auto it = state_.plans.find(plan);
+  if (it == state_.plans.end()) return std::nullopt;
+  return it->second;
+}
+
+Status BinaryStore::map_plan(const std::string& plan, const std::string& version) {
+  state_.plans[plan] = version;
+  return save();
+}
+
+void BinaryStore::refresh_plans() {
+  auto on_disk = load_state(state_path());
+  if (!on_disk) return;  // the in-memory mappings stand; the next save rewrites the file
+  for (const auto& [plan, version] : on_disk->plans) state_.plans[plan] = version;
+}
+
+bool BinaryStore::plan_done(const DonePlan& plan) const {
+  return std::find(state_.done_plans.begin(), state_.done_plans.end(), plan) !=
+         state_.done_plans.end();
+}
+
+Status BinaryStore::mark_plan_done(const DonePlan& plan) {
+  if (!plan_done(plan)) state_.done_plans.push_back(plan);
+  return save();
+}
+
+Status BinaryStore::set_pending(std::optional<PendingUpgrade> pending) {
+  state_.pending = std::move(pending);
+  return save();
+}
+
 Status BinaryStore::save() {
   state_.staged.clear();
   const auto current = current_version();

@@ -12,6 +12,50 @@ namespace visor {
 
 using nlohmann::json;
 
+namespace {
+
+PendingStage pending_stage(const std::string& text) {
+  if (text == "switching") return PendingStage::switching;
+  if (text == "staged") return PendingStage::staged;
+  return PendingStage::downloading;
+}
+
+// {"name": "v2", "height": 12}; a state.json of an earlier visor kept "name@height" strings.
+DonePlan done_plan(const json& entry) {
+  DonePlan plan;
+  if (entry.is_object()) {
+    plan.name = entry.value("name", "");
+    if (entry.contains("height") && entry.at("height").is_number_unsigned())
+      plan.height = entry.at("height").get<std::uint64_t>();
+    return plan;
+  }
+  const std::string text = entry.get<std::string>();
+  const auto at = text.rfind('@');
+  plan.name = text.substr(0, at);
+  if (at != std::string::npos) {
+    try {
+      plan.height = std::stoull(text.substr(at + 1));
+    } catch (const std::exception&) {
+      plan.height.reset();  // "name@?": a plan without a height
+    }
+  }
+  return plan;
+}
+
+}  // namespace
+
+const char* to_string(PendingStage stage) {
+  switch (stage) {
+    case PendingStage::downloading:
+      return "downloading";
+    case PendingStage::staged:
+      return "staged";
+    case PendingStage::switching:
+      return "switching";
+  }
+  return "downloading";
+}
+
 std::string render_state(const StoreState& state) {
   json document = json::object();
   document["current"] = state.current;
@@ -21,7 +65,7 @@ std::string render_state(const StoreState& state) {
   if (state.pending) {
     json pending = {
         {"version", state.pending->version}, {"from_version", state.pending->from_version},
-        {"plan", state.pending->plan},       {"stage", state.pending->stage},
+        {"plan", state.pending->plan},       {"stage", to_string(state.pending->stage)},
         {"url", state.pending->url},         {"sha256", state.pending->sha256}};
     pending["height"] = state.pending->height ? json(*state.pending->height) : json(nullptr);
     document["pending"] = pending;
@@ -29,7 +73,12 @@ std::string render_state(const StoreState& state) {
     document["pending"] = nullptr;
   }
   document["plans"] = state.plans;
-  document["done_plans"] = state.done_plans;
+  json done = json::array();
+  for (const auto& plan : state.done_plans) {
+    done.push_back(
+        {{"name", plan.name}, {"height", plan.height ? json(*plan.height) : json(nullptr)}});
+  }
+  document["done_plans"] = done;
   document["sha256"] = state.sha256;
   return dump_json(document, 2) + "\n";
 }
@@ -52,7 +101,8 @@ Result<StoreState> parse_state(const std::string& text) {
     if (document.contains("plans"))
       state.plans = document.at("plans").get<std::map<std::string, std::string>>();
     if (document.contains("done_plans")) {
-      state.done_plans = document.at("done_plans").get<std::vector<std::string>>();
+      for (const json& entry : document.at("done_plans"))
+        state.done_plans.push_back(done_plan(entry));
     }
     if (document.contains("sha256"))
       state.sha256 = document.at("sha256").get<std::map<std::string, std::string>>();
@@ -62,7 +112,7 @@ Result<StoreState> parse_state(const std::string& text) {
       upgrade.version = pending.value("version", "");
       upgrade.from_version = pending.value("from_version", "");
       upgrade.plan = pending.value("plan", "");
-      upgrade.stage = pending.value("stage", "downloading");
+      upgrade.stage = pending_stage(pending.value("stage", "downloading"));
       upgrade.url = pending.value("url", "");
       upgrade.sha256 = pending.value("sha256", "");
       if (pending.contains("height") && pending.at("height").is_number_unsigned()) {

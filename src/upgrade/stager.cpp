@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
+#include "visor/common/log.h"
 #include "visor/common/sha256.h"
 #include "visor/fetch/checksum_file.h"
 #include "visor/fetch/http_client.h"
@@ -179,6 +181,46 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
   }
   result.sha256 = binary_sha256.value();
   return result;
+}
+
+void stage_in_background(Worker& worker, StageRequest request, const Options& options,
+                         const BinaryStore& store,
+                         std::function<void(int percent, std::uint64_t added)> on_progress,
+                         std::function<void(const Result<StageResult>&)> done) {
+  const std::string label = request.version.empty() ? request.label : request.version;
+  log::info("download_started", "fetching " + store.name() + " " + label, {{"version", label}});
+  auto last_bytes = std::make_shared<std::uint64_t>(0);
+  request.on_progress = [&worker, label, last_bytes,
+                         on_progress = std::move(on_progress)](const DownloadProgress& got) {
+    worker.to_main([label, last_bytes, on_progress, got] {
+      const std::uint64_t added = got.bytes >= *last_bytes ? got.bytes - *last_bytes : 0;
+      *last_bytes = got.bytes;
+      const int percent = got.total > 0 ? static_cast<int>(got.bytes * 100 / got.total) : -1;
+      char rate[32];
+      std::snprintf(rate, sizeof rate, "%.1f", got.bytes_per_second / (1024.0 * 1024.0));
+      log::info("download_progress",
+                "downloading " + label + ": " +
+                    (percent >= 0 ? std::to_string(percent) + "%" : std::string("?")) + " (" +
+                    std::to_string(got.bytes) + " bytes, " + rate + " MiB/s)",
+                {{"version", label}});
+      on_progress(percent, added);
+    });
+  };
+  worker.run([request, &options, &store] { return stage_version(request, options, store); },
+             [name = store.name(), done = std::move(done)](const Result<StageResult>& result) {
+               if (result) {
+                 const StageResult& staged = result.value();
+                 log::info(
+                     "staged",
+                     "staged " + name + " " + staged.version +
+                         (staged.already_present
+                              ? " (already present)"
+                              : " (" + std::to_string(staged.bytes) + " bytes, SHA-256 verified" +
+                                    (staged.resumed ? ", resumed" : "") + ")"),
+                     {{"version", staged.version}});
+               }
+               done(result);
+             });
 }
 
 }  // namespace visor

@@ -1,48 +1,14 @@
 #include "visor/upgrade/upgrade_manager.h"
 
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
-#include <cstdio>
 
-#include "visor/common/command_line.h"
 #include "visor/common/log.h"
-#include "visor/process/process_table.h"
-#include "visor/sources/cosmos_source.h"
+#include "visor/process/supervisor.h"
 #include "visor/sources/source_factory.h"
-#include "visor/store/semver.h"
+#include "visor/upgrade/hook_runner.h"
 #include "visor/upgrade/stager.h"
 
-extern char** environ;
-
 namespace visor {
-namespace {
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string plan_key(const std::string& plan, std::optional<std::uint64_t> height) {
-  return plan + "@" + (height ? std::to_string(*height) : std::string("?"));
-}
-
-bool version_below(const std::string& left, const std::string& right) {
-  const auto a = SemVer::parse(left);
-  const auto b = SemVer::parse(right);
-  return a && b && *a < *b;
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
-}  // namespace
-
-std::string manual_request_path(const std::string& home) { return home + "/upgrade-request.json"; }
 
 UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Worker& source_worker,
                                const Options& options, BinaryStore& store, LiveStatus& status,
@@ -55,73 +21,42 @@ UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Work
       status_(status),
       supervisor_(supervisor),
       publish_(std::move(publish)),
-      retry_timer_(io) {}
+      facts_(store),
+      planner_(
+          UpgradePolicy{!options.pre_upgrade.empty(), options.upgrade_args, options.healthy_after},
+          facts_, clock_),
+      retry_timer_(io),
+      watch_timer_(io) {}
 
 UpgradeManager::~UpgradeManager() {
   *alive_ = false;
   try {
     stop();
   } catch (...) {
-    // cancelling the retry timer at exit can only fail if the io_context is gone; nothing to do
+    // cancelling the timers at exit can only fail if the io_context is gone; nothing to do
   }
 }
 
-void UpgradeManager::save() {
-  Status saved = store_.save();
+void UpgradeManager::save(const Status& saved) {
   if (!saved) log::error("state_write_failed", saved.error());
 }
 
-bool UpgradeManager::resume_after_restart() {
-  auto& pending = store_.state().pending;
-  if (!pending) return false;
-  const auto current = store_.current_version();
-  if (pending->stage == "switching" && current && *current == pending->version) {
-    switching_ = pending;
-    status_.upgrade_in_progress = true;
-    status_.upgrade_target = pending->version;
-    log::info(
-        "upgrade_resumed",
-        "visor restarted during the switch to " + pending->version + "; it starts on probation",
-        {{"version", pending->version}});
-    return true;
-  }
-  // The switch had not happened, or a download was under way: stage it again in the
-  // background (a .part file is resumed); the source decides whether to switch.
-  UpgradeDecision decision;
-  decision.target = pending->version;
-  decision.height = pending->height;
-  decision.plan = pending->plan;
-  decision.url = pending->url;
-  decision.sha256 = pending->sha256;
-  decision.reason = "resuming the interrupted upgrade to " + pending->version;
-  pending->stage = store_.has_version(pending->version) ? "staged" : "downloading";
-  save();
-  boost::asio::post(io_, [this, alive = alive_, decision] {
-    if (*alive && !wanted_) on_decision(decision);
-  });
-  return false;
+std::optional<SwitchRequest> UpgradeManager::resume_after_restart() {
+  if (!store_.pending()) return std::nullopt;
+  UpgradeEvent resumed{UpgradeEvent::Kind::resumed};
+  resumed.pending = *store_.pending();
+  handle(resumed);
+  if (planner_.stage() != UpgradeStage::probation) return std::nullopt;
+  return SwitchRequest{planner_.target().version, planner_.target().arguments};
 }
 
 void UpgradeManager::start_source() {
-  if (options_.source == SourceKind::none) {
-    // Manual upgrades: `visor add-upgrade` stages a version and writes a request in Cosmos's
-    // upgrade-info.json format, which the Cosmos source's watcher (inotify) picks up.
-    Options manual = options_;
-    manual.upgrade_info = manual_request_path(store_.home());
-    manual.poll_interval = Duration(1000);
-    source_ = std::make_unique<CosmosSource>(io_, source_worker_, manual);
-  } else {
-    source_ = make_source(io_, source_worker_, options_);
-  }
+  source_ = options_.source == SourceKind::none
+                ? make_manual_source(io_, source_worker_, options_, store_.home())
+                : make_source(io_, source_worker_, options_);
   if (!source_) return;
   for (const auto& done : store_.state().done_plans) {
-    const auto at = done.rfind('@');
-    if (at == std::string::npos) continue;
-    try {
-      source_->mark_done(done.substr(0, at), std::stoull(done.substr(at + 1)));
-    } catch (...) {
-      // an entry without a height: the plan name alone is remembered by the manager
-    }
+    if (done.height) source_->mark_done(done.name, *done.height);
   }
   source_->set_current_version(status_.current_version);
   source_->start([this](const UpgradeDecision& decision) { on_decision(decision); },
@@ -133,11 +68,10 @@ void UpgradeManager::start_source() {
                  [this](bool ok, double latency) {
                    ++status_.source_polls_total;
                    status_.source_poll_latency_seconds = latency;
-                   if (ok) {
-                     status_.last_successful_poll_unixtime = unix_now();
-                   } else {
-                     ++status_.source_errors_total;
-                   }
+                   if (!ok) ++status_.source_errors_total;
+                   using Seconds = std::chrono::duration<double>;
+                   const auto now = std::chrono::system_clock::now().time_since_epoch();
+                   if (ok) status_.last_successful_poll_unixtime = Seconds(now).count();
                  });
 }
 
@@ -145,413 +79,203 @@ void UpgradeManager::stop() {
   stopped_ = true;
   *cancel_ = true;
   retry_timer_.cancel();
+  watch_timer_.cancel();
   if (source_) source_->stop();
 }
 
 void UpgradeManager::on_decision(const UpgradeDecision& decision) {
+  UpgradeEvent event{UpgradeEvent::Kind::decision};
+  event.decision = decision;
+  // A request of `visor add-upgrade` is no network halt: the old version runs until the switch.
+  if (options_.source == SourceKind::none) event.decision.halted = false;
+  handle(event);
+}
+
+void UpgradeManager::on_outcome(SwitchOutcome outcome, const std::string& reason) {
+  using Kind = UpgradeEvent::Kind;
+  UpgradeEvent event{outcome == SwitchOutcome::stopped       ? Kind::child_stopped
+                     : outcome == SwitchOutcome::passed      ? Kind::passed
+                     : outcome == SwitchOutcome::rolled_back ? Kind::rolled_back
+                                                             : Kind::dropped,
+                     reason};
+  handle(event);
+}
+
+bool UpgradeManager::network_halted() {
+  // The chain may have written its plan a moment before exiting: asked now, not later.
+  if (auto decision = source_ ? source_->read_now() : std::nullopt) on_decision(*decision);
+  return planner_.network_halted();
+}
+
+void UpgradeManager::handle(const UpgradeEvent& event) {
   if (stopped_) return;
-  if (!decision.reason.empty()) log::info("source_decision", decision.reason);
-  wanted_ = decision;
-  candidate_ = 0;
-  retry_delay_ = Duration(10000);
-  evaluate();
-}
-
-std::string UpgradeManager::resolve_version(const UpgradeDecision& decision) {
-  std::vector<std::string> candidates;
-  if (!decision.target.empty()) candidates.push_back(decision.target);
-  for (const auto& fallback : decision.fallbacks) candidates.push_back(fallback);
-  if (candidates.empty() && !decision.plan.empty()) {
-    // `visor add-upgrade --plan` may have written the mapping while visor runs.
-    if (auto on_disk = load_state(store_.state_path())) {
-      for (const auto& [plan, version] : on_disk->plans) store_.state().plans[plan] = version;
-    }
-    auto it = store_.state().plans.find(decision.plan);
-    if (it != store_.state().plans.end()) candidates.push_back(it->second);
-  }
-  while (candidate_ < candidates.size()) {
-    const std::string& version = candidates[candidate_];
-    auto failed = store_.state().failed.find(version);
-    if (failed == store_.state().failed.end()) return version;
-    const std::string line =
-        "not choosing " + version + ": it failed before (" + failed->second + ")";
-    if (line != last_logged_) {
-      last_logged_ = line;
-      log::warn("version_failed_before", line);
-    }
-    ++candidate_;
-  }
-  return {};
-}
-
-bool UpgradeManager::plan_done(const UpgradeDecision& decision) const {
-  if (decision.plan.empty()) return false;
-  const auto& done = store_.state().done_plans;
-  return std::find(done.begin(), done.end(), plan_key(decision.plan, decision.height)) !=
-         done.end();
-}
-
-void UpgradeManager::evaluate() {
-  if (stopped_ || !wanted_ || staging_ || hook_running_ || switching_ || verifying_) return;
-  const UpgradeDecision decision = *wanted_;
-  if (decision.target.empty() && decision.plan.empty()) return;
-  if (plan_done(decision)) return;
-  const std::string version = resolve_version(decision);
-  const std::string current = status_.current_version;
-  if (version.empty()) {
-    if (!decision.plan.empty() && decision.target.empty() && !decision.url.empty() &&
-        store_.state().failed.count("plan:" + decision.plan) == 0) {
-      start_stage("", decision);  // the version is learnt from the downloaded binary
-    } else if (!decision.plan.empty() && decision.target.empty()) {
-      fail("upgrade plan " + decision.plan +
-           " names no version and has no binary URL; stage it with "
-           "`visor add-upgrade --plan " +
-           decision.plan + " VERSION FILE`");
-    }
-    return;
-  }
-  if (!current.empty() && !version_below(current, version)) {
-    if (!decision.plan.empty() && version == current) {
-      // Already running the plan's version (e.g. visor restarted after the switch).
-      store_.state().done_plans.push_back(plan_key(decision.plan, decision.height));
-      save();
-    } else if (version_below(version, current)) {
-      const std::string line = "refusing a downgrade from " + current + " to " + version;
-      if (line != last_logged_) {
-        last_logged_ = line;
-        log::warn("downgrade_refused", line);
-      }
-    }
-    return;
-  }
-  if (store_.has_version(version)) {
-    if (decision.activate) {
-      verify_then_switch(version, decision);
-    } else {
-      const std::string line = version + " is staged; switching when the network requires it";
-      if (line != last_logged_) {
-        last_logged_ = line;
-        log::info("prestaged", line, {{"version", version}});
-      }
-    }
-    return;
-  }
-  start_stage(version, decision);
-}
-
-void UpgradeManager::start_stage(const std::string& version, const UpgradeDecision& decision) {
-  staging_ = true;
-  const std::string label = version.empty() ? "plan " + decision.plan : version;
-  const PendingUpgrade pending =
-      pending_for(version.empty() ? decision.plan : version, decision, "downloading");
-  if (!version.empty()) {
-    store_.state().pending = pending;
-    save();
-  }
-  status_.upgrade_target = label;
-  status_.download_percent = 0;
+  for (const auto& action : planner_.handle(event)) carry_out(action);
+  sync_current();
+  status_.upgrade_stage = to_string(planner_.stage());
+  status_.upgrade_in_progress = planner_.in_progress();
+  status_.upgrade_target = planner_.working_on();
+  arm_timers();
   publish_();
-  log::info("download_started", "fetching " + store_.name() + " " + label,
-            {{"version", label}, {"activate", decision.activate ? "now" : "pre-stage"}});
-
-  StageRequest request;
-  request.version = version;
-  request.url = decision.url;
-  request.sha256 = decision.sha256;
-  request.label = "plan-" + decision.plan;
-  request.cancel = cancel_;
-  auto last_bytes = std::make_shared<std::uint64_t>(0);
-  request.on_progress = [this, alive = alive_, label,
-                         last_bytes](const DownloadProgress& progress) {
-    worker_.to_main([this, alive, label, last_bytes, progress] {
-      if (!*alive) return;
-      if (progress.bytes >= *last_bytes)
-        status_.download_bytes_total += progress.bytes - *last_bytes;
-      *last_bytes = progress.bytes;
-      const int percent =
-          progress.total > 0 ? static_cast<int>(progress.bytes * 100 / progress.total) : -1;
-      status_.download_percent = percent;
-      char rate[32];
-      std::snprintf(rate, sizeof rate, "%.1f", progress.bytes_per_second / (1024.0 * 1024.0));
-      log::info("download_progress",
-                "downloading " + label + ": " +
-                    (percent >= 0 ? std::to_string(percent) + "%" : std::string("?")) + " (" +
-                    std::to_string(progress.bytes) + " bytes, " + rate + " MiB/s)",
-                {{"version", label}});
-      publish_();
-    });
-  };
-  const Options& options = options_;
-  const BinaryStore& store = store_;
-  worker_.run([request, &options, &store] { return stage_version(request, options, store); },
-              [this, alive = alive_, decision, label](Result<StageResult> result) {
-                if (!*alive) return;
-                staging_ = false;
-                status_.download_percent = -1;
-                if (!result) {
-                  if (store_.state().pending && store_.state().pending->stage == "downloading") {
-                    store_.state().pending.reset();
-                    save();
-                  }
-                  ++status_.upgrades_total["failed"];
-                  fail("staging " + label + " failed: " + result.error());
-                  if (decision.plan.empty() || !decision.target.empty()) {
-                    const size_t options_count = 1 + decision.fallbacks.size();
-                    if (candidate_ + 1 < options_count) {
-                      ++candidate_;
-                      log::info("fallback", "trying the next acceptable version");
-                      evaluate();
-                      return;
-                    }
-                  }
-                  candidate_ = 0;
-                  schedule_retry();
-                  return;
-                }
-                const StageResult& staged = result.value();
-                log::info(
-                    "staged",
-                    "staged " + store_.name() + " " + staged.version +
-                        (staged.already_present
-                             ? " (already present)"
-                             : " (" + std::to_string(staged.bytes) + " bytes, SHA-256 verified" +
-                                   (staged.resumed ? ", resumed" : "") + ")"),
-                    {{"version", staged.version}});
-                if (!decision.plan.empty()) store_.state().plans[decision.plan] = staged.version;
-                store_.record_hash(staged.version, staged.sha256);
-                if (store_.state().pending && store_.state().pending->version == staged.version) {
-                  store_.state().pending->stage = "staged";
-                }
-                save();
-                status_.last_error.clear();
-                retry_delay_ = Duration(10000);
-                publish_();
-                evaluate();
-              });
 }
 
-void UpgradeManager::begin_switch(const std::string& version, const UpgradeDecision& decision) {
-  const auto state = supervisor_.state();
-  if (state != LifecycleState::running && state != LifecycleState::backoff) {
-    return;  // re-evaluated on the next state change
-  }
-  if (options_.pre_upgrade.empty()) {
-    request_switch(version, decision);
-    return;
-  }
-  hook_running_ = true;
-  run_hook(options_.pre_upgrade, "pre-upgrade", version, [this, version, decision](bool ok) {
-    hook_running_ = false;
-    if (!ok) {
+void UpgradeManager::carry_out(const UpgradeAction& action) {
+  using Do = UpgradeAction::Kind;
+  switch (action.kind) {
+    case Do::stage:
+      return stage(action.target);
+    case Do::hold:
+      // Before a switch stops the old child, its new binary is re-hashed while the old one
+      // still runs: the check costs no downtime, and a tampered file is never switched to.
+      if (planner_.stage() == UpgradeStage::stopping &&
+          store_.has_version(planner_.target().version)) {
+        return verify_staged(planner_.target().version, UpgradeEvent::Kind::stage_failed,
+                             [this] { supervisor_.hold(); });
+      }
+      return supervisor_.hold();
+    case Do::release:
+      return supervisor_.release();
+    case Do::run_hook:
+      return run_hook(worker_, {"pre-upgrade", options_.pre_upgrade, store_.home(), action.target},
+                      [this, alive = alive_](bool ok) {
+                        if (*alive) handle({UpgradeEvent::Kind::hook_done, "", ok});
+                      });
+    case Do::switch_to:
+      if (verified_ == action.target.version) return switch_to(action.target);
+      // The child was already down (a halt): checked now, just before `current` moves.
+      return verify_staged(action.target.version, UpgradeEvent::Kind::switch_failed,
+                           [this, target = action.target] { switch_to(target); });
+    case Do::commit:
+    case Do::roll_back:
+      return finish(action);
+    case Do::persist:
+      return save(store_.set_pending(action.target.pending(action.stage)));
+    case Do::clear_pending:
+      return save(store_.set_pending(std::nullopt));
+    case Do::map_plan:
+      return save(store_.map_plan(action.target.plan, action.target.version));
+    case Do::mark_done:
+      if (source_ && action.target.height)
+        source_->mark_done(action.target.plan, *action.target.height);
+      return save(store_.mark_plan_done({action.target.plan, action.target.height}));
+    case Do::failed:
       ++status_.upgrades_total["failed"];
-      fail("the --pre-upgrade hook failed; the upgrade to " + version + " is aborted");
-      schedule_retry();
-      return;
-    }
-    request_switch(version, decision);
-  });
+      status_.last_error = action.text;
+      return log::error("upgrade_error", action.text);
+    case Do::arm_retry:
+      return;  // arm_timers() follows the planner's deadline
+    case Do::log:
+      if (action.level == UpgradeAction::Level::error) status_.last_error = action.text;
+      if (action.level == UpgradeAction::Level::info) return log::info(action.event, action.text);
+      if (action.level == UpgradeAction::Level::warn) return log::warn(action.event, action.text);
+      return log::error(action.event, action.text);
+  }
 }
 
-void UpgradeManager::verify_then_switch(const std::string& version,
-                                        const UpgradeDecision& decision) {
-  const auto state = supervisor_.state();
-  if (state != LifecycleState::running && state != LifecycleState::backoff) return;
-  verifying_ = true;
+void UpgradeManager::stage(const UpgradeTarget& target) {
+  status_.download_percent = 0;
+  stage_in_background(
+      worker_, {target.version, target.url, target.sha256, "plan-" + target.plan, {}, cancel_},
+      options_, store_,
+      [this, alive = alive_](int percent, std::uint64_t added) {
+        if (!*alive) return;
+        status_.download_bytes_total += added;
+        status_.download_percent = percent;
+        publish_();
+      },
+      [this, alive = alive_](const Result<StageResult>& result) {
+        if (!*alive) return;
+        status_.download_percent = -1;
+        // What the binary hashed to when it was verified: checked before it ever runs.
+        if (result) store_.record_hash(result->version, result->sha256);
+        UpgradeEvent event{result ? UpgradeEvent::Kind::staged : UpgradeEvent::Kind::stage_failed,
+                           result ? "" : result.error()};
+        event.version = result ? result->version : "";
+        handle(event);
+      });
+}
+
+void UpgradeManager::verify_staged(const std::string& version, UpgradeEvent::Kind failure,
+                                   std::function<void()> then) {
   const BinaryStore& store = store_;
   worker_.run([&store, version] { return store.hash_binary(version); },
-              [this, alive = alive_, version, decision](const Result<std::string>& hashed) {
+              [this, alive = alive_, version, failure,
+               then = std::move(then)](const Result<std::string>& hashed) {
                 if (!*alive) return;
-                verifying_ = false;
                 Status checked = store_.check_hash(version, hashed);
                 if (checked) {
-                  begin_switch(version, decision);
-                  return;
+                  verified_ = version;
+                  return then();
                 }
                 // Not the version's fault: never marked failed; set aside and fetched again.
-                fail("not switching to " + version + ": " + checked.error() +
-                     "; it is set aside and fetched again");
                 Status aside = store_.quarantine(version);
                 if (!aside) log::error("quarantine_failed", aside.error());
-                evaluate();
+                handle({failure, "not switching to " + version + ": " + checked.error() +
+                                     "; it is set aside and fetched again"});
               });
 }
 
-PendingUpgrade UpgradeManager::pending_for(const std::string& version,
-                                           const UpgradeDecision& decision,
-                                           const std::string& stage) const {
-  PendingUpgrade pending;
-  pending.version = version;
-  pending.from_version = status_.current_version;
-  pending.height = decision.height;
-  pending.plan = decision.plan;
-  pending.stage = stage;
-  pending.url = decision.url;
-  pending.sha256 = decision.sha256;
-  return pending;
-}
-
-void UpgradeManager::request_switch(const std::string& version, const UpgradeDecision& decision) {
-  const PendingUpgrade pending = pending_for(version, decision, "switching");
-  store_.state().pending = pending;
-  save();
-  switching_ = pending;
-  status_.upgrade_in_progress = true;
-  status_.upgrade_target = version;
-  log::info("upgrade_started", "switching from " + pending.from_version + " to " + version,
-            {{"version", version}, {"from", pending.from_version}});
-  publish_();
-  supervisor_.request_upgrade();
-}
-
-std::vector<std::string> UpgradeManager::upgrade_arguments() const {
-  std::vector<std::string> words;
-  if (!switching_) return words;
-  const std::string height = switching_->height ? std::to_string(*switching_->height) : "";
-  for (const auto& word : options_.upgrade_args) {
-    words.push_back(
-        replace_all(replace_all(word, "{version}", switching_->version), "{height}", height));
-  }
-  return words;
-}
-
-bool UpgradeManager::switch_current() {
-  if (!switching_) return false;
-  Status switched = store_.switch_to(switching_->version);
+void UpgradeManager::switch_to(const UpgradeTarget& target) {
+  verified_.clear();
+  Status switched = store_.switch_to(target.version);
   if (!switched) {
-    ++status_.upgrades_total["failed"];
-    fail("switching to " + switching_->version + " failed: " + switched.error());
-    store_.state().pending.reset();
-    save();
-    switching_.reset();
-    status_.upgrade_in_progress = false;
-    return false;
+    // Told as an event after this round of actions, so the planner sees one event at a time.
+    boost::asio::post(io_, [this, alive = alive_, error = switched.error()] {
+      if (*alive) handle({UpgradeEvent::Kind::switch_failed, error});
+    });
+    return;
   }
-  status_.current_version = switching_->version;
-  log::info("switched", "current now points at " + switching_->version,
-            {{"version", switching_->version}});
-  return true;
+  log::info("upgrade_started", "switching from " + target.from_version + " to " + target.version,
+            {{"version", target.version}, {"from", target.from_version}});
+  supervisor_.start_upgrade({target.version, target.arguments});
 }
 
-void UpgradeManager::commit() {
-  if (!switching_) return;
-  const PendingUpgrade done = *switching_;
-  switching_.reset();
-  ++status_.upgrades_total["success"];
-  if (!done.plan.empty()) {
-    store_.state().done_plans.push_back(plan_key(done.plan, done.height));
-    if (source_ && done.height) source_->mark_done(done.plan, *done.height);
+void UpgradeManager::finish(const UpgradeAction& action) {
+  const UpgradeTarget& target = action.target;
+  if (action.kind == UpgradeAction::Kind::roll_back) {
+    Status rolled = store_.roll_back(target.version, target.from_version, action.text);
+    if (!rolled) log::error("rollback_failed", rolled.error());
+    ++status_.upgrades_total["rolled_back"];
+  } else {
+    ++status_.upgrades_total["success"];
+    status_.last_error.clear();
+    if (!options_.post_upgrade.empty()) {
+      run_hook(worker_, {"post-upgrade", options_.post_upgrade, store_.home(), target},
+               [](bool) {});
+    }
   }
-  store_.state().pending.reset();
-  save();
-  status_.upgrade_in_progress = false;
-  status_.upgrade_target.clear();
-  status_.last_error.clear();
-  status_.current_version = done.version;
-  if (source_) source_->set_current_version(done.version);
-  log::info("upgrade_succeeded",
-            "upgrade from " + done.from_version + " to " + done.version +
-                " succeeded: it stayed up for " + std::to_string(options_.healthy_after.count()) +
-                "ms",
-            {{"version", done.version}});
-  publish_();
-  if (!options_.post_upgrade.empty()) {
-    run_hook(options_.post_upgrade, "post-upgrade", done.version, [](bool) {});
+  save(store_.set_pending(std::nullopt));
+}
+
+void UpgradeManager::arm_timers() {
+  const auto deadline = planner_.deadline();
+  if (deadline != armed_retry_) {
+    armed_retry_ = deadline;
+    retry_timer_.cancel();
+    if (deadline) {
+      retry_timer_.expires_at(*deadline);
+      retry_timer_.async_wait(
+          [this, alive = alive_, deadline](const boost::system::error_code& error) {
+            if (error || !*alive || armed_retry_ != deadline) return;
+            armed_retry_.reset();
+            handle({UpgradeEvent::Kind::retry_due});
+          });
+    }
   }
-  evaluate();
-}
-
-void UpgradeManager::roll_back(const std::string& reason) {
-  if (!switching_) return;
-  const PendingUpgrade failed = *switching_;
-  switching_.reset();
-  const std::string line =
-      "rolled back from " + failed.version + " to " + failed.from_version + ": " + reason;
-  Status rolled = store_.roll_back(failed.version, failed.from_version, reason);
-  if (!rolled) log::error("rollback_failed", rolled.error());
-  store_.state().pending.reset();
-  save();
-  ++status_.upgrades_total["rolled_back"];
-  status_.upgrade_in_progress = false;
-  status_.upgrade_target.clear();
-  status_.current_version = failed.from_version;
-  status_.last_error = line;
-  if (source_) source_->set_current_version(failed.from_version);
-  log::error("rolled_back", line, {{"version", failed.version}, {"to", failed.from_version}});
-  publish_();
-}
-
-void UpgradeManager::state_changed(LifecycleState state) {
-  if (state == LifecycleState::running || state == LifecycleState::backoff) evaluate();
-}
-
-void UpgradeManager::fail(const std::string& line) {
-  log::error("upgrade_error", line);
-  status_.last_error = line;
-  publish_();
-}
-
-void UpgradeManager::schedule_retry() {
-  if (stopped_) return;
-  const Duration delay = retry_delay_;
-  retry_delay_ = std::min(retry_delay_ * 2, Duration(5 * 60 * 1000));
-  log::info("upgrade_retry", "trying again in " + std::to_string(delay.count() / 1000) + "s");
-  retry_timer_.expires_after(delay);
-  retry_timer_.async_wait([this, alive = alive_](const boost::system::error_code& error) {
+  if (planner_.stage() != UpgradeStage::halted_waiting) return;
+  watch_timer_.expires_after(Duration(500));
+  watch_timer_.async_wait([this, alive = alive_](const boost::system::error_code& error) {
     if (error || !*alive) return;
-    candidate_ = 0;
-    evaluate();
+    store_.refresh_plans();  // `visor add-upgrade --plan` writes state.json meanwhile
+    handle({UpgradeEvent::Kind::staged_by_hand});
   });
 }
 
-void UpgradeManager::run_hook(const std::string& command, const std::string& which,
-                              const std::string& version, std::function<void(bool ok)> done) {
-  auto words = split_command_line(command);
-  if (!words || words->empty()) {
-    log::error("hook_failed",
-               "--" + which + ": " + (words ? std::string("empty command") : words.error()));
-    done(false);
-    return;
-  }
-  SpawnOptions spawn;
-  auto path = resolve_executable(words->front());
-  if (!path) {
-    log::error("hook_failed", "--" + which + ": " + path.error());
-    done(false);
-    return;
-  }
-  spawn.path = path.value();
-  spawn.argv = words.value();
-  spawn.new_process_group = false;
-  for (char** entry = environ; *entry; ++entry) spawn.environment.push_back(*entry);
-  spawn.environment.push_back("VISOR_UPGRADE_VERSION=" + version);
-  spawn.environment.push_back("VISOR_UPGRADE_FROM=" + status_.current_version);
-  if (switching_ && switching_->height) {
-    spawn.environment.push_back("VISOR_UPGRADE_HEIGHT=" + std::to_string(*switching_->height));
-  }
-  log::info("hook_started", "running the --" + which + " hook", {{"version", version}});
-  worker_.run(
-      [spawn]() -> Result<ExitStatus> {
-        auto pid = ProcessTable::instance().spawn(spawn);
-        if (!pid) return Result<ExitStatus>::failure(pid.error());
-        auto status = ProcessTable::instance().wait(pid.value(), Duration(10 * 60 * 1000));
-        if (!status) return Result<ExitStatus>::failure("did not finish within 10 minutes");
-        return *status;
-      },
-      [which, done = std::move(done), alive = alive_](const Result<ExitStatus>& result) {
-        if (!*alive) return;
-        if (!result) {
-          log::error("hook_failed", "--" + which + ": " + result.error());
-          done(false);
-          return;
-        }
-        const bool ok = result->exited() && result->code() == 0;
-        if (ok) {
-          log::info("hook_finished", "the --" + which + " hook succeeded");
-        } else {
-          log::error("hook_failed", "the --" + which + " hook ended with " + result->describe());
-        }
-        done(ok);
-      });
+// The one place that tells the rest of visor which version runs.
+void UpgradeManager::sync_current() {
+  const std::string current = store_.current_version().value_or(status_.current_version);
+  if (current == status_.current_version) return;
+  status_.current_version = current;
+  if (source_) source_->set_current_version(current);
 }
 
 }  // namespace visor

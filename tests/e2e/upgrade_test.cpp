@@ -306,7 +306,10 @@ TEST_F(Upgrade, AFailingPreUpgradeHookAbortsTheUpgrade) {
   ASSERT_TRUE(wait_until(
       [&] { return visor.output().find("pre-upgrade hook failed") != std::string::npos; }, 20s))
       << visor.output();
-  EXPECT_EQ(pids().size(), 1u);
+  // The hook ran with the old node stopped; the aborted upgrade starts the old version again
+  // (the network has not halted: a Lava upgrade).
+  ASSERT_TRUE(wait_until([&] { return pids().size() == 2u && running_version("5.2.1"); }, 15s))
+      << visor.output();
   EXPECT_EQ(current_target(), "upgrades/5.2.1");
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);

@@ -156,73 +156,127 @@ TEST_F(LifecycleTest, StopDuringBackoffExitsAtOnce) {
   EXPECT_EQ(actions[0].value, 5);
 }
 
-TEST_F(LifecycleTest, UpgradeStopsSwitchesAndStartsOnProbation) {
+// hold -> the child stops -> held (reported) -> switch -> probation -> passed.
+TEST_F(LifecycleTest, UpgradeHoldsThenStartsTheNewVersionOnProbation) {
   run_child();
-  auto actions = on(Kind::upgrade_requested);
+  auto actions = on(Kind::hold_requested);
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Do::signal_child);
   EXPECT_EQ(actions[0].value, policy_.stop_signal);
   EXPECT_EQ(lifecycle_->state(), S::upgrading);
   actions = on(Kind::child_exited, killed(SIGTERM));
-  ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(actions[0].kind, Do::switch_to_upgrade);
-  EXPECT_EQ(actions[1].kind, Do::spawn);
-  EXPECT_TRUE(actions[1].upgrade_start);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Do::report);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::stopped);
+  EXPECT_EQ(lifecycle_->state(), S::held);
+  EXPECT_FALSE(lifecycle_->deadline().has_value()) << "nothing restarts a held child";
+  actions = on(Kind::switch_requested);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Do::spawn);
+  EXPECT_TRUE(actions[0].upgrade_start);
   on(Kind::spawned);
   EXPECT_EQ(lifecycle_->state(), S::probation);
   actions = fire();
   ASSERT_EQ(actions.size(), 1u);
-  EXPECT_EQ(actions[0].kind, Do::commit_upgrade);
+  EXPECT_EQ(actions[0].kind, Do::report);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::passed);
   EXPECT_EQ(lifecycle_->state(), S::running);
 }
 
-TEST_F(LifecycleTest, NewVersionExitingOnProbationIsRolledBack) {
+TEST_F(LifecycleTest, NewVersionExitingOnProbationIsRolledBackAndHeld) {
   run_child();
-  on(Kind::upgrade_requested);
+  on(Kind::hold_requested);
   on(Kind::child_exited, exited(0));
+  on(Kind::switch_requested);
   on(Kind::spawned);
   clock_.advance(Duration(2000));
   auto actions = on(Kind::child_exited, exited(1));
-  ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(actions[0].kind, Do::roll_back);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Do::report);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::rolled_back);
   EXPECT_NE(actions[0].reason.find("exit code 1 after 2000ms"), std::string::npos);
-  EXPECT_EQ(actions[1].kind, Do::spawn);
-  EXPECT_FALSE(actions[1].upgrade_start);
+  EXPECT_EQ(lifecycle_->state(), S::held);
+  actions = on(Kind::release_requested);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Do::spawn);
+  EXPECT_FALSE(actions[0].upgrade_start);
   on(Kind::spawned);
   EXPECT_EQ(lifecycle_->state(), S::running);
+}
+
+TEST_F(LifecycleTest, AHaltExitIsNoCrashAndIsHeld) {
+  run_child();
+  LifecycleEvent halt{Kind::child_exited, exited(0)};
+  halt.halted = true;
+  auto actions = lifecycle_->handle(halt);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::stopped);
+  EXPECT_EQ(lifecycle_->state(), S::held);
+  EXPECT_EQ(lifecycle_->restarts(), 0);
+  EXPECT_EQ(lifecycle_->consecutive_failures(), 0);
+}
+
+TEST_F(LifecycleTest, AHaltForTheNextPlanOnProbationPasses) {
+  run_child();
+  on(Kind::hold_requested);
+  on(Kind::child_exited, exited(0));
+  on(Kind::switch_requested);
+  on(Kind::spawned);
+  LifecycleEvent halt{Kind::child_exited, exited(0)};
+  halt.halted = true;
+  auto actions = lifecycle_->handle(halt);
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::passed);
+  EXPECT_EQ(actions[1].outcome, SwitchOutcome::stopped);
+  EXPECT_EQ(lifecycle_->state(), S::held);
+}
+
+TEST_F(LifecycleTest, AHoldOnProbationPassesThenStops) {
+  run_child();
+  on(Kind::hold_requested);
+  on(Kind::child_exited, exited(0));
+  on(Kind::switch_requested);
+  on(Kind::spawned);
+  auto actions = on(Kind::hold_requested);
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::passed);
+  EXPECT_EQ(actions[1].kind, Do::signal_child);
+  EXPECT_EQ(lifecycle_->state(), S::upgrading);
 }
 
 TEST_F(LifecycleTest, ReadyPatternMustAppearBeforeProbationEnds) {
   policy_.require_ready = true;
   make();
   run_child();
-  on(Kind::upgrade_requested);
+  on(Kind::hold_requested);
   on(Kind::child_exited, exited(0));
+  on(Kind::switch_requested);
   on(Kind::spawned);
   auto actions = fire();
-  ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(actions[0].kind, Do::roll_back);
-  EXPECT_EQ(actions[1].kind, Do::signal_child);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Do::signal_child);
   EXPECT_EQ(lifecycle_->state(), S::rolling_back);
   actions = on(Kind::child_exited, killed(SIGTERM));
   ASSERT_EQ(actions.size(), 1u);
-  EXPECT_EQ(actions[0].kind, Do::spawn);
-  EXPECT_FALSE(actions[0].upgrade_start);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::rolled_back);
+  EXPECT_EQ(actions[0].reason, "never printed the --ready-pattern line");
+  EXPECT_EQ(lifecycle_->state(), S::held);
 }
 
 TEST_F(LifecycleTest, ReadyPatternSeenCommitsAtTheDeadline) {
   policy_.require_ready = true;
   make();
   run_child();
-  on(Kind::upgrade_requested);
+  on(Kind::hold_requested);
   on(Kind::child_exited, exited(0));
+  on(Kind::switch_requested);
   on(Kind::spawned);
   EXPECT_TRUE(lifecycle_->awaiting_ready());
   on(Kind::ready_seen);
   EXPECT_FALSE(lifecycle_->awaiting_ready()) << "seen once is enough";
   auto actions = fire();
   ASSERT_EQ(actions.size(), 1u);
-  EXPECT_EQ(actions[0].kind, Do::commit_upgrade);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::passed);
   EXPECT_FALSE(lifecycle_->awaiting_ready()) << "a committed version is not scanned";
 }
 
@@ -242,30 +296,41 @@ TEST_F(LifecycleTest, OnlyANewVersionOnProbationAwaitsTheReadyPattern) {
   policy_.require_ready = false;
   make();
   run_child();
-  on(Kind::upgrade_requested);
+  on(Kind::hold_requested);
   on(Kind::child_exited, exited(0));
+  on(Kind::switch_requested);
   on(Kind::spawned);
   EXPECT_EQ(lifecycle_->state(), S::probation);
   EXPECT_FALSE(lifecycle_->awaiting_ready()) << "no --ready-pattern";
 }
 
-TEST_F(LifecycleTest, UpgradeDuringBackoffSwitchesAtOnce) {
+TEST_F(LifecycleTest, HoldDuringBackoffCancelsTheRestart) {
   run_child();
   on(Kind::child_exited, exited(1));
-  auto actions = on(Kind::upgrade_requested);
-  ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(actions[0].kind, Do::switch_to_upgrade);
-  EXPECT_EQ(actions[1].kind, Do::spawn);
-  EXPECT_TRUE(actions[1].upgrade_start);
+  auto actions = on(Kind::hold_requested);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::stopped);
+  EXPECT_EQ(lifecycle_->state(), S::held);
+  EXPECT_FALSE(lifecycle_->deadline().has_value());
 }
 
 TEST_F(LifecycleTest, StopDuringUpgradeBecomesAPlainStop) {
   run_child();
-  on(Kind::upgrade_requested);
+  on(Kind::hold_requested);
   auto actions = on(Kind::stop_requested, {}, SIGTERM);
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Do::signal_child);
   actions = on(Kind::child_exited, killed(SIGTERM));
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Do::exit);
+  EXPECT_EQ(actions[0].value, 128 + SIGTERM);
+}
+
+TEST_F(LifecycleTest, StopWhileHeldExitsAtOnce) {
+  run_child();
+  on(Kind::hold_requested);
+  on(Kind::child_exited, killed(SIGTERM));
+  auto actions = on(Kind::stop_requested, {}, SIGTERM);
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Do::exit);
   EXPECT_EQ(actions[0].value, 128 + SIGTERM);
@@ -279,18 +344,25 @@ TEST_F(LifecycleTest, FailedExecIsACrash) {
 
 TEST_F(LifecycleTest, FailedExecOfANewVersionRollsBack) {
   run_child();
-  on(Kind::upgrade_requested);
+  on(Kind::hold_requested);
   on(Kind::child_exited, exited(0));
+  on(Kind::switch_requested);
   auto actions = on(Kind::spawn_failed, exited(126));
-  ASSERT_EQ(actions.size(), 2u);
-  EXPECT_EQ(actions[0].kind, Do::roll_back);
-  EXPECT_EQ(actions[1].kind, Do::spawn);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::rolled_back);
+  EXPECT_EQ(lifecycle_->state(), S::held);
 }
 
-TEST_F(LifecycleTest, UpgradeRequestsWhileStoppingAreIgnored) {
+// Nothing can wedge the upgrade manager: a request that cannot be carried out says so.
+TEST_F(LifecycleTest, RequestsThatCannotBeCarriedOutAreDropped) {
   run_child();
+  auto actions = on(Kind::switch_requested);
+  ASSERT_EQ(actions.size(), 1u) << "a switch needs a held child";
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::dropped);
   on(Kind::stop_requested, {}, SIGTERM);
-  EXPECT_TRUE(on(Kind::upgrade_requested).empty());
+  actions = on(Kind::hold_requested);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::dropped);
   EXPECT_EQ(lifecycle_->state(), S::stopping);
 }
 

@@ -11,11 +11,15 @@ TEST(StateFile, RoundTripsEveryField) {
   state.previous = "5.2.1";
   state.staged = {"5.2.1", "5.4.0-rc.1"};
   state.failed = {{"5.3.1", "exited with exit code 1 after 2000ms"}};
-  state.pending = PendingUpgrade{"5.4.0",  "5.3.0",     123456789012ULL,
-                                 "v5.4.0", "switching", "https://mirror/simd?checksum=sha256:ab",
+  state.pending = PendingUpgrade{"5.4.0",
+                                 "5.3.0",
+                                 123456789012ULL,
+                                 "v5.4.0",
+                                 PendingStage::switching,
+                                 "https://mirror/simd?checksum=sha256:ab",
                                  "ab"};
   state.plans = {{"gov-upgrade-2", "2.0.0"}};
-  state.done_plans = {"v1.1.0@100"};
+  state.done_plans = {{"v1.1.0", 100}, {"gov-upgrade", std::nullopt}};
   auto parsed = parse_state(render_state(state));
   ASSERT_TRUE(parsed.ok()) << parsed.error();
   EXPECT_EQ(parsed->current, "5.3.0");
@@ -27,7 +31,7 @@ TEST(StateFile, RoundTripsEveryField) {
   EXPECT_EQ(parsed->pending->from_version, "5.3.0");
   EXPECT_EQ(parsed->pending->height, 123456789012ULL);
   EXPECT_EQ(parsed->pending->plan, "v5.4.0");
-  EXPECT_EQ(parsed->pending->stage, "switching");
+  EXPECT_EQ(parsed->pending->stage, PendingStage::switching);
   EXPECT_EQ(parsed->pending->url, "https://mirror/simd?checksum=sha256:ab");
   EXPECT_EQ(parsed->pending->sha256, "ab");
   EXPECT_EQ(parsed->plans, state.plans);

@@ -20,10 +20,11 @@ struct LiveStatus {
   /// passed probation or was rolled back; a download or pre-staging alone does not set it, so
   /// /readyz stays 200 while the old version keeps serving.
   bool upgrade_in_progress = false;
-  std::string upgrade_target;  ///< version being downloaded or switched to
-  int download_percent = -1;   ///< -1 when unknown or idle
-  std::string last_error;      ///< the last failure visor reported (one line)
-  std::string source;          ///< "lava", "vega", "cosmos", "none"
+  std::string upgrade_target;          ///< version being downloaded or switched to
+  int download_percent = -1;           ///< -1 when unknown or idle
+  std::string upgrade_stage = "idle";  ///< the upgrade planner's stage (docs/design.md)
+  std::string last_error;              ///< the last failure visor reported (one line)
+  std::string source;                  ///< "lava", "vega", "cosmos", "none"
 
   std::uint64_t child_restarts_total = 0;
   std::map<std::string, std::uint64_t> upgrades_total;  ///< by result: success, failed, rolled_back

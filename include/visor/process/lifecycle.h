@@ -1,8 +1,10 @@
 // The supervision lifecycle as an explicit table of states x events (s6-style).
 //
 // This class decides; it does nothing itself. Each event yields the actions the Supervisor
-// carries out (spawn, signal, switch binaries, exit) and at most one deadline, which the
-// Supervisor arms as a timer and reports back as a `deadline` event. The table is drawn in
+// carries out (spawn, signal, report an upgrade outcome, exit) and at most one deadline, which
+// the Supervisor arms as a timer and reports back as a `deadline` event. Switching binaries is
+// not its business: it stops and holds the child when asked (or when the network halted), starts
+// the new version when told, and reports one outcome per request. The table is drawn in
 // docs/design.md; every pair is handled on purpose.
 #pragma once
 
@@ -23,7 +25,8 @@ enum class LifecycleState {
   running,       ///< the child runs; the deadline marks it healthy (backoff reset)
   backoff,       ///< the child crashed; the deadline restarts it
   stopping,      ///< visor is stopping: the child got the stop signal; then visor exits
-  upgrading,     ///< the old child got the stop signal; when it is gone, the new version starts
+  upgrading,     ///< the old child got the stop signal for an upgrade; when it is gone, it is held
+  held,          ///< no child runs, for an upgrade: the upgrade manager says what starts next
   probation,     ///< a new version runs; it must stay up until the deadline
   rolling_back,  ///< a new version failed its probation and is being stopped
   exited,        ///< visor is done
@@ -38,30 +41,40 @@ struct LifecycleEvent {
     child_exited,       ///< the child ended with `status`
     deadline,           ///< the armed deadline passed
     stop_requested,     ///< TERM or INT reached visor; `signal_number` is forwarded
-    upgrade_requested,  ///< a verified version is ready; switch to it
+    hold_requested,     ///< stop the child for an upgrade and keep it stopped
+    switch_requested,   ///< `current` points at a new version: start it on probation
+    release_requested,  ///< the upgrade is off: start the current version again
     ready_seen,         ///< the child printed --ready-pattern
   };
   Kind kind;
   ExitStatus status{};
   int signal_number = 0;
   bool upgrade_start = false;  ///< with `start`: the first child is a new version (resumed switch)
+  bool halted = false;  ///< with `child_exited`: the network halted for an upgrade, not a crash
+};
+
+/// What became of an upgrade request, reported upward once per request.
+enum class SwitchOutcome {
+  stopped,      ///< the child is stopped and held (asked for, or it exited on a halt)
+  passed,       ///< the new version passed its probation (or halted for the next upgrade)
+  rolled_back,  ///< the new version failed (`reason`); the child is held
+  dropped,      ///< the request came when it could not be carried out (e.g. while stopping)
 };
 
 /// What the Supervisor must do.
 struct LifecycleAction {
   enum class Kind {
-    spawn,              ///< start the child from `current`; `upgrade_start` adds --upgrade-args
-    signal_child,       ///< send `value` to the child
-    kill_group,         ///< SIGKILL the child's whole process group
-    switch_to_upgrade,  ///< point `current` at the requested version
-    roll_back,          ///< mark the new version failed (`reason`) and point `current` back
-    commit_upgrade,     ///< the new version passed probation
-    exit,               ///< visor exits with code `value`; `reason` says why
+    spawn,         ///< start the child from `current`; `upgrade_start` adds --upgrade-args
+    signal_child,  ///< send `value` to the child
+    kill_group,    ///< SIGKILL the child's whole process group
+    report,        ///< tell the upgrade manager `outcome` (`reason` for rolled_back)
+    exit,          ///< visor exits with code `value`; `reason` says why
   };
   Kind kind;
   int value = 0;
   bool upgrade_start = false;
   std::string reason;
+  SwitchOutcome outcome = SwitchOutcome::dropped;
 };
 
 /// The policy the lifecycle applies, taken from Options.
@@ -106,6 +119,7 @@ class Lifecycle {
   std::vector<LifecycleAction> on_child_gone(const ExitStatus& status);
   std::vector<LifecycleAction> begin_stop(LifecycleState next, int signal_number);
   std::vector<LifecycleAction> start_child(bool upgrade_start);
+  std::vector<LifecycleAction> hold(std::vector<LifecycleAction> before = {});
 
   LifecyclePolicy policy_;
   const Clock& clock_;
@@ -121,6 +135,7 @@ class Lifecycle {
   int restarts_ = 0;
   Duration last_delay_{0};
   ExitStatus last_status_{};
+  std::string rollback_reason_;  ///< why the child being stopped in rolling_back failed
 };
 
 /// Lower-case name of a state, as in docs/design.md ("running", "backoff" ...).

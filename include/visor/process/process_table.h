@@ -44,6 +44,7 @@ struct SpawnOptions {
   int stderr_fd = -1;
   bool new_process_group = true;         ///< so that a stop can kill the child's whole group
   std::vector<std::string> environment;  ///< "NAME=value" entries; empty: inherit visor's
+  std::string working_directory;         ///< empty: visor's own
 };
 
 /// The registry of spawned processes; one per visor process (waitpid is process-wide).

@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "visor/common/clock.h"
 #include "visor/common/line_matcher.h"
@@ -27,38 +28,45 @@
 
 namespace visor {
 
-/// What the supervisor asks of the rest of visor: where the child comes from, and what to do
-/// when the lifecycle switches versions. Empty functions are skipped.
+/// A new version to start on probation: `current` already points at it.
+struct SwitchRequest {
+  std::string version;
+  std::vector<std::string> extra_arguments;  ///< appended to the child's argv (--upgrade-args)
+};
+
+/// What the supervisor tells the rest of visor, and the one thing it asks. Empty functions are
+/// skipped.
 struct SupervisorHooks {
-  /// The executable and argv of the next start; `upgrade_start` is the first start of a new
-  /// version (the place to add --upgrade-args).
-  std::function<SpawnOptions(bool upgrade_start)> prepare_spawn;
-  /// Point `current` at the requested version; false aborts the upgrade (the old one restarts).
-  std::function<bool()> switch_to_upgrade;
-  /// The new version failed (`reason`); mark it and point `current` back.
-  std::function<void(const std::string& reason)> roll_back;
-  /// The new version passed its probation.
-  std::function<void()> commit_upgrade;
-  /// Called after every state change, with the child's pid (0 when none runs).
-  std::function<void(LifecycleState state, pid_t child)> on_state_change;
-  /// Called after orphans (processes visor did not spawn) were reaped; `total` since start.
-  std::function<void(std::uint64_t total)> on_orphans_reaped;
-  /// Called once, just before visor exits with `code`.
-  std::function<void(int code, const std::string& reason)> on_exit;
+  /// Asked when the child exits: true when the network halted for an upgrade, so that the exit
+  /// is not a crash and the old version is not started again.
+  std::function<bool()> network_halted;
+  /// The outcome of a hold or switch request (or of a halt exit), once per request.
+  std::function<void(SwitchOutcome outcome, const std::string& reason)> on_outcome;
+  /// Called after every state change and after orphans were reaped, with the child's pid (0
+  /// when none runs); the last call has LifecycleState::exited.
+  std::function<void(LifecycleState state, pid_t child)> on_change;
 };
 
 class Supervisor {
  public:
-  Supervisor(boost::asio::io_context& io, const Options& options, SupervisorHooks hooks);
+  /// `child` is what every start runs (the path of `current`'s binary, argv, environment).
+  Supervisor(boost::asio::io_context& io, const Options& options, const Clock& clock,
+             SpawnOptions child, SupervisorHooks hooks);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
   /// Installs the signal handlers and starts the child. Call once, then run the io_context.
-  /// `upgrade_start`: the first child is a new version on probation (a resumed switch).
-  void start(bool upgrade_start = false);
-  /// Switch to the version the hooks name, through a graceful stop of the current child.
-  void request_upgrade();
+  /// `probation`: the first child is a new version on probation (a resumed switch).
+  void start(std::optional<SwitchRequest> probation = std::nullopt);
+  /// Stop the child (stop signal, timeout, SIGKILL) and keep it stopped: reports `stopped`
+  /// (or `dropped`). A new version on probation that is asked to stop has passed.
+  void hold();
+  /// Start the new version `request` names on probation: reports `passed` or `rolled_back`
+  /// (or `dropped` when the child is not held).
+  void start_upgrade(SwitchRequest request);
+  /// Start the current version again after a hold.
+  void release();
   /// The exit code once the io_context has stopped.
   int exit_code() const { return exit_code_; }
   pid_t child_pid() const { return child_pid_; }
@@ -69,6 +77,7 @@ class Supervisor {
   void handle(const LifecycleEvent& event);
   void carry_out(const LifecycleAction& action);
   void spawn_child(bool upgrade_start);
+  void post(LifecycleEvent::Kind kind);
   void wait_for_signal();
   void on_signal(int signal_number);
   void arm_deadline();
@@ -78,8 +87,10 @@ class Supervisor {
 
   boost::asio::io_context& io_;
   const Options& options_;
+  const Clock& clock_;
+  SpawnOptions child_;
   SupervisorHooks hooks_;
-  RealClock clock_;
+  std::vector<std::string> extra_arguments_;  ///< of the switch under way
   std::mt19937_64 random_;
   Lifecycle lifecycle_;
   boost::asio::signal_set signals_;

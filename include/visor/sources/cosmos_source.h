@@ -60,6 +60,8 @@ class CosmosSource final : public Source {
   /// Delivers the last delivered plan again, unless it was marked done since.
   void redeliver() override;
   void mark_done(const std::string& plan, std::uint64_t height) override;
+  /// Reads the file now (regular files only, 1 MiB cap): the plan it names, unless carried out.
+  std::optional<UpgradeDecision> read_now() override;
 
   /// The watched file.
   const std::string& path() const { return path_; }

@@ -15,6 +15,9 @@ struct UpgradeDecision {
   std::string target;
   /// Switch to `target` as soon as it is staged (false: only pre-stage and keep running).
   bool activate = false;
+  /// With `activate`: the network has stopped for this upgrade (a Cosmos halt, Vega's
+  /// ReadyToUpgrade), so the old version must not be started again.
+  bool halted = false;
   /// Versions to try, in order, when `target` cannot be fetched (Lava: min below target).
   std::vector<std::string> fallbacks;
   /// The block height of the upgrade, when the source knows it (fills {height}).
@@ -69,6 +72,11 @@ class Source {
   /// upgrade and wants to retry it). Nothing happens when no decision was delivered yet, or when
   /// that decision's plan was marked done since.
   virtual void redeliver() {}
+  /// Reads what the network asks at once, on the calling thread, where that is cheap (a local
+  /// file): the decision, or nullopt when nothing is asked or the source cannot tell now. Asked
+  /// when the child exits, so that a halt written a moment before the exit is not taken for a
+  /// crash. Delivers nothing through the callbacks.
+  virtual std::optional<UpgradeDecision> read_now() { return std::nullopt; }
   /// Records an upgrade plan (name, height) the daemon has already carried out, e.g. read from
   /// state.json at start, so that a source acting on plans (cosmos) never delivers it again.
   /// Sources without plans ignore it.

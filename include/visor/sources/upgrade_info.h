@@ -54,7 +54,7 @@ std::optional<std::string> binary_url_for(const UpgradeInfo& info, const std::st
 std::string sha256_from_url(std::string_view url);
 
 /// What the plan asks of the node:
-/// - plan = info.name; height = info.height; activate = true (the chain has halted);
+/// - plan = info.name; height = info.height; activate = halted = true (the chain has halted);
 /// - target = `plan_version` (normalised) when given (e.g. from a plan -> version mapping),
 ///   else the plan name normalised when it is a version ("v2.0.0" -> "2.0.0"), else empty (the
 ///   daemon maps the plan to a version);

@@ -106,7 +106,28 @@ class BinaryStore {
   /// that from now on it is checked (trust on first use, one line per version).
   void record_missing_hashes();
 
-  StoreState& state() { return state_; }
+  /// Why `version` failed before (marked by roll_back or mark_failed); nullopt when it did not.
+  std::optional<std::string> failed_reason(const std::string& version) const;
+  /// Forgets that `version` failed (a new binary replaced it); true when it was marked. Not saved.
+  bool clear_failed(const std::string& version) { return state_.failed.erase(version) > 0; }
+  /// Marks `version` failed with `reason` without moving `current`; saved.
+  Status mark_failed(const std::string& version, const std::string& reason);
+  /// The version a Cosmos plan maps to. Mappings `visor add-upgrade --plan` wrote to state.json
+  /// while visor runs are merged in by refresh_plans().
+  std::optional<std::string> plan_version(const std::string& plan) const;
+  /// Maps `plan` to `version`; saved.
+  Status map_plan(const std::string& plan, const std::string& version);
+  /// Re-reads the plan mappings of state.json (another process may have added some).
+  void refresh_plans();
+  /// True when the plan was carried out already.
+  bool plan_done(const DonePlan& plan) const;
+  /// Remembers the plan as carried out (once); saved.
+  Status mark_plan_done(const DonePlan& plan);
+  /// The upgrade in flight, kept so that a restarted visor resumes it.
+  const std::optional<PendingUpgrade>& pending() const { return state_.pending; }
+  /// Sets (or clears, with nullopt) the pending upgrade; saved.
+  Status set_pending(std::optional<PendingUpgrade> pending);
+
   const StoreState& state() const { return state_; }
   /// Refreshes the derived `staged` list and writes state.json atomically.
   Status save();

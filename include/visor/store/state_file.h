@@ -11,15 +11,34 @@
 
 namespace visor {
 
+/// How far a pending upgrade got: what a restarted visor resumes.
+enum class PendingStage {
+  downloading,  ///< the version is being fetched
+  staged,       ///< the version is in upgrades/ but `current` does not point at it yet
+  switching,    ///< `current` points at it; it has not passed its probation yet
+};
+
+/// "downloading", "staged", "switching": the words state.json uses.
+const char* to_string(PendingStage stage);
+
+/// A Cosmos upgrade plan already carried out (or found done), never acted upon again.
+struct DonePlan {
+  std::string name;
+  std::optional<std::uint64_t> height;  ///< nullopt when the plan came without one
+  bool operator==(const DonePlan& other) const {
+    return name == other.name && height == other.height;
+  }
+};
+
 /// An upgrade that has been decided but not yet confirmed healthy.
 struct PendingUpgrade {
   std::string version;
   std::string from_version;  ///< what ran before (the rollback target)
   std::optional<std::uint64_t> height;
-  std::string plan;                   ///< Cosmos plan name, when any
-  std::string stage = "downloading";  ///< downloading | staged | switching
-  std::string url;                    ///< explicit artifact URL (Cosmos binaries), for a resume
-  std::string sha256;                 ///< explicit SHA-256 that came with that URL
+  std::string plan;  ///< Cosmos plan name, when any
+  PendingStage stage = PendingStage::downloading;
+  std::string url;     ///< explicit artifact URL (Cosmos binaries), for a resume
+  std::string sha256;  ///< explicit SHA-256 that came with that URL
 };
 
 struct StoreState {
@@ -29,7 +48,7 @@ struct StoreState {
   std::map<std::string, std::string> failed;  ///< version -> reason; never chosen automatically
   std::optional<PendingUpgrade> pending;
   std::map<std::string, std::string> plans;  ///< Cosmos plan name -> version
-  std::vector<std::string> done_plans;       ///< "name@height" already acted upon
+  std::vector<DonePlan> done_plans;          ///< plans already acted upon
   /// version -> lower-case hex SHA-256 of upgrades/<version>/<name>, recorded at install; a
   /// binary that no longer matches is never run.
   std::map<std::string, std::string> sha256;

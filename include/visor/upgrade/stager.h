@@ -14,6 +14,7 @@
 #include <string>
 
 #include "visor/common/result.h"
+#include "visor/common/worker.h"
 #include "visor/config/options.h"
 #include "visor/fetch/downloader.h"
 #include "visor/store/binary_store.h"
@@ -44,6 +45,15 @@ struct StageResult {
 /// Only the filesystem of `store` is touched (install_directory), never its state.
 Result<StageResult> stage_version(const StageRequest& request, const Options& options,
                                   const BinaryStore& store);
+
+/// Runs stage_version on `worker`. On the main thread: each progress report is logged in one line
+/// and given to `on_progress` (percent, or -1 when the size is unknown, and the bytes added
+/// since the last report); `done` gets the outcome after its one line is logged.
+/// `request.on_progress` is set here.
+void stage_in_background(Worker& worker, StageRequest request, const Options& options,
+                         const BinaryStore& store,
+                         std::function<void(int percent, std::uint64_t added)> on_progress,
+                         std::function<void(const Result<StageResult>&)> done);
 
 /// The artifact URL for `version` from --download-url; empty when downloads are off.
 std::string artifact_url(const Options& options, const std::string& name,

@@ -1,6 +1,6 @@
-// Turns what a source decides into staged versions and switches: pre-staging in the
-// background, the switch through the Supervisor's graceful stop, rollback, and resuming an
-// upgrade after visor itself was killed. Lives on the main io_context thread.
+// Carries out what the UpgradePlanner decides: downloads on the worker, hooks, moving `current`,
+// state.json, the retry timer, and the requests to the Supervisor (hold, start the new version,
+// release). It decides nothing itself. Lives on the main io_context thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,21 +17,33 @@
 #include "visor/common/worker.h"
 #include "visor/config/options.h"
 #include "visor/process/lifecycle.h"
-#include "visor/process/supervisor.h"
 #include "visor/sources/source.h"
 #include "visor/store/binary_store.h"
+#include "visor/upgrade/upgrade_planner.h"
 
 namespace visor {
 
-/// Where `visor add-upgrade` asks a running visor with --source none to switch: a file in the
-/// format of Cosmos's upgrade-info.json ({"name": "<version>", "height": <request id>}).
-std::string manual_request_path(const std::string& home);
+class Supervisor;
+struct SwitchRequest;
+
+/// The planner's view of the binary store.
+class StoreFacts final : public UpgradeFacts {
+ public:
+  explicit StoreFacts(const BinaryStore& store) : store_(store) {}
+  std::string current_version() const override;
+  bool has_version(const std::string& version) const override;
+  std::optional<std::string> failed_reason(const std::string& version) const override;
+  std::optional<std::string> plan_version(const std::string& plan) const override;
+  bool plan_done(const DonePlan& plan) const override;
+
+ private:
+  const BinaryStore& store_;
+};
 
 class UpgradeManager {
  public:
   /// `publish` is called whenever `status` changed in a way worth telling (systemd, status.json).
-  /// Downloads run on `worker`; the source polls on `source_worker`, so that a long download
-  /// never delays a poll.
+  /// Downloads and hooks run on `worker`; the source polls on `source_worker`.
   UpgradeManager(boost::asio::io_context& io, Worker& worker, Worker& source_worker,
                  const Options& options, BinaryStore& store, LiveStatus& status,
                  Supervisor& supervisor, std::function<void()> publish);
@@ -39,49 +51,37 @@ class UpgradeManager {
   UpgradeManager(const UpgradeManager&) = delete;
   UpgradeManager& operator=(const UpgradeManager&) = delete;
 
-  /// Reads the pending upgrade of state.json after a restart of visor. Returns true when
-  /// `current` already points at it, so the first child starts on probation; resumes an
-  /// interrupted download in the background otherwise.
-  bool resume_after_restart();
-  /// Starts the configured source (nothing for --source none).
+  /// Reads the pending upgrade of state.json after a restart of visor. Returns the switch to
+  /// start on probation when `current` already points at it; resumes a download otherwise.
+  std::optional<SwitchRequest> resume_after_restart();
+  /// Starts the configured source (for --source none: the add-upgrade request file).
   void start_source();
-  /// Stops the source and any retry; called when visor exits.
+  /// Stops the source and the timers; called when visor exits.
   void stop();
 
-  /// A decision from the source (or a test): stage, pre-stage or switch as it asks.
+  /// A decision from the source (or a test).
   void on_decision(const UpgradeDecision& decision);
-
-  // Supervisor hooks.
-  /// --upgrade-args with {version} and {height} filled in; empty when no upgrade is switching.
-  std::vector<std::string> upgrade_arguments() const;
-  /// Points `current` at the version being switched to; false when that failed.
-  bool switch_current();
-  /// The new version failed its probation: mark it failed and point `current` back.
-  void roll_back(const std::string& reason);
-  /// The new version passed its probation.
-  void commit();
-  /// The lifecycle changed state (a deferred switch may proceed).
-  void state_changed(LifecycleState state);
+  /// The Supervisor's outcome of a request.
+  void on_outcome(SwitchOutcome outcome, const std::string& reason);
+  /// Asked by the Supervisor when the child exits: did the network halt for an upgrade? With
+  /// --upgrade-info, the file is read at this moment, so a plan the chain wrote just before
+  /// exiting counts.
+  bool network_halted();
 
  private:
-  void evaluate();
-  void start_stage(const std::string& version, const UpgradeDecision& decision);
-  void begin_switch(const std::string& version, const UpgradeDecision& decision);
-  /// Re-hashes the staged binary on the worker while the old child runs; begin_switch() when it
-  /// matches, else sets it aside (BinaryStore::quarantine) so that it is fetched again.
-  void verify_then_switch(const std::string& version, const UpgradeDecision& decision);
-  void request_switch(const std::string& version, const UpgradeDecision& decision);
-  /// The pending upgrade to `version` that `decision` asks for, from the running version, at
-  /// `stage`: what state.json keeps so that a restarted visor can resume it.
-  PendingUpgrade pending_for(const std::string& version, const UpgradeDecision& decision,
-                             const std::string& stage) const;
-  void fail(const std::string& line);
-  void schedule_retry();
-  void run_hook(const std::string& command, const std::string& which, const std::string& version,
-                std::function<void(bool ok)> done);
-  std::string resolve_version(const UpgradeDecision& decision);
-  bool plan_done(const UpgradeDecision& decision) const;
-  void save();
+  void handle(const UpgradeEvent& event);
+  void carry_out(const UpgradeAction& action);
+  void stage(const UpgradeTarget& target);
+  void switch_to(const UpgradeTarget& target);
+  /// Re-hashes the staged binary of `version` on the worker, then `then()`. A mismatch sets the
+  /// version aside (BinaryStore::quarantine: fetched again, never marked failed) and tells the
+  /// planner `failure`'s kind of event instead.
+  void verify_staged(const std::string& version, UpgradeEvent::Kind failure,
+                     std::function<void()> then);
+  void finish(const UpgradeAction& action);
+  void arm_timers();
+  void sync_current();
+  void save(const Status& saved);
 
   boost::asio::io_context& io_;
   Worker& worker_;
@@ -91,17 +91,15 @@ class UpgradeManager {
   LiveStatus& status_;
   Supervisor& supervisor_;
   std::function<void()> publish_;
+  RealClock clock_;
+  StoreFacts facts_;
+  UpgradePlanner planner_;
   std::unique_ptr<Source> source_;
   boost::asio::steady_timer retry_timer_;
-  Duration retry_delay_{10000};
-
-  std::optional<UpgradeDecision> wanted_;  ///< the latest decision
-  std::size_t candidate_ = 0;              ///< index into target + fallbacks being tried
-  bool staging_ = false;                   ///< a download runs on the worker
-  bool hook_running_ = false;
-  bool verifying_ = false;                   ///< a staged binary is being re-hashed on the worker
-  std::optional<PendingUpgrade> switching_;  ///< the upgrade the Supervisor is carrying out
-  std::string last_logged_;                  ///< avoids repeating the same informational line
+  /// While halted and waiting, a binary staged by hand is looked for twice a second.
+  boost::asio::steady_timer watch_timer_;
+  std::optional<TimePoint> armed_retry_;
+  std::string verified_;  ///< the version whose binary was re-hashed for the switch under way
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   /// Tells a download on the worker to stop when visor exits (the .part is kept for later).
