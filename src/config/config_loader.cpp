@@ -191,6 +191,25 @@ const std::vector<OptionRule>& rules() {
          o.upgrade_info = v;
          return true;
        }},
+      {{"node", "", "CometBFT RPC URL of a node of the network (Lava params, Cosmos plans)"},
+       [](Options& o, const std::string& v, std::string& e) {
+         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           e = "expected an http(s) URL such as http://127.0.0.1:26657, got '" + v + "'";
+           return false;
+         }
+         o.node = v;
+         return true;
+       }},
+      {{"chain-id", "", "with --node: the chain the node must serve, e.g. lava-mainnet-1"},
+       [](Options& o, const std::string& v, std::string&) {
+         o.chain_id = v;
+         return true;
+       }},
+      {{"plan-downloads", "on",
+        "may a binary listed in a Cosmos plan's info be downloaded: on|off"},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_bool(o.plan_downloads, v, e);
+       }},
       {{"download-url", "", "artifact URL template ({version} {tag} {os} {arch} {name})"},
        [](Options& o, const std::string& v, std::string&) {
          o.download_url = v;
@@ -543,8 +562,14 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   if (require_command && options.command.empty() && options.cmd.empty()) {
     errors.push_back("--cmd is required: the command line of the node to supervise");
   }
-  if (options.source == SourceKind::lava && options.lava_rest.empty()) {
-    errors.push_back("--source lava needs --lava-rest (the REST URL of a Lava node)");
+  if (options.source == SourceKind::lava && options.lava_rest.empty() && options.node.empty()) {
+    errors.push_back(
+        "--source lava needs --node (the CometBFT RPC URL of a Lava node) or --lava-rest (its "
+        "REST URL)");
+  }
+  if (!options.chain_id.empty() && options.node.empty()) {
+    errors.push_back(
+        "--chain-id needs --node (the chain id is checked against the node's /status)");
   }
   if (options.source == SourceKind::cosmos && options.upgrade_info.empty()) {
     errors.push_back("--source cosmos needs --upgrade-info (the path of upgrade-info.json)");
