@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "visor/cli/commands.h"
+#include "visor/common/log.h"
 #include "visor/config/config_loader.h"
 #include "visor/daemon/daemon.h"
 #include "visor/process/command_line.h"
@@ -46,7 +47,7 @@ struct OptionFlags {
       raw[name] = RawValue{it != values.end() ? it->second : "true", "--" + name};
     }
     if (!trailing.empty() && raw.count("cmd") == 0) {
-      raw["cmd"] = RawValue{join_command_line(trailing), "the command after --"};
+      raw["cmd"] = RawValue{join_command_line(trailing), kTrailingCommandOrigin};
     }
     return raw;
   }
@@ -142,6 +143,9 @@ int run_cli(int argc, char** argv) {
   if (*wrap) {
     LoadedConfig loaded = load_config(wrap_flags.given(), get_environment);
     if (!loaded.errors.empty()) return report_errors(loaded.errors);
+    log::setup(loaded.options.log_format, loaded.options.log_level);
+    for (const auto& note : loaded.notes) log::info("cosmovisor_environment", note);
+    for (const auto& warning : loaded.warnings) log::warn("cosmovisor_environment", warning);
     return run_daemon(loaded.options);
   }
   if (*check) {

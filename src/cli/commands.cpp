@@ -219,6 +219,30 @@ int run_add_upgrade(const std::string& home, const std::string& version, const s
   return kExitOk;
 }
 
+namespace {
+
+// The chain as --node shows it, from status.json's "network" (absent without a node).
+void print_network(const nlohmann::json& network) {
+  if (!network.is_object()) return;
+  const auto chain_id = network.value("chain_id", nlohmann::json());
+  const auto height = network.value("chain_height", nlohmann::json());
+  std::cout << "chain:    " << (chain_id.is_string() ? chain_id.get<std::string>() : "(unknown)");
+  if (height.is_number_unsigned()) std::cout << " at height " << height.get<std::uint64_t>();
+  std::cout << "\n";
+  const auto plan = network.value("plan", nlohmann::json());
+  if (!plan.is_object()) {
+    std::cout << "scheduled: (no plan)\n";
+    return;
+  }
+  const std::string version = plan.value("version", "");
+  std::cout << "scheduled: plan " << plan.value("name", "?") << " at height "
+            << plan.value("height", std::uint64_t{0}) << ", "
+            << (version.empty() ? std::string("version unknown") : "version " + version) << ", "
+            << (plan.value("staged", false) ? "staged" : "NOT staged") << "\n";
+}
+
+}  // namespace
+
 int run_status(const std::string& home, bool json_output) {
   if (!std::filesystem::exists(home)) return fail("no visor home at " + home);
   auto state = load_state(home + "/state.json");
@@ -241,8 +265,9 @@ int run_status(const std::string& home, bool json_output) {
     document["home"] = home;
     document["running"] = holder.has_value();
     document["visor_pid"] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
+    document["network"] = live.is_object() && live.contains("network") ? live["network"] : nullptr;
     document["live"] = live;
-    std::cout << document.dump(2) << "\n";
+    std::cout << document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   auto or_none = [](const std::string& text) {
@@ -277,6 +302,7 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << "\n";
     const std::string error = live.value("last_error", "");
     if (!error.empty()) std::cout << "error:    " << error << "\n";
+    print_network(live.value("network", nlohmann::json()));
   }
   return kExitOk;
 }

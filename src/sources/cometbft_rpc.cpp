@@ -4,8 +4,8 @@
 
 #include <utility>
 
-#include "cosmos_upgrade.pb.h"
-#include "lava_protocol.pb.h"
+#include "proto/cosmos_upgrade.pb.h"
+#include "proto/lava_protocol.pb.h"
 #include "visor/sources/json_fields.h"
 
 namespace visor {

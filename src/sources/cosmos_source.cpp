@@ -295,6 +295,22 @@ void CosmosSource::report_error(const std::string& line) {
   if (on_error_) on_error_(line);
 }
 
+NetworkView CosmosSource::network() const {
+  NetworkView view;
+  if (node_status_) {
+    view.chain_id = node_status_->chain_id;
+    view.chain_height = node_status_->height;
+  }
+  if (scheduled_) {
+    ScheduledPlan plan;
+    plan.name = scheduled_->name;
+    plan.height = scheduled_->height;
+    plan.version = decide_cosmos(*scheduled_, "").target;
+    view.plan = std::move(plan);
+  }
+  return view;
+}
+
 PollLoop::Fetch CosmosSource::make_plan_fetch() {
   HttpRequest request;
   request.timeout = request_timeout_;

@@ -57,12 +57,14 @@ void LavaSource::handle(const FetchOutcome& outcome) {
   accept_reading();
 }
 
-Result<LavaVersions> LavaSource::read_node(const FetchOutcome& outcome) const {
+Result<LavaVersions> LavaSource::read_node(const FetchOutcome& outcome) {
   auto status = parse_node_status(outcome.node_status);
   if (!status) return Result<LavaVersions>::failure("/status: " + status.error());
   if (auto chain = check_chain(status.value(), chain_id_); !chain.ok()) {
     return Result<LavaVersions>::failure(chain.error());
   }
+  network_.chain_id = status->chain_id;
+  network_.chain_height = status->height;
   auto value = parse_abci_query(outcome.body);
   if (!value) return Result<LavaVersions>::failure(value.error());
   return decode_lava_params(value.value(), role_);

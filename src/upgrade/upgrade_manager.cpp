@@ -138,6 +138,7 @@ void UpgradeManager::start_source() {
                    } else {
                      ++status_.source_errors_total;
                    }
+                   if (source_) network_.observe(source_->network(), store_, status_);
                  });
 }
 

@@ -1,5 +1,6 @@
-// The configuration layer: flag > VISOR_* environment variable > JSON config file > profile >
-// default. Every error is collected, so that an operator sees them all at once.
+// The configuration layer: flag > VISOR_* environment variable > JSON config file > Cosmovisor's
+// DAEMON_* variables (profile cosmos only) > profile > default. Every error is collected, so that
+// an operator sees them all at once.
 #pragma once
 
 #include <functional>
@@ -35,10 +36,20 @@ using RawValues = std::map<std::string, RawValue>;
 /// Reads the environment through this function; a seam for tests.
 using GetEnvironment = std::function<const char*(const char*)>;
 
+/// The origin `visor wrap -- WORDS...` gives the command after `--`.
+inline constexpr const char* kTrailingCommandOrigin = "the command after --";
+
 /// The result of loading: the options, and every error found (empty when valid).
 struct LoadedConfig {
   Options options;
   std::vector<std::string> errors;
+  /// Lines for the log once it is set up: each Cosmovisor variable used, named once ("DAEMON_*
+  /// in use: ..."), and one warning naming those visor has no equivalent for.
+  std::vector<std::string> notes;
+  std::vector<std::string> warnings;
+  /// Where each option's value came from ("--node", "VISOR_NODE", a file, "DAEMON_HOME",
+  /// "profile cosmos", "" for a default); only options that have a value.
+  std::map<std::string, std::string> origins;
 };
 
 /// Merges the layers and validates the result. `command_line` holds the flags that were given.

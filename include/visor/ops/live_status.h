@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include "visor/sources/source.h"
+
 namespace visor {
 
 struct LiveStatus {
@@ -21,6 +23,11 @@ struct LiveStatus {
   int download_percent = -1;   ///< -1 when unknown or idle
   std::string last_error;      ///< the last failure visor reported (one line)
   std::string source;          ///< "lava", "vega", "cosmos", "none"
+  NetworkView network;         ///< with --node: chain id, height, scheduled plan
+  /// The version the scheduled plan maps to (plan name, add-upgrade --plan, a staged download),
+  /// and whether it is in the store.
+  std::string plan_version;
+  bool plan_staged = false;
 
   std::uint64_t child_restarts_total = 0;
   std::map<std::string, std::uint64_t> upgrades_total;  ///< by result: success, failed, rolled_back

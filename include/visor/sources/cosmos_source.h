@@ -75,10 +75,8 @@ class CosmosSource final : public Source {
   const std::string& path() const { return path_; }
   /// True while the inotify watch is armed.
   bool watching() const { return events_.is_open(); }
-  /// The plan the node last said is scheduled (with --node); nullopt when none.
-  const std::optional<UpgradeInfo>& scheduled_plan() const { return scheduled_; }
-  /// What the node's /status said at the last good plan poll (with --node).
-  const std::optional<NodeStatus>& node_status() const { return node_status_; }
+  /// With --node: the chain id and height and the scheduled plan of the last good plan poll.
+  NetworkView network() const override;
 
  private:
   using PlanKey = std::pair<std::string, std::uint64_t>;

@@ -33,6 +33,8 @@ class LavaSource final : public PolledSource {
   /// The URL polled, e.g. "http://127.0.0.1:1317/lavanet/lava/protocol/params" or
   /// "http://127.0.0.1:26657/abci_query?path=%22/lavanet.lava.protocol.Query/Params%22".
   const std::string& url() const { return url_; }
+  /// With --node: the chain id and height of the last good poll.
+  NetworkView network() const override { return network_; }
 
  private:
   PollLoop::Fetch make_fetch() override;
@@ -40,7 +42,7 @@ class LavaSource final : public PolledSource {
   bool has_reading() const override { return versions_.has_value(); }
   UpgradeDecision decide() const override;
   /// The params from a --node poll: chain checked, ABCI reply unwrapped, protobuf decoded.
-  Result<LavaVersions> read_node(const FetchOutcome& outcome) const;
+  Result<LavaVersions> read_node(const FetchOutcome& outcome);
 
   std::string node_;
   std::string chain_id_;
@@ -51,6 +53,7 @@ class LavaSource final : public PolledSource {
   std::string ca_bundle_;
   HttpFunction http_;
   std::optional<LavaVersions> versions_;  ///< the last good reading
+  NetworkView network_;
 };
 
 }  // namespace visor

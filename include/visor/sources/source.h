@@ -29,6 +29,20 @@ struct UpgradeDecision {
   std::string reason;
 };
 
+/// A plan the chain has scheduled (Cosmos x/upgrade), as a source read it before the halt.
+struct ScheduledPlan {
+  std::string name;
+  std::uint64_t height = 0;
+  std::string version;  ///< the plan name as a version ("v2.0.0" -> "2.0.0"), else empty
+};
+
+/// What a source reading a node (--node) knows about the chain besides its decisions.
+struct NetworkView {
+  std::string chain_id;                       ///< empty when unknown
+  std::optional<std::uint64_t> chain_height;  ///< the node's latest block height
+  std::optional<ScheduledPlan> plan;          ///< the scheduled plan; nullopt when none
+};
+
 /// True when two decisions ask for the same thing (every field but `reason`). Sources deliver a
 /// decision only when it differs from the previous one in this sense.
 bool same_action(const UpgradeDecision& left, const UpgradeDecision& right);
@@ -76,6 +90,8 @@ class Source {
     (void)plan;
     (void)height;
   }
+  /// The chain as the last good poll of a node saw it (--node); empty for other sources.
+  virtual NetworkView network() const { return {}; }
 };
 
 }  // namespace visor

@@ -20,6 +20,7 @@
 #include "visor/process/supervisor.h"
 #include "visor/sources/source.h"
 #include "visor/store/binary_store.h"
+#include "visor/upgrade/network_observer.h"
 
 namespace visor {
 
@@ -91,6 +92,7 @@ class UpgradeManager {
   std::unique_ptr<Source> source_;
   boost::asio::steady_timer retry_timer_;
   Duration retry_delay_{10000};
+  NetworkObserver network_;  ///< the chain and its scheduled plan, for status and metrics
 
   std::optional<UpgradeDecision> wanted_;  ///< the latest decision
   std::size_t candidate_ = 0;              ///< index into target + fallbacks being tried

@@ -1,0 +1,28 @@
+// The chain as a source reading a node (--node) sees it, turned into what `visor status`,
+// status.json and /metrics show: the chain id and height, the scheduled plan, the version it
+// maps to and whether that version is staged. Also the one warning an operator needs before a
+// halt: a plan is scheduled and its binary is not in the store.
+#pragma once
+
+#include <string>
+
+#include "visor/ops/live_status.h"
+#include "visor/sources/source.h"
+#include "visor/store/binary_store.h"
+
+namespace visor {
+
+class NetworkObserver {
+ public:
+  /// Called after every poll: copies `view` into `status`, maps the plan to a version (its name
+  /// when it is one, else the plans of state.json: `add-upgrade --plan` or a staged download),
+  /// and sets `status.plan_staged`. Warns once per plan when a poll after the first one that saw
+  /// it still finds it unstaged with no download running (pre-staging failed or is impossible).
+  void observe(const NetworkView& view, const BinaryStore& store, LiveStatus& status);
+
+ private:
+  std::string seen_;    ///< "name@height" of the plan seen at the previous poll
+  std::string warned_;  ///< "name@height" of the plan already warned about
+};
+
+}  // namespace visor
