@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "visor/cli/commands.h"
+#include "visor/cli/migrate.h"
 #include "visor/common/log.h"
 #include "visor/config/config_loader.h"
 #include "visor/daemon/daemon.h"
@@ -88,6 +89,12 @@ int run_cli(int argc, char** argv) {
   std::string import_path;
   init->add_option("--home", home, "the home directory [default: $HOME/.visor]");
   init->add_option("--import", import_path, "an existing binary to import as the first version");
+  std::string from_cosmovisor;
+  std::string from_vega_visor;
+  init->add_option("--from-cosmovisor", from_cosmovisor,
+                   "import a Cosmovisor home ($DAEMON_HOME): every binary, plans, current");
+  init->add_option("--from-vega-visor", from_vega_visor,
+                   "import a Vega Visor home (config.toml, run-config.toml, current)");
 
   auto* add_upgrade =
       app.add_subcommand("add-upgrade", "stage a binary by hand (copied, version-probed)");
@@ -153,7 +160,22 @@ int run_cli(int argc, char** argv) {
     if (!loaded.errors.empty()) return report_errors(loaded.errors);
     return run_check(loaded.options);
   }
-  if (*init) return run_init(resolve_home(), import_path);
+  if (*init) {
+    const int sources = !import_path.empty() + !from_cosmovisor.empty() + !from_vega_visor.empty();
+    if (sources > 1) {
+      std::cerr << "visor: error: init takes one of --import, --from-cosmovisor, "
+                   "--from-vega-visor\n";
+      return kExitConfiguration;
+    }
+    if (!from_cosmovisor.empty()) {
+      const char* daemon_name = std::getenv("DAEMON_NAME");
+      return import_cosmovisor(resolve_home(), from_cosmovisor, daemon_name ? daemon_name : "",
+                               std::cout);
+    }
+    if (!from_vega_visor.empty())
+      return import_vega_visor(resolve_home(), from_vega_visor, std::cout);
+    return run_init(resolve_home(), import_path);
+  }
   if (*add_upgrade) {
     return run_add_upgrade(resolve_home(), add_version, add_file, add_plan,
                            add_version_args.empty() ? "version" : add_version_args, add_stage_only);
