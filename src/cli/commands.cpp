@@ -5,6 +5,8 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "visor/fetch/http_client.h"
 #include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
+#include "visor/sources/cometbft_rpc.h"
 #include "visor/sources/lava_params.h"
 #include "visor/sources/upgrade_info.h"
 #include "visor/sources/vega_status.h"
@@ -34,6 +37,36 @@ int fail(const std::string& message, int code = kExitFailure) {
 
 namespace {
 
+// Asks the node (--node) once, the way the daemon would: /status (checked against --chain-id)
+// and the ABCI query `path`; prints what it answered. The query's value, on success.
+std::optional<std::string> probe_node(const Options& options, HttpRequest request,
+                                      std::string_view path) {
+  request.cancel.reset();
+  const FetchOutcome outcome = fetch_node_query(http_request, request, options.node, path);
+  const std::string node = url_for_display(options.node);
+  if (outcome.kind != FetchOutcome::Kind::ok) {
+    std::cerr << "visor: error: node: " << outcome.error << "\n";
+    return std::nullopt;
+  }
+  auto status = parse_node_status(outcome.node_status);
+  if (!status) {
+    std::cerr << "visor: error: node " << node << ": /status: " << status.error() << "\n";
+    return std::nullopt;
+  }
+  if (auto chain = check_chain(status.value(), options.chain_id); !chain.ok()) {
+    std::cerr << "visor: error: node " << node << ": " << chain.error() << "\n";
+    return std::nullopt;
+  }
+  std::cout << "node: " << node << " serves chain " << status->chain_id << " at height "
+            << status->height << "\n";
+  auto value = parse_abci_query(outcome.body);
+  if (!value) {
+    std::cerr << "visor: error: node " << node << ": " << path << ": " << value.error() << "\n";
+    return std::nullopt;
+  }
+  return std::move(value).value();
+}
+
 // Asks the configured source once, the way the daemon would; prints what it answered.
 bool probe_source(const Options& options) {
   HttpRequest request;
@@ -45,6 +78,19 @@ bool probe_source(const Options& options) {
     case SourceKind::none:
       return true;
     case SourceKind::lava: {
+      if (!options.node.empty()) {
+        const auto value = probe_node(options, request, kLavaParamsQuery);
+        if (!value) return false;
+        auto versions = decode_lava_params(*value, options.lava_role);
+        if (!versions) {
+          std::cerr << "visor: error: lava: " << url_for_display(options.node) << ": "
+                    << versions.error() << "\n";
+          return false;
+        }
+        std::cout << "lava: " << url_for_display(options.node) << " answers min " << versions->min
+                  << ", target " << versions->target << "\n";
+        return true;
+      }
       request.url = lava_params_url(options.lava_rest);
       auto reply = http_request(request);
       if (!reply || reply->status != 200) {
@@ -86,6 +132,22 @@ bool probe_source(const Options& options) {
       return true;
     }
     case SourceKind::cosmos: {
+      if (!options.node.empty()) {
+        const auto value = probe_node(options, request, kCurrentPlanQuery);
+        if (!value) return false;
+        auto plan = decode_current_plan(*value);
+        if (!plan) {
+          std::cerr << "visor: error: cosmos: " << url_for_display(options.node) << ": "
+                    << plan.error() << "\n";
+          return false;
+        }
+        if (plan->has_value()) {
+          std::cout << "cosmos: plan " << (*plan)->name << " is scheduled at height "
+                    << (*plan)->height << "\n";
+        } else {
+          std::cout << "cosmos: no upgrade plan is scheduled\n";
+        }
+      }
       const auto folder = std::filesystem::path(options.upgrade_info).parent_path();
       std::error_code error;
       if (!std::filesystem::is_directory(folder, error)) {
