@@ -175,6 +175,22 @@ TEST_F(NodeRpc, HostileAbciRepliesAreOneBoundedLineAndTheChildKeepsRunning) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+TEST_F(NodeRpc, CheckProbesTheNodeAndRefusesAnotherChain) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  set_params("5.0.0", "5.3.0");
+  Process good({visor_binary(), "check", "--home", home(), "--source", "lava", "--node",
+                node_.url(), "--chain-id", "lava-testnet-2", "--cmd", "lavap rpcprovider"},
+               dir_ / "good.log", environment());
+  EXPECT_EQ(good.wait(15s), 0) << good.output();
+  EXPECT_NE(good.output().find("min 5.0.0, target 5.3.0"), std::string::npos) << good.output();
+  Process other({visor_binary(), "check", "--home", home(), "--source", "lava", "--node",
+                 node_.url(), "--chain-id", "lava-mainnet-1", "--cmd", "lavap rpcprovider"},
+                dir_ / "other.log", environment());
+  EXPECT_EQ(other.wait(15s), 1) << other.output();
+  EXPECT_NE(other.output().find("not --chain-id 'lava-mainnet-1'"), std::string::npos)
+      << other.output();
+}
+
 class CosmosPlan : public NodeRpc {
  protected:
   void SetUp() override {
