@@ -216,7 +216,7 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
     }
   }
   const std::string current_folder = link_target_name(root / "current");
-  for (const std::string extra : {std::string("genesis"), current_folder}) {
+  for (const std::string& extra : {std::string("genesis"), current_folder}) {
     if (!extra.empty() && std::find(folders.begin(), folders.end(), extra) == folders.end())
       folders.push_back(extra);
   }
