@@ -197,10 +197,12 @@ int run_check(const Options& options) {
     ++problems;
   }
   std::cout << "home: " << options.home << "\nsource: " << to_string(options.source) << "\n";
-  if (!probe_source(options)) ++problems;
-  if (problems > 0) {
-    std::cerr << "visor: " << problems << " problem(s) found\n";
-    return kExitConfiguration;
+  // An endpoint that is unreachable, garbled or of another chain is not a configuration error:
+  // exit 1, so that scripts can tell it from a bad configuration (exit 2).
+  const bool endpoint_ok = probe_source(options);
+  if (problems > 0 || !endpoint_ok) {
+    std::cerr << "visor: " << problems + (endpoint_ok ? 0 : 1) << " problem(s) found\n";
+    return problems > 0 ? kExitConfiguration : kExitFailure;
   }
   std::cout << "configuration is valid\n";
   return kExitOk;
