@@ -130,7 +130,7 @@ TEST_F(ConfigLoader, CrossChecks) {
     return false;
   };
   EXPECT_TRUE(has("--cmd is required"));
-  EXPECT_TRUE(has("needs --lava-rest"));
+  EXPECT_TRUE(has("--source lava needs --node"));  // or --lava-rest: either endpoint serves
   EXPECT_TRUE(has("longer than --backoff-max"));
   EXPECT_TRUE(has("plain http refused without --allow-http"));
 }
