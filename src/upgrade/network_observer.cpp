@@ -4,14 +4,29 @@
 
 namespace visor {
 
-void NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
+namespace {
+
+bool same_view(const NetworkView& left, const NetworkView& right) {
+  const bool same_plan = left.plan.has_value() == right.plan.has_value() &&
+                         (!left.plan || (left.plan->name == right.plan->name &&
+                                         left.plan->height == right.plan->height &&
+                                         left.plan->version == right.plan->version));
+  return same_plan && left.chain_id == right.chain_id && left.chain_height == right.chain_height;
+}
+
+}  // namespace
+
+bool NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
                               LiveStatus& status) {
+  const bool view_changed = !same_view(status.network, view);
+  const std::string version_before = status.plan_version;
+  const bool staged_before = status.plan_staged;
   status.network = view;
   status.plan_version.clear();
   status.plan_staged = false;
   if (!view.plan) {
     seen_.clear();
-    return;
+    return view_changed || staged_before || !version_before.empty();
   }
   const ScheduledPlan& plan = *view.plan;
   status.plan_version = plan.version;
@@ -23,8 +38,10 @@ void NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
   const std::string key = plan.name + "@" + std::to_string(plan.height);
   const bool seen_before = seen_ == key;
   seen_ = key;
+  const bool changed =
+      view_changed || staged_before != status.plan_staged || version_before != status.plan_version;
   const bool fetching = status.upgrade_in_progress || status.download_percent >= 0;
-  if (status.plan_staged || !seen_before || fetching || warned_ == key) return;
+  if (status.plan_staged || !seen_before || fetching || warned_ == key) return changed;
   warned_ = key;
   log::warn("plan_not_staged",
             "upgrade plan " + plan.name + " is scheduled at height " + std::to_string(plan.height) +
@@ -34,6 +51,7 @@ void NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
                 "`visor add-upgrade --plan " +
                 plan.name + " VERSION FILE`",
             {{"plan", plan.name}});
+  return changed;
 }
 
 }  // namespace visor

@@ -138,7 +138,9 @@ void UpgradeManager::start_source() {
                    } else {
                      ++status_.source_errors_total;
                    }
-                   if (source_) network_.observe(source_->network(), store_, status_);
+                   if (source_ && network_.observe(source_->network(), store_, status_)) {
+                     publish_();
+                   }
                  });
 }
 

@@ -245,6 +245,24 @@ TEST_F(CosmosPlan, PreStagedBeforeTheHaltSoTheHaltCostsOnlyTheSwitch) {
   EXPECT_TRUE(running("1.0.0"));
   EXPECT_EQ(pids().size(), 1u);
   EXPECT_EQ(release_requests("/v2/simd"), 1);
+  // `visor status --json` shows the plan, the chain and that the binary is staged.
+  nlohmann::json network;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
+        const auto document = nlohmann::json::parse(status.output, nullptr, false);
+        if (document.is_discarded() || !document.contains("network")) return false;
+        network = document["network"];
+        return network.is_object() && network["plan"].is_object() &&
+               network["plan"]["staged"] == true;
+      },
+      15s))
+      << network.dump();
+  EXPECT_EQ(network["plan"]["name"], "v2.0.0");
+  EXPECT_EQ(network["plan"]["height"], 1234);
+  EXPECT_EQ(network["plan"]["version"], "2.0.0");
+  EXPECT_EQ(network["chain_id"], "simapp-1");
+  EXPECT_EQ(network["chain_height"], 100);
 
   // The chain reaches the height and halts: it writes upgrade-info.json.
   control_["height"] = 1234;

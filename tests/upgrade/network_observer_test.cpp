@@ -41,15 +41,16 @@ TEST_F(NetworkObserverTest, APlanNamedLikeAVersionIsStagedOnceItIsInTheStore) {
   ASSERT_TRUE(store.open().ok());
   NetworkObserver observer;
   LiveStatus status;
-  observer.observe(view("v2.0.0", "2.0.0"), store, status);
+  EXPECT_TRUE(observer.observe(view("v2.0.0", "2.0.0"), store, status));
+  EXPECT_FALSE(observer.observe(view("v2.0.0", "2.0.0"), store, status));  // nothing new
   EXPECT_EQ(status.network.chain_id, "simapp-1");
   EXPECT_EQ(status.network.chain_height, 1200u);
   EXPECT_EQ(status.plan_version, "2.0.0");
   EXPECT_FALSE(status.plan_staged);
   install(store, "2.0.0");
-  observer.observe(view("v2.0.0", "2.0.0"), store, status);
+  EXPECT_TRUE(observer.observe(view("v2.0.0", "2.0.0"), store, status));  // now staged
   EXPECT_TRUE(status.plan_staged);
-  observer.observe(NetworkView{}, store, status);  // the plan was carried out
+  EXPECT_TRUE(observer.observe(NetworkView{}, store, status));  // the plan was carried out
   EXPECT_FALSE(status.network.plan.has_value());
   EXPECT_FALSE(status.plan_staged);
 }

@@ -18,7 +18,8 @@ class NetworkObserver {
   /// when it is one, else the plans of state.json: `add-upgrade --plan` or a staged download),
   /// and sets `status.plan_staged`. Warns once per plan when a poll after the first one that saw
   /// it still finds it unstaged with no download running (pre-staging failed or is impossible).
-  void observe(const NetworkView& view, const BinaryStore& store, LiveStatus& status);
+  /// True when what status shows changed (then status.json is worth rewriting).
+  bool observe(const NetworkView& view, const BinaryStore& store, LiveStatus& status);
 
  private:
   std::string seen_;    ///< "name@height" of the plan seen at the previous poll
