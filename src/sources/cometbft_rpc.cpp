@@ -71,7 +71,7 @@ Result<std::string> decode_base64(std::string_view text) {
   if (update < 0 || final < 0) {
     return Result<std::string>::failure("value is not base64 ('" + text_excerpt(text, 40) + "')");
   }
-  out.resize(static_cast<std::size_t>(written + final_written));
+  out.resize(static_cast<std::size_t>(written) + static_cast<std::size_t>(final_written));
   return out;
 }
 
