@@ -107,6 +107,10 @@ int run_cli(int argc, char** argv) {
   add_upgrade->add_option("--version-args", add_version_args,
                           "how the binary is asked its version [default: version]");
   bool add_stage_only = false;
+  std::uint64_t add_height = 0;
+  auto* add_height_option = add_upgrade->add_option(
+      "--height", add_height,
+      "switch when the chain reaches this block height (a visor running with --node)");
   add_upgrade->add_flag("--stage-only", add_stage_only,
                         "only stage it: a visor with --source none does not switch to it");
 
@@ -177,8 +181,10 @@ int run_cli(int argc, char** argv) {
     return run_init(resolve_home(), import_path);
   }
   if (*add_upgrade) {
-    return run_add_upgrade(resolve_home(), add_version, add_file, add_plan,
-                           add_version_args.empty() ? "version" : add_version_args, add_stage_only);
+    return run_add_upgrade(
+        resolve_home(), add_version, add_file, add_plan,
+        add_version_args.empty() ? "version" : add_version_args, add_stage_only,
+        add_height_option->count() > 0 ? std::optional<std::uint64_t>(add_height) : std::nullopt);
   }
   if (*status) return run_status(resolve_home(), status_json);
   if (*create_service) {

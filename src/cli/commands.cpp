@@ -243,7 +243,8 @@ int run_init(const std::string& home, const std::string& import_path) {
 }
 
 int run_add_upgrade(const std::string& home, const std::string& version, const std::string& file,
-                    const std::string& plan, const std::string& version_args, bool stage_only) {
+                    const std::string& plan, const std::string& version_args, bool stage_only,
+                    std::optional<std::uint64_t> height) {
   auto wanted = SemVer::parse(version);
   if (!wanted)
     return fail("'" + version + "' is not a version (expected e.g. 5.3.0 or v5.3.0)",
@@ -265,12 +266,17 @@ int run_add_upgrade(const std::string& home, const std::string& version, const s
   Status installed = store.install_copy(wanted->str(), executable.value());
   if (!installed) return fail(installed.error());
   if (!plan.empty()) store.state().plans[plan] = wanted->str();
+  if (height) store.state().height_switches[*height] = wanted->str();
   Status saved = store.save();
   if (!saved) return fail(saved.error());
   std::cout << "staged " << name << " " << wanted->str() << " in "
             << store.version_dir(wanted->str()) << (plan.empty() ? "" : " for plan " + plan)
             << "\n";
-  if (!stage_only && plan.empty()) {
+  if (height) {
+    std::cout << "switching at block height " << *height
+              << " (a visor reading the chain through --node does it)\n";
+  }
+  if (!stage_only && plan.empty() && !height) {
     // A visor running with --source none switches to it; sources that follow a network ignore it.
     const auto id = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())

@@ -88,6 +88,7 @@ CosmosSource::CosmosSource(boost::asio::io_context& io, Worker& worker, const Op
       node_(options.node),
       chain_id_(options.chain_id),
       plan_downloads_(options.plan_downloads),
+      prestage_plans_(options.source == SourceKind::cosmos),
       request_timeout_(options.request_timeout),
       ca_bundle_(options.ca_bundle),
       settings_(settings),
@@ -352,7 +353,7 @@ void CosmosSource::handle_plan(const FetchOutcome& outcome) {
   }
   errors_.clear();
   scheduled_ = std::move(plan).value();
-  if (!scheduled_) return;
+  if (!scheduled_ || !prestage_plans_) return;
   const PlanKey key(scheduled_->name, scheduled_->height);
   // A plan the chain already halted for came from the file: its decision is the one to keep.
   if (acted_.count(key) != 0 || done_.count(key) != 0 || prestaged_.count(key) != 0) return;

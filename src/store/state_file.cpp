@@ -29,6 +29,10 @@ std::string render_state(const StoreState& state) {
   }
   document["plans"] = state.plans;
   document["done_plans"] = state.done_plans;
+  json switches = json::object();  // JSON keys are strings: {"1234": "2.0.0"}
+  for (const auto& [height, version] : state.height_switches)
+    switches[std::to_string(height)] = version;
+  document["height_switches"] = switches;
   return document.dump(2) + "\n";
 }
 
@@ -46,6 +50,17 @@ Result<StoreState> parse_state(const std::string& text) {
     }
     if (document.contains("plans"))
       state.plans = document.at("plans").get<std::map<std::string, std::string>>();
+    if (document.contains("height_switches")) {
+      for (const auto& [height, version] :
+           document.at("height_switches").get<std::map<std::string, std::string>>()) {
+        if (height.empty() || height.size() > 19 ||
+            height.find_first_not_of("0123456789") != std::string::npos) {
+          return Result<StoreState>::failure("height_switches: '" + height +
+                                             "' is not a block height");
+        }
+        state.height_switches[std::stoull(height)] = version;
+      }
+    }
     if (document.contains("done_plans")) {
       state.done_plans = document.at("done_plans").get<std::vector<std::string>>();
     }

@@ -1,6 +1,7 @@
 #include "visor/upgrade/network_observer.h"
 
 #include "visor/common/log.h"
+#include "visor/store/state_file.h"
 
 namespace visor {
 
@@ -52,6 +53,31 @@ bool NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
                 plan.name + " VERSION FILE`",
             {{"plan", plan.name}});
   return changed;
+}
+
+std::optional<UpgradeDecision> NetworkObserver::due_switch(const NetworkView& view,
+                                                           BinaryStore& store) {
+  if (!view.chain_height) return std::nullopt;
+  auto& switches = store.state().height_switches;
+  if (auto on_disk = load_state(store.state_path())) {
+    for (const auto& [height, version] : on_disk->height_switches)
+      switches.emplace(height, version);
+  }
+  if (switches.empty() || switches.begin()->first > *view.chain_height) return std::nullopt;
+  // The highest height reached wins: its version is the newest the operator scheduled.
+  auto due = switches.upper_bound(*view.chain_height);
+  --due;
+  UpgradeDecision decision;
+  decision.target = due->second;
+  decision.activate = true;
+  decision.height = due->first;
+  decision.reason = "the chain reached height " + std::to_string(*view.chain_height) +
+                    ": switching to " + due->second + " as scheduled for height " +
+                    std::to_string(due->first) + " (add-upgrade --height)";
+  switches.erase(switches.begin(), std::next(due));
+  Status saved = store.save();
+  if (!saved) log::warn("state_file", saved.error());
+  return decision;
 }
 
 }  // namespace visor

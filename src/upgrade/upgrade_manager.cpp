@@ -138,9 +138,10 @@ void UpgradeManager::start_source() {
                    } else {
                      ++status_.source_errors_total;
                    }
-                   if (source_ && network_.observe(source_->network(), store_, status_)) {
-                     publish_();
-                   }
+                   if (!source_) return;
+                   const NetworkView view = source_->network();
+                   if (network_.observe(view, store_, status_)) publish_();
+                   if (auto due = network_.due_switch(view, store_)) on_decision(*due);
                  });
 }
 

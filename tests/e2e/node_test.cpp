@@ -191,6 +191,36 @@ TEST_F(NodeRpc, CheckProbesTheNodeAndRefusesAnotherChain) {
       << other.output();
 }
 
+// `visor add-upgrade VERSION FILE --height H` under --source none: the switch waits for the
+// chain, read through --node, to reach H.
+TEST_F(NodeRpc, AddUpgradeAtAHeightSwitchesWhenTheChainReachesIt) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  Process visor({visor_binary(), "wrap", "--home", home(), "--node", node_.url(), "--healthy-after",
+                 "1s", "--cmd", "lavap rpcprovider" + child_flags()},
+                dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
+  fs::create_directories(dir_ / "new");
+  write_stand_in(dir_ / "new/lavap", "5.3.0");
+  Process add({visor_binary(), "add-upgrade", "5.3.0", dir_ / "new/lavap", "--height", "105",
+               "--home", home()},
+              dir_ / "add.log");
+  ASSERT_EQ(add.wait(15s), 0) << add.output();
+  // The chain stays at 100 for several polls (every second): nothing happens.
+  const int polls = node_requests("GET /status");
+  ASSERT_TRUE(wait_until([&] { return node_requests("GET /status") >= polls + 2; }, 15s));
+  EXPECT_TRUE(running("5.2.1"));
+  EXPECT_EQ(pids().size(), 1u);
+  // The chain reaches the height: visor stops the node and switches.
+  control_["height"] = 105;
+  publish();
+  ASSERT_TRUE(wait_until([&] { return running("5.3.0"); }, 15s)) << visor.output();
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/5.3.0");
+  const auto state = nlohmann::json::parse(read_file(home() + "/state.json"));
+  EXPECT_TRUE(state["height_switches"].empty()) << state.dump();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
 class CosmosPlan : public NodeRpc {
  protected:
   void SetUp() override {

@@ -1,6 +1,8 @@
 // The subcommands other than wrap; each returns the process exit code.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "visor/config/options.h"
@@ -13,8 +15,11 @@ int run_check(const Options& options);
 int run_init(const std::string& home, const std::string& import_path);
 /// `visor add-upgrade`: stage `file` as `version` (optionally for Cosmos plan `plan`). Unless
 /// `stage_only` (or a plan is named), a visor running with --source none then switches to it.
+/// With `height`, the version is only staged and recorded in state.json's height_switches: a
+/// visor reading the chain through --node switches to it when the chain reaches that height.
 int run_add_upgrade(const std::string& home, const std::string& version, const std::string& file,
-                    const std::string& plan, const std::string& version_args, bool stage_only);
+                    const std::string& plan, const std::string& version_args, bool stage_only,
+                    std::optional<std::uint64_t> height = std::nullopt);
 /// `visor status`: the store's state and the live state of a running visor.
 int run_status(const std::string& home, bool json);
 

@@ -53,7 +53,8 @@ struct CosmosWatchSettings {
 /// checked against --chain-id, then the ABCI query of CurrentPlan) and each new plan above the
 /// current version is delivered once as a pre-stage decision (activate = false), so that its
 /// binary is fetched long before the chain halts; a plan already delivered from the file is not
-/// pre-staged. With --plan-downloads off, decisions carry no URL from the plan's `info`.
+/// pre-staged. With --plan-downloads off, decisions carry no URL from the plan's `info`. Under
+/// --source none (the manual source) the plan poll only reports the chain.
 class CosmosSource final : public Source {
  public:
   /// Reads upgrade_info, poll_interval, node, chain_id, plan_downloads, request_timeout and
@@ -101,6 +102,9 @@ class CosmosSource final : public Source {
   std::string node_;
   std::string chain_id_;
   bool plan_downloads_ = true;
+  /// Pre-stage scheduled plans (--source cosmos); false for the manual source of --source none,
+  /// whose plan poll only reports the chain (height, plan) for status and add-upgrade --height.
+  bool prestage_plans_ = true;
   Duration request_timeout_;
   std::string ca_bundle_;
   HttpFunction http_ = http_request;

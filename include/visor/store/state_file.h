@@ -30,6 +30,9 @@ struct StoreState {
   std::optional<PendingUpgrade> pending;
   std::map<std::string, std::string> plans;  ///< Cosmos plan name -> version
   std::vector<std::string> done_plans;       ///< "name@height" already acted upon
+  /// `visor add-upgrade VERSION FILE --height H`: block height -> the version to switch to when
+  /// the chain (read through --node) reaches it. An entry is removed once it is acted upon.
+  std::map<std::uint64_t, std::string> height_switches;
 };
 
 /// Parses state.json text; errors name the problem.

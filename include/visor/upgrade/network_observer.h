@@ -4,6 +4,7 @@
 // halt: a plan is scheduled and its binary is not in the store.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "visor/ops/live_status.h"
@@ -20,6 +21,12 @@ class NetworkObserver {
   /// it still finds it unstaged with no download running (pre-staging failed or is impossible).
   /// True when what status shows changed (then status.json is worth rewriting).
   bool observe(const NetworkView& view, const BinaryStore& store, LiveStatus& status);
+
+  /// A switch `visor add-upgrade --height H` scheduled (state.json's height_switches, re-read
+  /// from disk since the command writes it while visor runs) that the chain's height has
+  /// reached: removed from the state, and returned as a decision to switch now. nullopt when
+  /// none is due or the height is unknown.
+  std::optional<UpgradeDecision> due_switch(const NetworkView& view, BinaryStore& store);
 
  private:
   std::string seen_;    ///< "name@height" of the plan seen at the previous poll
