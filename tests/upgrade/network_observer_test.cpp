@@ -70,5 +70,34 @@ TEST_F(NetworkObserverTest, AnyOtherPlanNameIsMappedThroughStateJson) {
   EXPECT_TRUE(status.plan_staged);
 }
 
+TEST_F(NetworkObserverTest, AHeightSwitchIsDueOnceTheChainReachesIt) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  // `visor add-upgrade --height` writes state.json while visor runs: the observer reads it.
+  StoreState on_disk;
+  on_disk.height_switches = {{105, "5.3.0"}, {110, "5.4.0"}};
+  ASSERT_TRUE(save_state(store.state_path(), on_disk).ok());
+  NetworkObserver observer;
+  NetworkView view;
+  EXPECT_FALSE(observer.due_switch(view, store).has_value());  // height unknown
+  view.chain_height = 104;
+  EXPECT_FALSE(observer.due_switch(view, store).has_value());
+  view.chain_height = 106;
+  auto due = observer.due_switch(view, store);
+  ASSERT_TRUE(due.has_value());
+  EXPECT_EQ(due->target, "5.3.0");
+  EXPECT_TRUE(due->activate);
+  EXPECT_EQ(due->height, 105u);
+  EXPECT_FALSE(observer.due_switch(view, store).has_value());  // acted upon once
+  // Both remaining heights passed at once: the newest scheduled version wins.
+  view.chain_height = 200;
+  due = observer.due_switch(view, store);
+  ASSERT_TRUE(due.has_value());
+  EXPECT_EQ(due->target, "5.4.0");
+  auto saved = load_state(store.state_path());
+  ASSERT_TRUE(saved.ok()) << saved.error();
+  EXPECT_TRUE(saved->height_switches.empty());
+}
+
 }  // namespace
 }  // namespace visor
