@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <charconv>
 #include <filesystem>
 
 #include "visor/common/files.h"
@@ -53,12 +54,14 @@ Result<StoreState> parse_state(const std::string& text) {
     if (document.contains("height_switches")) {
       for (const auto& [height, version] :
            document.at("height_switches").get<std::map<std::string, std::string>>()) {
-        if (height.empty() || height.size() > 19 ||
-            height.find_first_not_of("0123456789") != std::string::npos) {
+        std::uint64_t number = 0;
+        const char* end = height.data() + height.size();
+        const auto [stop, error] = std::from_chars(height.data(), end, number);
+        if (height.empty() || error != std::errc() || stop != end) {
           return Result<StoreState>::failure("height_switches: '" + height +
                                              "' is not a block height");
         }
-        state.height_switches[std::stoull(height)] = version;
+        state.height_switches[number] = version;
       }
     }
     if (document.contains("done_plans")) {
