@@ -315,6 +315,13 @@ TEST_F(CosmosPlan, PlanDownloadsOffNeverFetchesWhatThePlanLists) {
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
   ASSERT_TRUE(wait_until([&] { return node_requests("CurrentPlan") >= 5; }, 15s));
   EXPECT_EQ(release_requests("/v2/simd"), 0) << read_file(dir_ / "requests.log");
+  // The operator is told, once, that the halt would wait for a binary.
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("its binary is not staged") != std::string::npos; }, 15s))
+      << visor.output();
+  const int polls = node_requests("CurrentPlan");
+  ASSERT_TRUE(wait_until([&] { return node_requests("CurrentPlan") >= polls + 3; }, 15s));
+  EXPECT_EQ(count_occurrences(visor.output(), "its binary is not staged"), 1) << visor.output();
   EXPECT_FALSE(fs::exists(home() + "/upgrades/2.0.0"));
   EXPECT_TRUE(running("1.0.0"));
   visor.signal(SIGTERM);
