@@ -8,6 +8,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libarchive-dev libgtest-dev
   libprotobuf-dev protobuf-compiler libtomlplusplus-dev
   python3 zip unzip util-linux procps curl ca-certificates openssl faketime
+  dpkg-dev file
 )
 # Extra tools some suites use; passed as arguments, e.g. `install-deps.sh --bench`.
 for group in "$@"; do

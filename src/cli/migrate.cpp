@@ -15,9 +15,9 @@
 #include <optional>
 #include <vector>
 
-#include "visor/cli/cli.h"
+#include "visor/common/command_line.h"
+#include "visor/common/exit_code.h"
 #include "visor/common/files.h"
-#include "visor/process/command_line.h"
 #include "visor/store/binary_store.h"
 #include "visor/store/home_lock.h"
 #include "visor/store/version_probe.h"

@@ -4,13 +4,14 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <regex>
 #include <set>
 
+#include "visor/common/command_line.h"
+#include "visor/common/files.h"
+#include "visor/common/suggest.h"
 #include "visor/config/duration.h"
-#include "visor/process/command_line.h"
 
 namespace visor {
 namespace {
@@ -368,6 +369,8 @@ const OptionRule* find_rule(const std::string& name) {
   return nullptr;
 }
 
+std::vector<std::string> option_names();
+
 std::string json_to_text(const nlohmann::json& value, bool& ok) {
   ok = true;
   if (value.is_string()) return value.get<std::string>();
@@ -391,14 +394,15 @@ std::string json_to_text(const nlohmann::json& value, bool& ok) {
 // Reads the JSON config file into raw values, adding any problem to `errors`.
 RawValues read_config_file(const std::string& path, std::vector<std::string>& errors) {
   RawValues values;
-  std::ifstream input(path);
-  if (!input) {
-    errors.push_back("config file " + path + ": cannot be read: " + errno_text(errno));
+  // Non-blocking open, regular files only, at most 1 MiB: a FIFO there is an error, not a hang.
+  auto text = read_small_file(path, std::size_t{1} << 20);
+  if (!text) {
+    errors.push_back("config file " + path + ": cannot be read: " + text.error());
     return values;
   }
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(input);
+    document = nlohmann::json::parse(text.value());
   } catch (const nlohmann::json::exception& failure) {
     errors.push_back("config file " + path + ": not valid JSON: " + failure.what());
     return values;
@@ -409,7 +413,8 @@ RawValues read_config_file(const std::string& path, std::vector<std::string>& er
   }
   for (const auto& [key, value] : document.items()) {
     if (!find_rule(key)) {
-      errors.push_back("config file " + path + ": unknown key '" + key + "'");
+      errors.push_back("config file " + path + ": unknown key '" + key + "'" +
+                       did_you_mean(key, option_names()));
       continue;
     }
     bool ok = false;
@@ -419,7 +424,7 @@ RawValues read_config_file(const std::string& path, std::vector<std::string>& er
                        "' must be a string, number, boolean or list of strings");
       continue;
     }
-    values[key] = RawValue{std::move(text), path};
+    values[key] = RawValue{std::move(text), path, OriginKind::config_file};
   }
   return values;
 }
@@ -443,7 +448,7 @@ RawValues cosmovisor_values(const GetEnvironment& get_environment, LoadedConfig&
   RawValues values;
   std::string used;
   auto take = [&](const char* variable, const char* option, std::string value) {
-    values[option] = RawValue{std::move(value), variable};
+    values[option] = RawValue{std::move(value), variable, OriginKind::daemon_environment};
     used += (used.empty() ? "" : ", ") + std::string(variable) + " (--" + option + ")";
   };
   const char* daemon_home = get_environment("DAEMON_HOME");
@@ -485,10 +490,25 @@ RawValues cosmovisor_values(const GetEnvironment& get_environment, LoadedConfig&
   return values;
 }
 
+// Options are named as the flag an operator would type, whatever layer the value came from.
 std::string describe_origin(const std::string& name, const RawValue& raw) {
-  if (raw.origin.empty()) return name + " (default)";
+  if (raw.kind == OriginKind::default_value) return "--" + name + " (default)";
   if (raw.origin.rfind("--", 0) == 0) return raw.origin;
-  return name + " (from " + raw.origin + ")";
+  return "--" + name + " (from " + raw.origin + ")";
+}
+
+std::vector<std::string> option_names() {
+  std::vector<std::string> names;
+  for (const auto& rule : rules()) names.push_back(rule.spec.name);
+  return names;
+}
+
+// Options whose values are paths: a leading `~` is expanded in them (a shell does not expand
+// it in `--home=~/x`, in a config file or in an environment variable).
+bool is_path_option(const std::string& name) {
+  static const std::set<std::string> kPaths = {
+      "home", "config", "upgrade-info", "link", "stdin-file", "vega-admin-socket", "ca-bundle"};
+  return kPaths.count(name) > 0;
 }
 
 }  // namespace
@@ -514,9 +534,34 @@ std::vector<std::string> profile_names() {
   return {"lava-provider", "lava-consumer", "vega", "cosmos"};
 }
 
+const char* to_string(OriginKind kind) {
+  switch (kind) {
+    case OriginKind::flag:
+      return "flag";
+    case OriginKind::environment:
+      return "environment";
+    case OriginKind::config_file:
+      return "config file";
+    case OriginKind::daemon_environment:
+      return "DAEMON_* environment";
+    case OriginKind::profile:
+      return "profile";
+    case OriginKind::default_value:
+      return "default";
+  }
+  return "default";
+}
+
+std::string expand_home(const std::string& path, const GetEnvironment& get_environment) {
+  if (path.empty() || path.front() != '~' || (path.size() > 1 && path[1] != '/')) return path;
+  const char* user_home = get_environment("HOME");
+  if (!user_home || !*user_home) return path;
+  return std::string(user_home) + path.substr(1);
+}
+
 RawValues profile_values(const std::string& profile) {
   const std::string origin = "profile " + profile;
-  auto value = [&](const char* text) { return RawValue{text, origin}; };
+  auto value = [&](const char* text) { return RawValue{text, origin, OriginKind::profile}; };
   const char* lava_url =
       "https://github.com/lavanet/lava/releases/download/v{version}/lavap-v{version}-{os}-{arch}";
   const char* lava_sums =
@@ -542,20 +587,42 @@ RawValues profile_values(const std::string& profile) {
 }
 
 LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& get_environment,
-                         bool require_command) {
+                         bool require_command,
+                         const std::vector<std::string>& environment_variables) {
   LoadedConfig loaded;
   auto& errors = loaded.errors;
 
   for (const auto& [name, raw] : command_line) {
-    if (!find_rule(name)) errors.push_back("unknown option --" + name);
+    if (!find_rule(name)) {
+      errors.push_back("unknown option --" + name + did_you_mean(name, option_names(), "--"));
+    }
   }
 
   RawValues environment;
+  std::set<std::string> known_variables;
   for (const auto& rule : rules()) {
     const std::string variable = environment_name(rule.spec.name);
+    known_variables.insert(variable);
     if (const char* text = get_environment(variable.c_str())) {
-      environment[rule.spec.name] = RawValue{text, variable};
+      environment[rule.spec.name] = RawValue{text, variable, OriginKind::environment};
     }
+  }
+  // VISOR_UPGRADE_* is what visor itself gives its hooks, not an option.
+  for (const auto& variable : environment_variables) {
+    if (variable.rfind("VISOR_", 0) != 0 || known_variables.count(variable) > 0 ||
+        variable.rfind("VISOR_UPGRADE_", 0) == 0) {
+      continue;
+    }
+    std::string option;
+    for (const char c : variable.substr(6)) {
+      option.push_back(c == '_' ? '-'
+                                : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    const std::string closest = closest_name(option, option_names());
+    loaded.warnings.push_back("ignoring " + variable + ": it is not a visor option" +
+                              (closest.empty() ? std::string()
+                                               : " (did you mean " + environment_name(closest) +
+                                                     ", --" + closest + "?)"));
   }
   auto pick = [&](const std::string& name) -> const RawValue* {
     if (auto it = command_line.find(name); it != command_line.end()) return &it->second;
@@ -566,17 +633,19 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   // The home and the config file decide where the config file is, so they come first.
   std::string home;
   if (const auto* raw = pick("home")) {
-    home = raw->value;
+    home = expand_home(raw->value, get_environment);
   } else if (const char* user_home = get_environment("HOME")) {
     home = std::string(user_home) + "/.visor";
   } else {
     home = ".visor";
   }
   RawValues file;
+  bool default_config_read = false;
   if (const auto* raw = pick("config")) {
-    file = read_config_file(raw->value, errors);
+    file = read_config_file(expand_home(raw->value, get_environment), errors);
   } else if (std::error_code ignored; std::filesystem::exists(home + "/config.json", ignored)) {
     file = read_config_file(home + "/config.json", errors);
+    default_config_read = true;
   }
 
   std::string profile;
@@ -597,9 +666,10 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     auto cmd = given.find("cmd");
     if (cmd != given.end() && cmd->second.origin == kTrailingCommandOrigin) {
       cmd->second = RawValue{join_command_line({daemon_name}) + " " + cmd->second.value,
-                             "DAEMON_NAME and the words after --"};
+                             "DAEMON_NAME and the words after --", OriginKind::flag};
     } else if (cmd == given.end() && environment.count("cmd") == 0 && file.count("cmd") == 0) {
-      given["cmd"] = RawValue{join_command_line({daemon_name}), "DAEMON_NAME"};
+      given["cmd"] =
+          RawValue{join_command_line({daemon_name}), "DAEMON_NAME", OriginKind::daemon_environment};
     }
   }
   auto pick_given = [&](const std::string& name) -> const RawValue* {
@@ -622,27 +692,39 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     } else if (auto it = preset.find(name); it != preset.end()) {
       chosen = it->second;
     } else if (!rule.spec.default_value.empty()) {
-      chosen = RawValue{rule.spec.default_value, ""};
+      chosen = RawValue{rule.spec.default_value, "", OriginKind::default_value};
     } else {
       continue;
     }
     if (name == "poll-interval") poll_interval_given = true;
-    loaded.origins[name] = chosen.origin;
+    if (is_path_option(name)) chosen.value = expand_home(chosen.value, get_environment);
+    loaded.effective[name] = chosen;
     std::string error;
     if (!rule.set(options, chosen.value, error)) {
       errors.push_back(describe_origin(name, chosen) + ": " + error);
     }
   }
-  if (options.home.empty()) options.home = home;
+  if (options.home.empty()) {
+    options.home = home;
+    loaded.effective["home"] = RawValue{home, "", OriginKind::default_value};
+  }
+  if (default_config_read) {
+    options.config_file = home + "/config.json";
+    loaded.effective["config"] = RawValue{options.config_file, "", OriginKind::default_value};
+  }
 
   // Settings that depend on each other.
   if (!poll_interval_given) {
     options.poll_interval = options.source == SourceKind::lava ? Duration(15000) : Duration(1000);
+    loaded.effective["poll-interval"] =
+        RawValue{options.source == SourceKind::lava ? "15s" : "1s", "", OriginKind::default_value};
   }
   if (options.vega_admin_socket.empty()) {
     const char* temporary = get_environment("TMPDIR");
     options.vega_admin_socket =
         std::string(temporary && *temporary ? temporary : "/tmp") + "/vega.sock";
+    loaded.effective["vega-admin-socket"] =
+        RawValue{options.vega_admin_socket, "", OriginKind::default_value};
   }
   if (require_command && options.command.empty() && options.cmd.empty()) {
     errors.push_back("--cmd is required: the command line of the node to supervise");

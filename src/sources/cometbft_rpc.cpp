@@ -6,6 +6,7 @@
 
 #include "proto/cosmos_upgrade.pb.h"
 #include "proto/lava_protocol.pb.h"
+#include "visor/common/outside_text.h"
 #include "visor/sources/json_fields.h"
 
 namespace visor {
@@ -22,7 +23,7 @@ Result<nlohmann::json> rpc_result(std::string_view body) {
   auto document = parse_json(body, error);
   if (!document) return Result<nlohmann::json>::failure(error);
   if (!document->is_object()) {
-    return Result<nlohmann::json>::failure("not a JSON-RPC reply: '" + text_excerpt(body) + "'");
+    return Result<nlohmann::json>::failure("not a JSON-RPC reply: '" + outside_text(body) + "'");
   }
   if (const auto failure = document->find("error");
       failure != document->end() && !failure->is_null()) {
@@ -35,13 +36,14 @@ Result<nlohmann::json> rpc_result(std::string_view body) {
         }
       }
     }
-    if (message.empty()) message = failure->dump();
-    return Result<nlohmann::json>::failure("JSON-RPC error: " + text_excerpt(message));
+    if (message.empty())
+      return Result<nlohmann::json>::failure("JSON-RPC error: " + describe_json(*failure));
+    return Result<nlohmann::json>::failure("JSON-RPC error: " + outside_text(message));
   }
   const auto result = document->find("result");
   if (result == document->end() || !result->is_object()) {
     return Result<nlohmann::json>::failure("not a JSON-RPC reply (no \"result\" object): '" +
-                                           text_excerpt(body) + "'");
+                                           outside_text(body) + "'");
   }
   return nlohmann::json(std::move(*result));
 }
@@ -69,7 +71,7 @@ Result<std::string> decode_base64(std::string_view text) {
                                    &final_written);
   EVP_ENCODE_CTX_free(context);
   if (update < 0 || final < 0) {
-    return Result<std::string>::failure("value is not base64 ('" + text_excerpt(text, 40) + "')");
+    return Result<std::string>::failure("value is not base64 ('" + outside_text(text, 40) + "')");
   }
   out.resize(static_cast<std::size_t>(written) + static_cast<std::size_t>(final_written));
   return out;
@@ -99,9 +101,9 @@ Result<NodeStatus> parse_node_status(std::string_view body) {
       sync_info->contains("latest_block_height")) {
     const auto height = json_unsigned((*sync_info)["latest_block_height"]);
     if (!height) {
-      return Result<NodeStatus>::failure(
-          "result.sync_info.latest_block_height " +
-          text_excerpt((*sync_info)["latest_block_height"].dump(), 40) + " is not a block height");
+      return Result<NodeStatus>::failure("result.sync_info.latest_block_height " +
+                                         describe_json((*sync_info)["latest_block_height"], 40) +
+                                         " is not a block height");
     }
     status.height = *height;
   }
@@ -110,7 +112,7 @@ Result<NodeStatus> parse_node_status(std::string_view body) {
 
 Status check_chain(const NodeStatus& status, const std::string& expected) {
   if (expected.empty() || status.chain_id == expected) return Status();
-  return Status::failure("the node serves chain '" + text_excerpt(status.chain_id, 64) +
+  return Status::failure("the node serves chain '" + outside_text(status.chain_id, 64) +
                          "', not --chain-id '" + expected + "'; ignoring what it says");
 }
 
@@ -127,17 +129,17 @@ Result<std::string> parse_abci_query(std::string_view body) {
     if (!number || *number != 0) {
       std::string log;
       if (const auto text = response->find("log"); text != response->end() && text->is_string()) {
-        log = ": " + text_excerpt(text->get<std::string>());
+        log = ": " + outside_text(text->get<std::string>());
       }
-      return Result<std::string>::failure("query failed with code " +
-                                          text_excerpt(code->dump(), 20) + log);
+      return Result<std::string>::failure("query failed with code " + describe_json(*code, 20) +
+                                          log);
     }
   }
   const auto value = response->find("value");
   if (value == response->end() || value->is_null()) return std::string();
   if (!value->is_string()) {
     return Result<std::string>::failure("result.response.value is not a string: " +
-                                        text_excerpt(value->dump(), 40));
+                                        describe_json(*value, 40));
   }
   return decode_base64(value->get_ref<const std::string&>());
 }
@@ -170,7 +172,7 @@ Result<std::optional<UpgradeInfo>> decode_current_plan(std::string_view value) {
   if (!reply.has_plan() || reply.plan().name().empty()) return std::optional<UpgradeInfo>();
   const auto& plan = reply.plan();
   if (plan.height() <= 0) {
-    return Answer::failure("plan '" + text_excerpt(plan.name(), 64) + "' has height " +
+    return Answer::failure("plan '" + outside_text(plan.name(), 64) + "' has height " +
                            std::to_string(plan.height()));
   }
   UpgradeInfo info;

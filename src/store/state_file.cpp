@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "visor/common/files.h"
+#include "visor/common/outside_text.h"
 
 namespace visor {
 
@@ -34,13 +35,16 @@ std::string render_state(const StoreState& state) {
   for (const auto& [height, version] : state.height_switches)
     switches[std::to_string(height)] = version;
   document["height_switches"] = switches;
-  return document.dump(2) + "\n";
+  return dump_json(document, 2) + "\n";
 }
 
 Result<StoreState> parse_state(const std::string& text) {
   StoreState state;
+  std::string error;
+  const auto parsed = parse_outside_json(text, error);
+  if (!parsed) return Result<StoreState>::failure("state is not valid: " + error);
   try {
-    const json document = json::parse(text);
+    const json& document = *parsed;
     if (!document.is_object()) return Result<StoreState>::failure("state is not a JSON object");
     state.current = document.value("current", "");
     state.previous = document.value("previous", "");

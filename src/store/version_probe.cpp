@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "visor/process/command_line.h"
+#include "visor/common/command_line.h"
 #include "visor/process/process_table.h"
 
 namespace visor {

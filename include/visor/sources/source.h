@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "visor/common/network_view.h"
+
 namespace visor {
 
 /// What the network asks of the node, as one source reading. Versions carry no leading v.
@@ -27,20 +29,6 @@ struct UpgradeDecision {
   std::string plan;
   /// One line for the log: why this decision ("provider_target 5.3.0 > current 5.2.1").
   std::string reason;
-};
-
-/// A plan the chain has scheduled (Cosmos x/upgrade), as a source read it before the halt.
-struct ScheduledPlan {
-  std::string name;
-  std::uint64_t height = 0;
-  std::string version;  ///< the plan name as a version ("v2.0.0" -> "2.0.0"), else empty
-};
-
-/// What a source reading a node (--node) knows about the chain besides its decisions.
-struct NetworkView {
-  std::string chain_id;                       ///< empty when unknown
-  std::optional<std::uint64_t> chain_height;  ///< the node's latest block height
-  std::optional<ScheduledPlan> plan;          ///< the scheduled plan; nullopt when none
 };
 
 /// True when two decisions ask for the same thing (every field but `reason`). Sources deliver a

@@ -41,12 +41,19 @@ class BinaryStore {
   std::optional<std::string> current_version() const;
   /// True when upgrades/<version>/<name> is an executable file.
   bool has_version(const std::string& version) const;
+  /// The name of the binary `current` holds when it holds exactly one file (a store made by
+  /// an earlier run knows its binary's name this way); empty otherwise.
+  std::string current_binary_name() const;
   /// Versions present in upgrades/, oldest first (semver order; non-semver names last).
   std::vector<std::string> versions() const;
 
   /// Copies `file` into upgrades/<version>/<name> through tmp/ (copy, fsync, rename of the
   /// folder). Refuses when the version is already there: the store never overwrites.
   Status install_copy(const std::string& version, const std::string& file) const;
+  /// Replaces the binary of a version that is already in the store and is not current (for
+  /// `add-upgrade --force`): the new copy is prepared in tmp/ and swapped in with one atomic
+  /// rename, so upgrades/<version> holds the old or the new binary, never a mix.
+  Status replace_copy(const std::string& version, const std::string& file) const;
   /// Moves `prepared_dir` (in tmp/, holding a verified <name>) to upgrades/<version>.
   Status install_directory(const std::string& version, const std::string& prepared_dir) const;
 

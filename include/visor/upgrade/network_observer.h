@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "visor/ops/live_status.h"
+#include "visor/common/live_status.h"
 #include "visor/sources/source.h"
 #include "visor/store/binary_store.h"
 
