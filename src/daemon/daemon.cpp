@@ -233,11 +233,12 @@ class Daemon {
               {"version", status_.plan_version},
               {"staged", status_.plan_staged}};
     }
-    return {{"plan", plan},
-            {"chain_height",
-             network.chain_height ? nlohmann::json(*network.chain_height) : nlohmann::json()},
-            {"chain_id",
-             network.chain_id.empty() ? nlohmann::json() : nlohmann::json(outside_text(network.chain_id))}};
+    return {
+        {"plan", plan},
+        {"chain_height",
+         network.chain_height ? nlohmann::json(*network.chain_height) : nlohmann::json()},
+        {"chain_id", network.chain_id.empty() ? nlohmann::json()
+                                              : nlohmann::json(outside_text(network.chain_id))}};
   }
 
   const Options& options_;
