@@ -5,13 +5,17 @@
 #   3. spawn latency: wrapper + `true`, whole-process time (hyperfine)
 #   4. switch downtime with a pre-staged binary (Cosmos upgrade-info.json)
 #   5. fetch + verify throughput and peak RSS vs curl | sha256sum (tests/bench/fetch_bench.sh)
+#   6. Cosmos halt to new node running: plan pre-staged via --node vs fetched at the halt at
+#      20 MB/s (tests/bench/halt_bench.py)
 #
-# Usage: scripts/bench.sh [SECTION...]   sections: idle signal spawn switch fetch (default: all)
+# Usage: scripts/bench.sh [SECTION...]   sections: idle signal spawn switch fetch halt (default: all)
 #   BENCH_IDLE_SECONDS=60   idle window
 #   BENCH_SIGNALS=1000      signals per run (3 runs per contender, interleaved)
 #   BENCH_SPAWN_RUNS=300    hyperfine runs per contender
 #   BENCH_SWITCH_TRIALS=30  switches (each in a fresh home)
 #   BENCH_FETCH_MIB=256     size of the fetch benchmark's file
+#   BENCH_HALT_TRIALS=3     halts per mode (each in a fresh home)
+#   BENCH_HALT_MIB=100      size of the node binary in the halt benchmark
 #   BENCH_BUILD_DIR=build-bench   where visor and the bench programs are built (RelWithDebInfo)
 #   BENCH_REPORT=<build>/bench-report.md
 # Installs its tools with scripts/install-deps.sh --bench. Results go to the report and stdout;
@@ -28,8 +32,10 @@ signals="${BENCH_SIGNALS:-1000}"
 spawn_runs="${BENCH_SPAWN_RUNS:-300}"
 switch_trials="${BENCH_SWITCH_TRIALS:-30}"
 fetch_mib="${BENCH_FETCH_MIB:-256}"
+halt_trials="${BENCH_HALT_TRIALS:-3}"
+halt_mib="${BENCH_HALT_MIB:-100}"
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(idle signal spawn switch fetch)
+[ ${#sections[@]} -gt 0 ] || sections=(idle signal spawn switch fetch halt)
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVISOR_SANITIZE=OFF -DVISOR_TSAN=OFF \
   -DVISOR_FUZZ=OFF >/dev/null
@@ -251,6 +257,29 @@ fetch() {
   say ""
 }
 
+# --- 6. halt to running: pre-staged vs fetched at the halt ------------------------------------
+halt_to_running() {
+  say "## Cosmos halt to new node running: pre-staged through --node vs fetched at the halt"
+  say ""
+  python3 tests/bench/halt_bench.py --visor "$visor" --child "$child" --work "$work/halt" \
+    --trials "$halt_trials" --size-mib "$halt_mib" > "$work/halt.jsonl"
+  python3 - "$work/halt.jsonl" <<'EOF' | tee -a "$report"
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+summary = next(row for row in rows if row.get("summary"))
+print("| mode | median halt -> running (ms) | trials (ms) |")
+print("|---|---|---|")
+for mode, key in (("pre-staged (--node)", "prestaged"), ("fetched at the halt", "at-halt")):
+    values = [row["halt_to_running_ms"] for row in rows if row.get("mode") == key]
+    median = summary["prestaged_median_ms" if key == "prestaged" else "at_halt_median_ms"]
+    print(f"| {mode} | {median:.0f} | {', '.join(f'{v:.0f}' for v in values)} |")
+print()
+print(f"ratio (fetched at the halt / pre-staged): {summary['ratio']:.0f}x, "
+      f"{summary['size_mib']} MiB binary at {summary['rate'] / 1e6:.0f} MB/s")
+EOF
+  say ""
+}
+
 for section in "${sections[@]}"; do
   case "$section" in
     idle) idle ;;
@@ -258,7 +287,8 @@ for section in "${sections[@]}"; do
     spawn) spawn_latency ;;
     switch) switch_downtime ;;
     fetch) fetch ;;
-    *) echo "bench.sh: unknown section $section (idle signal spawn switch fetch)" >&2; exit 2 ;;
+    halt) halt_to_running ;;
+    *) echo "bench.sh: unknown section $section (idle signal spawn switch fetch halt)" >&2; exit 2 ;;
   esac
 done
 say "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,6 +6,7 @@ packages=(
   cmake ninja-build g++ ccache pkg-config
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev libgtest-dev libre2-dev
+  libprotobuf-dev protobuf-compiler libtomlplusplus-dev
   python3 zip unzip util-linux procps curl ca-certificates openssl faketime
   dpkg-dev file
 )

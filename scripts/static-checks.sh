@@ -16,6 +16,8 @@ scripts/install-deps.sh --static
 dir="${VISOR_STATIC_DIR:-build-static}"
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVISOR_TESTS=OFF -DVISOR_SANITIZE=OFF \
   -DVISOR_TSAN=OFF -DVISOR_FUZZ=OFF -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+# The protobuf headers src/sources/cometbft_rpc.cpp includes are generated at build time.
+cmake --build "$dir" --target visor_wire >/dev/null
 
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then

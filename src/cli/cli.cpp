@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "visor/cli/commands.h"
+#include "visor/cli/migrate.h"
 #include "visor/common/command_line.h"
 #include "visor/common/log.h"
 #include "visor/common/suggest.h"
@@ -63,7 +64,7 @@ struct OptionFlags {
             "--cmd and a command after -- both name the node's command line: give "
             "one of them");
       } else {
-        raw["cmd"] = RawValue{join_command_line(trailing), "the command after --"};
+        raw["cmd"] = RawValue{join_command_line(trailing), kTrailingCommandOrigin};
       }
     }
     return raw;
@@ -217,6 +218,12 @@ int run_cli(int argc, char** argv) {
   std::string import_path;
   init->add_option("--home", home, "the home directory [default: $HOME/.visor]");
   init->add_option("--import", import_path, "an existing binary to import as the first version");
+  std::string from_cosmovisor;
+  std::string from_vega_visor;
+  init->add_option("--from-cosmovisor", from_cosmovisor,
+                   "import a Cosmovisor home ($DAEMON_HOME): every binary, plans, current");
+  init->add_option("--from-vega-visor", from_vega_visor,
+                   "import a Vega Visor home (config.toml, run-config.toml, current)");
 
   auto* add_upgrade = app.add_subcommand(
       "add-upgrade", "stage a binary by hand, stored under the managed binary's name");
@@ -236,6 +243,10 @@ int run_cli(int argc, char** argv) {
                           "also map this Cosmos upgrade plan name to the version");
   add_upgrade->add_option("--version-args", upgrade.version_args,
                           "how the binary is asked its version [default: version]");
+  std::uint64_t add_height = 0;
+  auto* add_height_option = add_upgrade->add_option(
+      "--height", add_height,
+      "switch when the chain reaches this block height (a visor running with --node)");
   add_upgrade->add_flag("--stage-only", upgrade.stage_only,
                         "only stage it: a visor with --source none does not switch to it");
   add_upgrade->add_flag("--force", upgrade.force,
@@ -289,12 +300,28 @@ int run_cli(int argc, char** argv) {
     if (!checked.loaded.errors.empty()) return report_errors(checked.loaded.errors);
     const Options& options = checked.loaded.options;
     log::setup(options.log_format, options.log_level);
+    for (const auto& note : checked.loaded.notes) log::info("cosmovisor_environment", note);
     for (const auto& warning : checked.loaded.warnings) log::warn("configuration", warning);
     return run_daemon(options, *checked.binary);
   }
   if (*check) return run_check(preflight(load_from_flags(check_flags, true)));
   if (*config) return run_config(load_from_flags(config_flags, false), config_json);
-  if (*init) return run_init(resolve_home(), import_path);
+  if (*init) {
+    const int sources = !import_path.empty() + !from_cosmovisor.empty() + !from_vega_visor.empty();
+    if (sources > 1) {
+      std::cerr << "visor: error: init takes one of --import, --from-cosmovisor, "
+                   "--from-vega-visor\n";
+      return kExitConfiguration;
+    }
+    if (!from_cosmovisor.empty()) {
+      const char* daemon_name = std::getenv("DAEMON_NAME");
+      return import_cosmovisor(resolve_home(), from_cosmovisor, daemon_name ? daemon_name : "",
+                               std::cout);
+    }
+    if (!from_vega_visor.empty())
+      return import_vega_visor(resolve_home(), from_vega_visor, std::cout);
+    return run_init(resolve_home(), import_path);
+  }
   if (*add_upgrade) {
     RawValues given;
     if (!home.empty()) given["home"] = RawValue{home, "--home"};
@@ -304,6 +331,7 @@ int run_cli(int argc, char** argv) {
     // Only the home and the binary's name matter here; other settings are wrap's business.
     upgrade.home = loaded.options.home;
     upgrade.name = managed_name(loaded, upgrade.file);
+    if (add_height_option->count() > 0) upgrade.height = add_height;
     return run_add_upgrade(upgrade);
   }
   if (*status) return run_status(resolve_home(), status_json);

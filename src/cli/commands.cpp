@@ -5,6 +5,8 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include "visor/common/outside_text.h"
 #include "visor/fetch/http_client.h"
 #include "visor/process/process_table.h"
+#include "visor/sources/cometbft_rpc.h"
 #include "visor/sources/lava_params.h"
 #include "visor/sources/source_factory.h"
 #include "visor/sources/upgrade_info.h"
@@ -35,6 +38,36 @@ int fail(const std::string& message, int code = kExitFailure) {
 
 namespace {
 
+// Asks the node (--node) once, the way the daemon would: /status (checked against --chain-id)
+// and the ABCI query `path`; prints what it answered. The query's value, on success.
+std::optional<std::string> probe_node(const Options& options, HttpRequest request,
+                                      std::string_view path) {
+  request.cancel.reset();
+  const FetchOutcome outcome = fetch_node_query(http_request, request, options.node, path);
+  const std::string node = url_for_display(options.node);
+  if (outcome.kind != FetchOutcome::Kind::ok) {
+    std::cerr << "visor: error: node: " << outcome.error << "\n";
+    return std::nullopt;
+  }
+  auto status = parse_node_status(outcome.node_status);
+  if (!status) {
+    std::cerr << "visor: error: node " << node << ": /status: " << status.error() << "\n";
+    return std::nullopt;
+  }
+  if (auto chain = check_chain(status.value(), options.chain_id); !chain.ok()) {
+    std::cerr << "visor: error: node " << node << ": " << chain.error() << "\n";
+    return std::nullopt;
+  }
+  std::cout << "node: " << node << " serves chain " << status->chain_id << " at height "
+            << status->height << "\n";
+  auto value = parse_abci_query(outcome.body);
+  if (!value) {
+    std::cerr << "visor: error: node " << node << ": " << path << ": " << value.error() << "\n";
+    return std::nullopt;
+  }
+  return std::move(value).value();
+}
+
 // Asks the configured source once, the way the daemon would; prints what it answered.
 bool probe_source(const Options& options) {
   HttpRequest request;
@@ -46,6 +79,19 @@ bool probe_source(const Options& options) {
     case SourceKind::none:
       return true;
     case SourceKind::lava: {
+      if (!options.node.empty()) {
+        const auto value = probe_node(options, request, kLavaParamsQuery);
+        if (!value) return false;
+        auto versions = decode_lava_params(*value, options.lava_role);
+        if (!versions) {
+          std::cerr << "visor: error: lava: " << url_for_display(options.node) << ": "
+                    << versions.error() << "\n";
+          return false;
+        }
+        std::cout << "lava: " << url_for_display(options.node) << " answers min " << versions->min
+                  << ", target " << versions->target << "\n";
+        return true;
+      }
       request.url = lava_params_url(options.lava_rest);
       auto reply = http_request(request);
       if (!reply || reply->status != 200) {
@@ -90,6 +136,22 @@ bool probe_source(const Options& options) {
       return true;
     }
     case SourceKind::cosmos: {
+      if (!options.node.empty()) {
+        const auto value = probe_node(options, request, kCurrentPlanQuery);
+        if (!value) return false;
+        auto plan = decode_current_plan(*value);
+        if (!plan) {
+          std::cerr << "visor: error: cosmos: " << url_for_display(options.node) << ": "
+                    << plan.error() << "\n";
+          return false;
+        }
+        if (plan->has_value()) {
+          std::cout << "cosmos: plan " << (*plan)->name << " is scheduled at height "
+                    << (*plan)->height << "\n";
+        } else {
+          std::cout << "cosmos: no upgrade plan is scheduled\n";
+        }
+      }
       const auto folder = std::filesystem::path(options.upgrade_info).parent_path();
       std::error_code error;
       if (!std::filesystem::is_directory(folder, error)) {
@@ -266,11 +328,16 @@ int run_add_upgrade(const AddUpgradeRequest& request) {
     std::cout << "cleared the failed mark of " << text << " (it is a new binary)\n";
   }
   Status saved = request.plan.empty() ? store.save() : store.map_plan(request.plan, text);
+  if (saved && request.height) saved = store.schedule_at_height(*request.height, text);
   if (!saved) return fail(saved.error());
   std::cout << (present ? "replaced " : "staged ") << name << " " << text << " in "
             << store.version_dir(text) << (request.plan.empty() ? "" : " for plan " + request.plan)
             << "\n";
-  if (!request.stage_only && request.plan.empty()) {
+  if (request.height) {
+    std::cout << "switching at block height " << *request.height
+              << " (a visor reading the chain through --node does it)\n";
+  }
+  if (!request.stage_only && request.plan.empty() && !request.height) {
     // A visor running with --source none switches to it; sources that follow a network ignore
     // it. The height is only a request number (the same version asked for again is a new
     // request); visor logs it as a manual upgrade, not as a chain halt.
@@ -284,6 +351,44 @@ int run_add_upgrade(const AddUpgradeRequest& request) {
   }
   return kExitOk;
 }
+
+namespace {
+
+// The chain as --node shows it, from status.json's "network" (absent without a node). The file
+// is visor's own, but it can be edited: a field of another type is shown as unknown.
+void print_network(const nlohmann::json& network) {
+  if (!network.is_object()) return;
+  const auto text = [](const nlohmann::json& object, const char* key) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_string() ? outside_text(found->get<std::string>())
+                                                       : std::string();
+  };
+  const auto number = [](const nlohmann::json& object, const char* key) -> std::string {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_number_unsigned()
+               ? std::to_string(found->get<std::uint64_t>())
+               : std::string();
+  };
+  const std::string chain_id = text(network, "chain_id");
+  const std::string height = number(network, "chain_height");
+  std::cout << "chain:    " << (chain_id.empty() ? "(unknown)" : chain_id)
+            << (height.empty() ? "" : " at height " + height) << "\n";
+  const auto plan = network.find("plan");
+  if (plan == network.end() || !plan->is_object()) {
+    std::cout << "scheduled: (no plan)\n";
+    return;
+  }
+  const std::string version = text(*plan, "version");
+  const auto staged = plan->find("staged");
+  std::cout << "scheduled: plan " << text(*plan, "name") << " at height " << number(*plan, "height")
+            << ", " << (version.empty() ? std::string("version unknown") : "version " + version)
+            << ", "
+            << (staged != plan->end() && staged->is_boolean() && staged->get<bool>() ? "staged"
+                                                                                     : "NOT staged")
+            << "\n";
+}
+
+}  // namespace
 
 int run_status(const std::string& home, bool json_output) {
   auto ready_versions = [](const StoreState& state) {
@@ -314,6 +419,7 @@ int run_status(const std::string& home, bool json_output) {
     document["home"] = home;
     document["running"] = holder.has_value();
     document["visor_pid"] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
+    document["network"] = live.is_object() && live.contains("network") ? live["network"] : nullptr;
     document["live"] = live;
     std::cout << dump_json(document, 2) << "\n";
     return kExitOk;
@@ -358,6 +464,7 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << "\n";
     const std::string error = text_field("last_error");
     if (!error.empty()) std::cout << "error:    " << outside_text(error, 1000) << "\n";
+    print_network(live.contains("network") ? live["network"] : nlohmann::json());
   }
   return kExitOk;
 }

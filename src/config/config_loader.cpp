@@ -192,6 +192,25 @@ const std::vector<OptionRule>& rules() {
          o.upgrade_info = v;
          return true;
        }},
+      {{"node", "", "CometBFT RPC URL of a node of the network (Lava params, Cosmos plans)"},
+       [](Options& o, const std::string& v, std::string& e) {
+         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           e = "expected an http(s) URL such as http://127.0.0.1:26657, got '" + v + "'";
+           return false;
+         }
+         o.node = v;
+         return true;
+       }},
+      {{"chain-id", "", "with --node: the chain the node must serve, e.g. lava-mainnet-1"},
+       [](Options& o, const std::string& v, std::string&) {
+         o.chain_id = v;
+         return true;
+       }},
+      {{"plan-downloads", "on",
+        "may a binary listed in a Cosmos plan's info be downloaded: on|off"},
+       [](Options& o, const std::string& v, std::string& e) {
+         return set_bool(o.plan_downloads, v, e);
+       }},
       {{"download-url", "", "artifact URL template ({version} {tag} {os} {arch} {name})"},
        [](Options& o, const std::string& v, std::string&) {
          o.download_url = v;
@@ -410,6 +429,67 @@ RawValues read_config_file(const std::string& path, std::vector<std::string>& er
   return values;
 }
 
+// Cosmovisor's settings that visor has no equivalent for (named in one warning when set).
+constexpr const char* kCosmovisorWithoutEquivalent[] = {"DAEMON_RESTART_AFTER_UPGRADE",
+                                                        "DAEMON_DATA_BACKUP_DIR",
+                                                        "UNSAFE_SKIP_BACKUP",
+                                                        "DAEMON_PREUPGRADE_MAX_RETRIES",
+                                                        "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
+                                                        "DAEMON_GRPC_ADDRESS",
+                                                        "COSMOVISOR_DISABLE_LOGS",
+                                                        "COSMOVISOR_COLOR_LOGS",
+                                                        "COSMOVISOR_TIMEFORMAT_LOGS",
+                                                        "COSMOVISOR_DISABLE_RECASE",
+                                                        "COSMOVISOR_CONFIG"};
+
+// Cosmovisor's environment as visor options (profile cosmos, section "Migration" of the docs):
+// each value carries the variable's name as its origin. DAEMON_NAME is handled by the caller.
+RawValues cosmovisor_values(const GetEnvironment& get_environment, LoadedConfig& loaded) {
+  RawValues values;
+  std::string used;
+  auto take = [&](const char* variable, const char* option, std::string value) {
+    values[option] = RawValue{std::move(value), variable, OriginKind::daemon_environment};
+    used += (used.empty() ? "" : ", ") + std::string(variable) + " (--" + option + ")";
+  };
+  const char* daemon_home = get_environment("DAEMON_HOME");
+  if (daemon_home && *daemon_home) {
+    take("DAEMON_HOME", "upgrade-info", std::string(daemon_home) + "/data/upgrade-info.json");
+  }
+  if (const char* script = get_environment("COSMOVISOR_CUSTOM_PREUPGRADE"); script && *script) {
+    if (daemon_home && *daemon_home) {
+      take("COSMOVISOR_CUSTOM_PREUPGRADE", "pre-upgrade",
+           join_command_line({std::string(daemon_home) + "/cosmovisor/" + script}));
+    } else {
+      loaded.errors.push_back(
+          "COSMOVISOR_CUSTOM_PREUPGRADE names a file in $DAEMON_HOME/cosmovisor/, but DAEMON_HOME "
+          "is not set");
+    }
+  }
+  const std::pair<const char*, const char*> kDirect[] = {
+      {"DAEMON_ALLOW_DOWNLOAD_BINARIES", "plan-downloads"},
+      {"DAEMON_SHUTDOWN_GRACE", "stop-timeout"},
+      {"DAEMON_POLL_INTERVAL", "poll-interval"},
+      {"DAEMON_RESTART_DELAY", "backoff-initial"}};
+  for (const auto& [variable, option] : kDirect) {
+    if (const char* text = get_environment(variable); text && *text) take(variable, option, text);
+  }
+  if (const char* name = get_environment("DAEMON_NAME"); name && *name) {
+    used += (used.empty() ? "" : ", ") + std::string("DAEMON_NAME (the binary of --cmd)");
+  }
+  if (!used.empty()) loaded.notes.push_back("Cosmovisor's environment in use: " + used);
+  std::string ignored;
+  for (const char* variable : kCosmovisorWithoutEquivalent) {
+    if (const char* text = get_environment(variable); text && *text) {
+      ignored += (ignored.empty() ? "" : ", ") + std::string(variable);
+    }
+  }
+  if (!ignored.empty()) {
+    loaded.warnings.push_back("Cosmovisor variables with no equivalent in visor, ignored: " +
+                              ignored);
+  }
+  return values;
+}
+
 // Options are named as the flag an operator would type, whatever layer the value came from.
 std::string describe_origin(const std::string& name, const RawValue& raw) {
   if (raw.kind == OriginKind::default_value) return "--" + name + " (default)";
@@ -575,15 +655,39 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     profile = it->second.value;
   }
   const RawValues preset = profile_values(profile);
+  const RawValues cosmovisor =
+      profile == "cosmos" ? cosmovisor_values(get_environment, loaded) : RawValues();
+
+  // DAEMON_NAME names the binary: the words after `--` are its arguments, and with no command
+  // at all it runs bare (`cosmovisor run ARGS` becomes `visor wrap --profile cosmos -- ARGS`).
+  RawValues given = command_line;
+  if (const char* daemon_name = profile == "cosmos" ? get_environment("DAEMON_NAME") : nullptr;
+      daemon_name && *daemon_name) {
+    auto cmd = given.find("cmd");
+    if (cmd != given.end() && cmd->second.origin == kTrailingCommandOrigin) {
+      cmd->second = RawValue{join_command_line({daemon_name}) + " " + cmd->second.value,
+                             "DAEMON_NAME and the words after --", OriginKind::flag};
+    } else if (cmd == given.end() && environment.count("cmd") == 0 && file.count("cmd") == 0) {
+      given["cmd"] =
+          RawValue{join_command_line({daemon_name}), "DAEMON_NAME", OriginKind::daemon_environment};
+    }
+  }
+  auto pick_given = [&](const std::string& name) -> const RawValue* {
+    if (auto it = given.find(name); it != given.end()) return &it->second;
+    if (auto it = environment.find(name); it != environment.end()) return &it->second;
+    return nullptr;
+  };
 
   Options& options = loaded.options;
   bool poll_interval_given = false;
   for (const auto& rule : rules()) {
     const std::string& name = rule.spec.name;
     RawValue chosen;
-    if (const auto* raw = pick(name)) {
+    if (const auto* raw = pick_given(name)) {
       chosen = *raw;
     } else if (auto it = file.find(name); it != file.end()) {
+      chosen = it->second;
+    } else if (auto it = cosmovisor.find(name); it != cosmovisor.end()) {
       chosen = it->second;
     } else if (auto it = preset.find(name); it != preset.end()) {
       chosen = it->second;
@@ -625,8 +729,14 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   if (require_command && options.command.empty() && options.cmd.empty()) {
     errors.push_back("--cmd is required: the command line of the node to supervise");
   }
-  if (options.source == SourceKind::lava && options.lava_rest.empty()) {
-    errors.push_back("--source lava needs --lava-rest (the REST URL of a Lava node)");
+  if (options.source == SourceKind::lava && options.lava_rest.empty() && options.node.empty()) {
+    errors.push_back(
+        "--source lava needs --node (the CometBFT RPC URL of a Lava node) or --lava-rest (its "
+        "REST URL)");
+  }
+  if (!options.chain_id.empty() && options.node.empty()) {
+    errors.push_back(
+        "--chain-id needs --node (the chain id is checked against the node's /status)");
   }
   if (options.source == SourceKind::cosmos && options.upgrade_info.empty()) {
     errors.push_back("--source cosmos needs --upgrade-info (the path of upgrade-info.json)");

@@ -212,12 +212,33 @@ class Daemon {
                            {"child_restarts_total", status_.child_restarts_total},
                            {"source_errors_total", status_.source_errors_total},
                            {"visor_pid", ::getpid()}};
+    live["network"] = network_json();
     // No fsync: a snapshot, rewritten on every change and at every start.
     Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
     if (!written && !status_file_warned_) {
       status_file_warned_ = true;
       log::warn("status_file", written.error());
     }
+  }
+
+  // The chain as --node shows it: {"plan": {"name", "height", "version", "staged"} or null,
+  // "chain_height", "chain_id"}; null without a node.
+  nlohmann::json network_json() const {
+    const NetworkView& network = status_.network;
+    if (options_.node.empty()) return nullptr;
+    nlohmann::json plan = nullptr;
+    if (network.plan) {
+      plan = {{"name", outside_text(network.plan->name)},
+              {"height", network.plan->height},
+              {"version", status_.plan_version},
+              {"staged", status_.plan_staged}};
+    }
+    return {
+        {"plan", plan},
+        {"chain_height",
+         network.chain_height ? nlohmann::json(*network.chain_height) : nlohmann::json()},
+        {"chain_id", network.chain_id.empty() ? nlohmann::json()
+                                              : nlohmann::json(outside_text(network.chain_id))}};
   }
 
   const Options& options_;

@@ -169,6 +169,21 @@ std::string render_metrics(const LiveStatus& status) {
   out.single("visor_orphans_reaped_total", "counter",
              "Orphaned processes visor reaped as PID 1 or subreaper.",
              count(status.orphans_reaped_total));
+  // The chain, as a source reading a node (--node) sees it; absent without one.
+  if (status.network.chain_height) {
+    out.single("visor_chain_height", "gauge",
+               "The latest block height of the node given by --node.",
+               count(*status.network.chain_height));
+  }
+  if (status.network.plan) {
+    const Labels plan = {{"plan", status.network.plan->name}};
+    out.family("visor_upgrade_scheduled_height", "gauge",
+               "The block height at which the chain's scheduled upgrade plan halts it.");
+    out.sample("visor_upgrade_scheduled_height", count(status.network.plan->height), plan);
+    out.family("visor_upgrade_staged", "gauge",
+               "Whether the scheduled plan's binary is verified and staged (1) or not (0).");
+    out.sample("visor_upgrade_staged", status.plan_staged ? 1 : 0, plan);
+  }
   out.single("visor_start_time_seconds", "gauge", "Unix time at which visor started.",
              status.started_unixtime);
   return out.take();

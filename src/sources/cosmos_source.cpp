@@ -52,15 +52,25 @@ CosmosSource::CosmosSource(boost::asio::io_context& io, Worker& worker, const Op
 CosmosSource::CosmosSource(boost::asio::io_context& io, Worker& worker, const Options& options,
                            CosmosWatchSettings settings)
     : path_(options.upgrade_info),
+      node_(options.node),
+      chain_id_(options.chain_id),
+      plan_downloads_(options.plan_downloads),
+      prestage_plans_(options.source == SourceKind::cosmos),
+      request_timeout_(options.request_timeout),
+      ca_bundle_(options.ca_bundle),
       settings_(settings),
       loop_(io, worker, settings.fallback_poll),
       events_(io) {
+  if (!node_.empty()) plan_loop_ = std::make_unique<PollLoop>(io, worker, options.poll_interval);
   const std::filesystem::path file(path_);
   directory_ = file.has_parent_path() ? file.parent_path().string() : ".";
   file_name_ = file.filename().string();
 }
 
-CosmosSource::~CosmosSource() { stop(); }
+CosmosSource::~CosmosSource() {
+  cancel_->store(true);
+  stop();
+}
 
 void CosmosSource::start(DecisionCallback on_decision, ErrorCallback on_error,
                          PollCallback on_poll) {
@@ -70,6 +80,7 @@ void CosmosSource::start(DecisionCallback on_decision, ErrorCallback on_error,
   on_poll_ = std::move(on_poll);
   running_ = true;
   alive_ = std::make_shared<char>(0);
+  cancel_ = std::make_shared<std::atomic<bool>>(false);
   arm_watch();
   loop_.start(
       [this]() -> PollLoop::Fetch {
@@ -77,6 +88,10 @@ void CosmosSource::start(DecisionCallback on_decision, ErrorCallback on_error,
         return [path = path_]() { return read_upgrade_info(path, kUpgradeInfoLimit); };
       },
       [this](const FetchOutcome& outcome) { handle(outcome); });
+  if (plan_loop_) {
+    plan_loop_->start([this] { return make_plan_fetch(); },
+                      [this](const FetchOutcome& outcome) { handle_plan(outcome); });
+  }
 }
 
 void CosmosSource::set_current_version(const std::string& version) { current_version_ = version; }
@@ -85,6 +100,10 @@ void CosmosSource::stop() {
   running_ = false;
   alive_.reset();
   loop_.stop();
+  if (plan_loop_) {
+    cancel_->store(true);
+    plan_loop_->stop();
+  }
   drop_watch();
 }
 
@@ -223,6 +242,7 @@ void CosmosSource::handle(const FetchOutcome& outcome) {
   const PlanKey key(info.name, info.height);
   if (acted_.count(key) != 0 || done_.count(key) != 0) return;
   UpgradeDecision decision = decide_cosmos(info, "", current_version_);
+  apply_plan_downloads(decision);
   if (!decision.activate) {
     if (last_skipped_ != key) {
       last_skipped_ = key;
@@ -256,6 +276,97 @@ void CosmosSource::report_error(const std::string& line) {
     return;
   }
   if (on_error_) on_error_(line);
+}
+
+NetworkView CosmosSource::network() const {
+  NetworkView view;
+  if (node_status_) {
+    view.chain_id = node_status_->chain_id;
+    view.chain_height = node_status_->height;
+  }
+  if (scheduled_) {
+    ScheduledPlan plan;
+    plan.name = scheduled_->name;
+    plan.height = scheduled_->height;
+    plan.version = decide_cosmos(*scheduled_, "").target;
+    view.plan = std::move(plan);
+  }
+  return view;
+}
+
+PollLoop::Fetch CosmosSource::make_plan_fetch() {
+  HttpRequest request;
+  request.timeout = request_timeout_;
+  request.max_body = kSourceReplyLimit;
+  request.allow_http = true;  // a node's RPC port is often plain http on a private network
+  request.ca_bundle = ca_bundle_;
+  request.cancel = cancel_;
+  return [http = http_, request = std::move(request), node = node_]() {
+    return fetch_node_query(http, request, node, kCurrentPlanQuery);
+  };
+}
+
+Result<std::optional<UpgradeInfo>> CosmosSource::read_plan(const FetchOutcome& outcome) {
+  using Answer = Result<std::optional<UpgradeInfo>>;
+  auto status = parse_node_status(outcome.node_status);
+  if (!status) return Answer::failure("/status: " + status.error());
+  if (auto chain = check_chain(status.value(), chain_id_); !chain.ok()) {
+    return Answer::failure(chain.error());
+  }
+  auto value = parse_abci_query(outcome.body);
+  if (!value) return Answer::failure(value.error());
+  auto plan = decode_current_plan(value.value());
+  if (plan) node_status_ = std::move(status).value();  // only a node of the right chain counts
+  return plan;
+}
+
+void CosmosSource::handle_plan(const FetchOutcome& outcome) {
+  if (outcome.kind != FetchOutcome::Kind::ok) {
+    if (on_poll_) on_poll_(false, outcome.latency_seconds);
+    if (running_) report_error("cosmos plan poll " + outcome.error);
+    return;
+  }
+  auto plan = read_plan(outcome);
+  if (on_poll_) on_poll_(plan.ok(), outcome.latency_seconds);
+  if (!running_) return;
+  if (!plan) {
+    report_error("cosmos plan poll " + url_for_display(node_) + ": " + plan.error());
+    return;
+  }
+  errors_.clear();
+  scheduled_ = std::move(plan).value();
+  if (!scheduled_ || !prestage_plans_) return;
+  const PlanKey key(scheduled_->name, scheduled_->height);
+  // A plan the chain already halted for came from the file: its decision is the one to keep.
+  if (acted_.count(key) != 0 || done_.count(key) != 0 || prestaged_.count(key) != 0) return;
+  UpgradeDecision decision = decide_cosmos(*scheduled_, "", current_version_);
+  apply_plan_downloads(decision);
+  if (!decision.activate) {  // not above the current version: nothing to fetch
+    if (last_skipped_ != key) {
+      last_skipped_ = key;
+      log::debug("source_plan_skipped", "cosmos: " + decision.reason);
+    }
+    return;
+  }
+  prestaged_.insert(key);
+  decision.activate = false;
+  decision.reason =
+      "cosmos: plan " + scheduled_->name + " is scheduled at height " +
+      std::to_string(scheduled_->height) +
+      (node_status_ ? " (chain at " + std::to_string(node_status_->height) + ")" : std::string()) +
+      ": pre-staging " + (decision.target.empty() ? "its binary" : decision.target) +
+      " before the halt";
+  log::debug("source_decision", decision.reason);
+  if (on_decision_) on_decision_(decision);
+}
+
+void CosmosSource::apply_plan_downloads(UpgradeDecision& decision) const {
+  if (plan_downloads_ || decision.url.empty()) return;
+  log::debug("plan_downloads_off",
+             "cosmos: plan " + decision.plan +
+                 " lists a binary; not downloading it (--plan-downloads off)");
+  decision.url.clear();
+  decision.sha256.clear();
 }
 
 }  // namespace visor

@@ -14,9 +14,20 @@ const char* role_prefix(LavaRole role) {
   return role == LavaRole::provider ? "provider" : "consumer";
 }
 
-// Reads params.version.<field> as a version; sets `error` and returns nullopt otherwise.
-std::optional<SemVer> read_version(const nlohmann::json& version_object, const std::string& field,
+// Reads one version field (`text` is its value); sets `error` and returns nullopt otherwise.
+std::optional<SemVer> read_version(const std::string& field, std::string_view text,
                                    std::string& error) {
+  auto parsed = SemVer::parse(std::string(text));
+  if (!parsed) {
+    error = "params.version." + field + " '" + outside_text(text) + "' is not a version";
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+// Reads params.version.<field> of the REST reply as a version text.
+std::optional<std::string> read_field(const nlohmann::json& version_object,
+                                      const std::string& field, std::string& error) {
   const auto found = version_object.find(field);
   if (found == version_object.end() || found->is_null()) {
     error = "params.version." + field + " is missing";
@@ -26,13 +37,7 @@ std::optional<SemVer> read_version(const nlohmann::json& version_object, const s
     error = "params.version." + field + " is not a string: " + describe_json(*found);
     return std::nullopt;
   }
-  auto parsed = SemVer::parse(found->get_ref<const std::string&>());
-  if (!parsed) {
-    error = "params.version." + field + " '" + outside_text(found->get_ref<const std::string&>()) +
-            "' is not a version";
-    return std::nullopt;
-  }
-  return parsed;
+  return found->get<std::string>();
 }
 
 }  // namespace
@@ -65,9 +70,22 @@ Result<LavaVersions> parse_lava_params(std::string_view body, LavaRole role) {
   }
   const auto& version_object = params["version"];
   const std::string prefix = role_prefix(role);
-  const auto target = read_version(version_object, prefix + "_target", error);
+  const auto target = read_field(version_object, prefix + "_target", error);
   if (!target) return Result<LavaVersions>::failure(error);
-  const auto min = read_version(version_object, prefix + "_min", error);
+  const auto min = read_field(version_object, prefix + "_min", error);
+  if (!min) return Result<LavaVersions>::failure(error);
+  return lava_versions(role, *target, *min);
+}
+
+Result<LavaVersions> lava_versions(LavaRole role, std::string_view target_text,
+                                   std::string_view min_text) {
+  std::string error;
+  const std::string prefix = role_prefix(role);
+  if (target_text.empty()) return Result<LavaVersions>::failure(prefix + "_target is empty");
+  if (min_text.empty()) return Result<LavaVersions>::failure(prefix + "_min is empty");
+  const auto target = read_version(prefix + "_target", target_text, error);
+  if (!target) return Result<LavaVersions>::failure(error);
+  const auto min = read_version(prefix + "_min", min_text, error);
   if (!min) return Result<LavaVersions>::failure(error);
   if (*min > *target) {
     return Result<LavaVersions>::failure(prefix + "_min " + min->str() + " is above " + prefix +

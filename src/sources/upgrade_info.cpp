@@ -79,17 +79,23 @@ Result<UpgradeInfo> parse_upgrade_info(std::string_view body) {
     plan.info = dump_json(*info);  // at most kMaxJsonDepth deep: parse_json refused deeper
     plan.binaries = read_binaries(*info);
   } else if (info->is_string()) {
-    plan.info = info->get<std::string>();
-    std::string ignored;
-    if (const auto nested = parse_json(plan.info, ignored); nested && nested->is_object()) {
-      plan.binaries = read_binaries(*nested);
-    } else if (is_http_url(plan.info)) {
-      plan.info_url = plan.info;
-    }
+    read_plan_info(plan, info->get<std::string>());
   } else {
     plan.info = describe_json(*info);  // unexpected, but the plan itself is still valid
   }
   return plan;
+}
+
+void read_plan_info(UpgradeInfo& plan, std::string info) {
+  plan.info = std::move(info);
+  plan.binaries.clear();
+  plan.info_url.clear();
+  std::string ignored;
+  if (const auto nested = parse_json(plan.info, ignored); nested && nested->is_object()) {
+    plan.binaries = read_binaries(*nested);
+  } else if (is_http_url(plan.info)) {
+    plan.info_url = plan.info;
+  }
 }
 
 std::optional<std::string> binary_url_for(const UpgradeInfo& info, const std::string& os,

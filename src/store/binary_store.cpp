@@ -407,6 +407,27 @@ Status BinaryStore::mark_plan_done(const DonePlan& plan) {
   return save();
 }
 
+Status BinaryStore::schedule_at_height(std::uint64_t height, const std::string& version) {
+  state_.height_switches[height] = version;
+  return save();
+}
+
+std::optional<std::pair<std::uint64_t, std::string>> BinaryStore::take_due_height_switch(
+    std::uint64_t chain_height) {
+  auto& switches = state_.height_switches;
+  if (auto on_disk = load_state(state_path())) {
+    for (const auto& [height, version] : on_disk->height_switches)
+      switches.emplace(height, version);
+  }
+  if (switches.empty() || switches.begin()->first > chain_height) return std::nullopt;
+  auto due = std::prev(switches.upper_bound(chain_height));
+  std::pair<std::uint64_t, std::string> taken = *due;
+  switches.erase(switches.begin(), std::next(due));
+  Status saved = save();
+  if (!saved) log::warn("state_file", saved.error());
+  return taken;
+}
+
 Status BinaryStore::set_pending(std::optional<PendingUpgrade> pending) {
   state_.pending = std::move(pending);
   return save();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <charconv>
 #include <filesystem>
 
 #include "visor/common/files.h"
@@ -80,6 +81,10 @@ std::string render_state(const StoreState& state) {
   }
   document["done_plans"] = done;
   document["sha256"] = state.sha256;
+  json switches = json::object();  // JSON keys are strings: {"1234": "2.0.0"}
+  for (const auto& [height, version] : state.height_switches)
+    switches[std::to_string(height)] = version;
+  document["height_switches"] = switches;
   return dump_json(document, 2) + "\n";
 }
 
@@ -100,6 +105,19 @@ Result<StoreState> parse_state(const std::string& text) {
     }
     if (document.contains("plans"))
       state.plans = document.at("plans").get<std::map<std::string, std::string>>();
+    if (document.contains("height_switches")) {
+      for (const auto& [height, version] :
+           document.at("height_switches").get<std::map<std::string, std::string>>()) {
+        std::uint64_t number = 0;
+        const char* end = height.data() + height.size();
+        const auto [stop, error] = std::from_chars(height.data(), end, number);
+        if (height.empty() || error != std::errc() || stop != end) {
+          return Result<StoreState>::failure("height_switches: '" + height +
+                                             "' is not a block height");
+        }
+        state.height_switches[number] = version;
+      }
+    }
     if (document.contains("done_plans")) {
       for (const json& entry : document.at("done_plans"))
         state.done_plans.push_back(done_plan(entry));

@@ -72,6 +72,10 @@ void UpgradeManager::start_source() {
                    using Seconds = std::chrono::duration<double>;
                    const auto now = std::chrono::system_clock::now().time_since_epoch();
                    if (ok) status_.last_successful_poll_unixtime = Seconds(now).count();
+                   if (!source_) return;
+                   const NetworkView view = source_->network();
+                   if (network_.observe(view, store_, status_)) publish_();
+                   if (auto due = network_.due_switch(view, store_)) on_decision(*due);
                  });
 }
 

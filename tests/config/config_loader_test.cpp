@@ -193,7 +193,7 @@ TEST_F(ConfigLoader, CrossChecks) {
     return false;
   };
   EXPECT_TRUE(has("--cmd is required"));
-  EXPECT_TRUE(has("needs --lava-rest"));
+  EXPECT_TRUE(has("--source lava needs --node"));  // or --lava-rest: either endpoint serves
   EXPECT_TRUE(has("longer than --backoff-max"));
   EXPECT_TRUE(has("plain http refused without --allow-http"));
 }
@@ -259,6 +259,85 @@ TEST(ConfigSizes, AnOverflowingSizeIsAnError) {
                   [](const char*) -> const char* { return nullptr; });
   ASSERT_TRUE(fine.errors.empty());
   EXPECT_EQ(fine.options.max_artifact_size, 512ULL << 20);
+}
+
+TEST_F(ConfigLoader, NodeChainIdAndPlanDownloads) {
+  auto loaded = load({{"cmd", flag("lavap rpcprovider", "cmd")},
+                      {"source", flag("lava", "source")},
+                      {"node", flag("https://lava-rpc.example:443", "node")},
+                      {"chain-id", flag("lava-mainnet-1", "chain-id")},
+                      {"plan-downloads", flag("off", "plan-downloads")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_EQ(loaded.options.node, "https://lava-rpc.example:443");
+  EXPECT_EQ(loaded.options.chain_id, "lava-mainnet-1");
+  EXPECT_FALSE(loaded.options.plan_downloads);
+  EXPECT_TRUE(loaded.options.lava_rest.empty());  // --node alone serves --source lava
+  EXPECT_EQ(loaded.effective.at("node").origin, "--node");
+
+  environment_["VISOR_NODE"] = "tcp://127.0.0.1:26657";
+  auto bad = load({{"cmd", flag("lavap", "cmd")}, {"chain-id", flag("x", "chain-id")}});
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_NE(bad.errors[0].find("VISOR_NODE"), std::string::npos) << bad.errors[0];
+  EXPECT_NE(bad.errors[1].find("--chain-id needs --node"), std::string::npos) << bad.errors[1];
+}
+
+TEST_F(ConfigLoader, CosmovisorEnvironmentUnderProfileCosmos) {
+  environment_["DAEMON_HOME"] = "/srv/gaia";
+  environment_["DAEMON_NAME"] = "gaiad";
+  environment_["DAEMON_ALLOW_DOWNLOAD_BINARIES"] = "false";
+  environment_["DAEMON_SHUTDOWN_GRACE"] = "20s";
+  environment_["DAEMON_POLL_INTERVAL"] = "300ms";
+  environment_["DAEMON_RESTART_DELAY"] = "2s";
+  environment_["COSMOVISOR_CUSTOM_PREUPGRADE"] = "backup.sh";
+  environment_["UNSAFE_SKIP_BACKUP"] = "true";
+  environment_["DAEMON_DATA_BACKUP_DIR"] = "/backup";
+  // `cosmovisor run start --home /srv/gaia` becomes `visor wrap --profile cosmos -- start ...`.
+  auto loaded = load({{"profile", flag("cosmos", "profile")},
+                      {"cmd", RawValue{"start --home /srv/gaia", kTrailingCommandOrigin}}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  const Options& o = loaded.options;
+  EXPECT_EQ(o.command, (std::vector<std::string>{"gaiad", "start", "--home", "/srv/gaia"}));
+  EXPECT_EQ(o.upgrade_info, "/srv/gaia/data/upgrade-info.json");
+  EXPECT_FALSE(o.plan_downloads);
+  EXPECT_EQ(o.stop_timeout, Duration(20000));
+  EXPECT_EQ(o.poll_interval, Duration(300));
+  EXPECT_EQ(o.backoff_initial, Duration(2000));
+  EXPECT_EQ(o.pre_upgrade, "/srv/gaia/cosmovisor/backup.sh");
+  EXPECT_EQ(loaded.effective.at("stop-timeout").origin, "DAEMON_SHUTDOWN_GRACE");
+  EXPECT_EQ(loaded.effective.at("stop-timeout").kind, OriginKind::daemon_environment);
+  EXPECT_EQ(loaded.effective.at("upgrade-info").origin, "DAEMON_HOME");
+  ASSERT_EQ(loaded.notes.size(), 1u);  // every variable used named once, in one line
+  for (const char* used :
+       {"DAEMON_HOME", "DAEMON_NAME", "DAEMON_SHUTDOWN_GRACE", "DAEMON_POLL_INTERVAL",
+        "DAEMON_RESTART_DELAY", "DAEMON_ALLOW_DOWNLOAD_BINARIES", "COSMOVISOR_CUSTOM_PREUPGRADE"}) {
+    EXPECT_NE(loaded.notes[0].find(used), std::string::npos) << used << ": " << loaded.notes[0];
+  }
+  ASSERT_EQ(loaded.warnings.size(), 1u);
+  EXPECT_NE(loaded.warnings[0].find("UNSAFE_SKIP_BACKUP"), std::string::npos);
+  EXPECT_NE(loaded.warnings[0].find("DAEMON_DATA_BACKUP_DIR"), std::string::npos);
+}
+
+TEST_F(ConfigLoader, CosmovisorEnvironmentYieldsToFlagsVisorVariablesAndTheFile) {
+  environment_["DAEMON_HOME"] = "/srv/gaia";
+  environment_["DAEMON_NAME"] = "gaiad";
+  environment_["DAEMON_SHUTDOWN_GRACE"] = "20s";
+  environment_["DAEMON_POLL_INTERVAL"] = "300ms";
+  environment_["VISOR_POLL_INTERVAL"] = "2s";
+  const std::string file = write_config(R"({"upgrade-info": "/elsewhere/upgrade-info.json"})");
+  auto loaded = load({{"profile", flag("cosmos", "profile")},
+                      {"config", flag(file, "config")},
+                      {"stop-timeout", flag("5s", "stop-timeout")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_EQ(loaded.options.command, std::vector<std::string>{"gaiad"});
+  EXPECT_EQ(loaded.options.stop_timeout, Duration(5000));
+  EXPECT_EQ(loaded.options.poll_interval, Duration(2000));
+  EXPECT_EQ(loaded.options.upgrade_info, "/elsewhere/upgrade-info.json");
+
+  // Without profile cosmos, DAEMON_* mean nothing.
+  auto other = load({{"cmd", flag("lavap", "cmd")}});
+  ASSERT_TRUE(other.errors.empty()) << other.errors.front();
+  EXPECT_EQ(other.options.stop_timeout, Duration(30000));
+  EXPECT_TRUE(other.notes.empty());
 }
 
 }  // namespace

@@ -328,8 +328,10 @@ TEST_F(FirstHour, ConfigShowsEveryValueWithItsOrigin) {
   const auto shown =
       visor({"config", "--home", home(), "--profile", "lava-provider", "--stop-timeout", "1m"},
             "config.log", {{"VISOR_BACKOFF_MAX", "90s"}});
-  ASSERT_EQ(shown.status, 2) << shown.output;  // lava needs --lava-rest: shown, and an error
-  EXPECT_NE(shown.output.find("--source lava needs --lava-rest"), std::string::npos)
+  ASSERT_EQ(shown.status, 2) << shown.output;  // lava needs --node or --lava-rest: an error
+  EXPECT_NE(shown.output.find(
+                "--source lava needs --node (the CometBFT RPC URL of a Lava node) or --lava-rest"),
+            std::string::npos)
       << shown.output;
   auto line_of = [&](const std::string& option) {
     for (const auto& line : read_lines(dir_ / "config.log")) {

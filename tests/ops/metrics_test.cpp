@@ -138,6 +138,28 @@ TEST(Metrics, ValuesAreFormattedAsPrometheusReadsThem) {
   EXPECT_EQ(back, 1700000000.123456);
 }
 
+TEST(Metrics, TheChainAndItsScheduledPlanAreShownWhenANodeIsRead) {
+  const auto without = validate_prometheus_text(render_metrics(LiveStatus{}));
+  EXPECT_FALSE(without.value("visor_chain_height").has_value());
+  EXPECT_EQ(without.types.count("visor_upgrade_scheduled_height"), 0u);
+
+  LiveStatus status;
+  status.network.chain_id = "simapp-1";
+  status.network.chain_height = 1200;
+  status.network.plan = ScheduledPlan{"v2.0.0", 1234, "2.0.0"};
+  status.plan_staged = true;
+  const auto parsed = validate_prometheus_text(render_metrics(status));
+  ASSERT_TRUE(parsed.errors.empty()) << joined(parsed.errors);
+  EXPECT_EQ(parsed.types.at("visor_chain_height"), "gauge");
+  EXPECT_EQ(parsed.value("visor_chain_height"), 1200);
+  EXPECT_EQ(parsed.value("visor_upgrade_scheduled_height", {{"plan", "v2.0.0"}}), 1234);
+  EXPECT_EQ(parsed.value("visor_upgrade_staged", {{"plan", "v2.0.0"}}), 1);
+  status.plan_staged = false;
+  EXPECT_EQ(validate_prometheus_text(render_metrics(status))
+                .value("visor_upgrade_staged", {{"plan", "v2.0.0"}}),
+            0);
+}
+
 // The validator must catch what it claims to catch, or the tests above prove nothing.
 TEST(PrometheusTextValidator, RejectsBrokenExpositions) {
   const auto errors_of = [](const std::string& text) {

@@ -20,6 +20,7 @@ TEST(StateFile, RoundTripsEveryField) {
                                  "ab"};
   state.plans = {{"gov-upgrade-2", "2.0.0"}};
   state.done_plans = {{"v1.1.0", 100}, {"gov-upgrade", std::nullopt}};
+  state.height_switches = {{1234, "5.4.0"}, {18446744073709551615ULL, "9.0.0"}};
   auto parsed = parse_state(render_state(state));
   ASSERT_TRUE(parsed.ok()) << parsed.error();
   EXPECT_EQ(parsed->current, "5.3.0");
@@ -36,6 +37,8 @@ TEST(StateFile, RoundTripsEveryField) {
   EXPECT_EQ(parsed->pending->sha256, "ab");
   EXPECT_EQ(parsed->plans, state.plans);
   EXPECT_EQ(parsed->done_plans, state.done_plans);
+  EXPECT_EQ(parsed->height_switches, state.height_switches);
+  EXPECT_FALSE(parse_state(R"({"height_switches": {"12a": "1.0.0"}})").ok());
 }
 
 TEST(StateFile, NoPendingIsNull) {

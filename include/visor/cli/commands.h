@@ -1,6 +1,8 @@
 // The subcommands other than wrap; each returns the process exit code.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "visor/daemon/preflight.h"
@@ -29,6 +31,9 @@ struct AddUpgradeRequest {
   std::string version_args = "version";
   bool stage_only = false;
   bool force = false;  ///< replace a staged version that is not current
+  /// `--height H`: only stage, and record H -> version in state.json's height_switches; a visor
+  /// reading the chain through --node switches when the chain reaches H.
+  std::optional<std::uint64_t> height;
 };
 /// `visor add-upgrade`: stage `file` as upgrades/<version>/<name> (optionally for a Cosmos
 /// plan). Unless `stage_only` (or a plan is named), a visor running with --source none then

@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include "visor/common/network_view.h"
+
 namespace visor {
 
 struct LiveStatus {
@@ -25,6 +27,11 @@ struct LiveStatus {
   std::string upgrade_stage = "idle";  ///< the upgrade planner's stage (docs/design.md)
   std::string last_error;              ///< the last failure visor reported (one line)
   std::string source;                  ///< "lava", "vega", "cosmos", "none"
+  NetworkView network;                 ///< with --node: chain id, height, scheduled plan
+  /// The version the scheduled plan maps to (plan name, add-upgrade --plan, a staged download),
+  /// and whether it is in the store.
+  std::string plan_version;
+  bool plan_staged = false;
 
   std::uint64_t child_restarts_total = 0;
   std::map<std::string, std::uint64_t> upgrades_total;  ///< by result: success, failed, rolled_back

@@ -1,5 +1,6 @@
-// The configuration layer: flag > VISOR_* environment variable > JSON config file > profile >
-// default. Every error is collected, so that an operator sees them all at once.
+// The configuration layer: flag > VISOR_* environment variable > JSON config file > Cosmovisor's
+// DAEMON_* variables (profile cosmos only) > profile > default. Every error is collected, so that
+// an operator sees them all at once.
 #pragma once
 
 #include <functional>
@@ -49,11 +50,17 @@ using RawValues = std::map<std::string, RawValue>;
 /// Reads the environment through this function; a seam for tests.
 using GetEnvironment = std::function<const char*(const char*)>;
 
+/// The origin `visor wrap -- WORDS...` gives the command after `--`.
+inline constexpr const char* kTrailingCommandOrigin = "the command after --";
+
 /// The result of loading: the options, and every error found (empty when valid).
 struct LoadedConfig {
   Options options;
   std::vector<std::string> errors;
-  std::vector<std::string> warnings;  ///< e.g. an unknown VISOR_* variable; one line each
+  /// One line each: an unknown VISOR_* variable, Cosmovisor variables with no equivalent.
+  std::vector<std::string> warnings;
+  /// Lines for the log once it is set up: each Cosmovisor variable used, named once.
+  std::vector<std::string> notes;
   /// The effective raw value of every option that has one, with its origin (`visor config`).
   RawValues effective;
 };

@@ -33,6 +33,9 @@ struct Options {
   std::string vega_admin_socket;
   std::string vega_admin_path = "/rpc";
   std::string upgrade_info;
+  std::string node;            ///< CometBFT RPC base URL (--node), e.g. "http://127.0.0.1:26657"
+  std::string chain_id;        ///< with `node`: the chain the node must serve (--chain-id)
+  bool plan_downloads = true;  ///< may a binary listed in a Cosmos plan's `info` be downloaded
 
   std::string download_url;
   std::string checksum_url;

@@ -32,6 +32,10 @@ std::string lava_rest_hint(int http_status);
 /// version, min above target.
 Result<LavaVersions> parse_lava_params(std::string_view body, LavaRole role);
 
+/// The role's pair from its two version texts, however they were read (REST JSON or the
+/// protobuf reply of the CometBFT RPC): both must be versions and min must not be above target.
+Result<LavaVersions> lava_versions(LavaRole role, std::string_view target, std::string_view min);
+
 /// What the params ask of a node running `current_version`:
 /// - current unknown (empty or not a version): nothing, and `reason` says so;
 /// - current < min: target, activate, fallbacks {min} (mandatory; min is tried when target

@@ -23,6 +23,7 @@ struct FetchOutcome {
   };
   Kind kind = Kind::failed;
   std::string body;
+  std::string node_status;  ///< with --node: the node's /status reply, fetched with `body`
   std::string error;
   int http_status = 0;         ///< the HTTP status of a reply, 0 when there was none
   double latency_seconds = 0;  ///< time spent in the fetch itself (set by PollLoop)

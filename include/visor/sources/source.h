@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "visor/common/network_view.h"
+
 namespace visor {
 
 /// What the network asks of the node, as one source reading. Versions carry no leading v.
@@ -84,6 +86,8 @@ class Source {
     (void)plan;
     (void)height;
   }
+  /// The chain as the last good poll of a node saw it (--node); empty for other sources.
+  virtual NetworkView network() const { return {}; }
 };
 
 }  // namespace visor

@@ -45,6 +45,11 @@ Platform host_platform();
 /// malformed content is an error (the caller ignores it until the file parses).
 Result<UpgradeInfo> parse_upgrade_info(std::string_view body);
 
+/// Sets `plan.info` to the plan's `info` text and reads what it carries: a JSON object's
+/// {"binaries":{...}} map, or a bare http(s) URL; free text carries nothing. (Shared by
+/// upgrade-info.json and the scheduled plan read from a node.)
+void read_plan_info(UpgradeInfo& plan, std::string info);
+
 /// The artifact URL for os/arch: the exact "os/arch" key first, then "any".
 std::optional<std::string> binary_url_for(const UpgradeInfo& info, const std::string& os,
                                           const std::string& arch);

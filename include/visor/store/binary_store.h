@@ -125,6 +125,13 @@ class BinaryStore {
   Status mark_plan_done(const DonePlan& plan);
   /// The upgrade in flight, kept so that a restarted visor resumes it.
   const std::optional<PendingUpgrade>& pending() const { return state_.pending; }
+  /// `visor add-upgrade --height H`: switch to `version` when the chain reaches `height`; saved.
+  Status schedule_at_height(std::uint64_t height, const std::string& version);
+  /// The scheduled switch whose height `chain_height` has reached (the highest of them: the
+  /// newest the operator asked for), removed with every earlier one and saved. Switches that
+  /// `visor add-upgrade` wrote to state.json while visor runs are merged in first.
+  std::optional<std::pair<std::uint64_t, std::string>> take_due_height_switch(
+      std::uint64_t chain_height);
   /// Sets (or clears, with nullopt) the pending upgrade; saved.
   Status set_pending(std::optional<PendingUpgrade> pending);
 

@@ -52,6 +52,9 @@ struct StoreState {
   /// version -> lower-case hex SHA-256 of upgrades/<version>/<name>, recorded at install; a
   /// binary that no longer matches is never run.
   std::map<std::string, std::string> sha256;
+  /// `visor add-upgrade VERSION FILE --height H`: block height -> the version to switch to when
+  /// the chain (read through --node) reaches it. An entry is removed once it is acted upon.
+  std::map<std::uint64_t, std::string> height_switches;
 };
 
 /// Parses state.json text; errors name the problem.

@@ -19,6 +19,7 @@
 #include "visor/process/lifecycle.h"
 #include "visor/sources/source.h"
 #include "visor/store/binary_store.h"
+#include "visor/upgrade/network_observer.h"
 #include "visor/upgrade/upgrade_planner.h"
 
 namespace visor {
@@ -99,7 +100,8 @@ class UpgradeManager {
   /// While halted and waiting, a binary staged by hand is looked for twice a second.
   boost::asio::steady_timer watch_timer_;
   std::optional<TimePoint> armed_retry_;
-  std::string verified_;  ///< the version whose binary was re-hashed for the switch under way
+  std::string verified_;     ///< the version whose binary was re-hashed for the switch under way
+  NetworkObserver network_;  ///< the chain and its scheduled plan, for status and metrics
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   /// Tells a download on the worker to stop when visor exits (the .part is kept for later).

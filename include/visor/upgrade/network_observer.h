@@ -1,0 +1,36 @@
+// The chain as a source reading a node (--node) sees it, turned into what `visor status`,
+// status.json and /metrics show: the chain id and height, the scheduled plan, the version it
+// maps to and whether that version is staged. Also the one warning an operator needs before a
+// halt: a plan is scheduled and its binary is not in the store.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "visor/common/live_status.h"
+#include "visor/sources/source.h"
+#include "visor/store/binary_store.h"
+
+namespace visor {
+
+class NetworkObserver {
+ public:
+  /// Called after every poll: copies `view` into `status`, maps the plan to a version (its name
+  /// when it is one, else the plans of state.json: `add-upgrade --plan` or a staged download),
+  /// and sets `status.plan_staged`. Warns once per plan when a poll after the first one that saw
+  /// it still finds it unstaged with no download running (pre-staging failed or is impossible).
+  /// True when what status shows changed (then status.json is worth rewriting).
+  bool observe(const NetworkView& view, const BinaryStore& store, LiveStatus& status);
+
+  /// A switch `visor add-upgrade --height H` scheduled (state.json's height_switches, re-read
+  /// from disk since the command writes it while visor runs) that the chain's height has
+  /// reached: removed from the state, and returned as a decision to switch now. nullopt when
+  /// none is due or the height is unknown.
+  std::optional<UpgradeDecision> due_switch(const NetworkView& view, BinaryStore& store);
+
+ private:
+  std::string seen_;    ///< "name@height" of the plan seen at the previous poll
+  std::string warned_;  ///< "name@height" of the plan already warned about
+};
+
+}  // namespace visor

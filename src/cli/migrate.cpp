@@ -1,0 +1,325 @@
+#include "visor/cli/migrate.h"
+
+// toml++ compiled into this file alone (header-only mode): only `visor init --from-vega-visor`
+// reads TOML, so the daemon carries no shared TOML library at run time.
+#define TOML_HEADER_ONLY 1
+#include <toml++/toml.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "visor/common/command_line.h"
+#include "visor/common/exit_code.h"
+#include "visor/common/files.h"
+#include "visor/store/binary_store.h"
+#include "visor/store/home_lock.h"
+#include "visor/store/version_probe.h"
+
+namespace visor {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct FoundBinary {
+  std::string label;  ///< "genesis", "upgrade v2", "folder v0.73.0"
+  std::string plan;   ///< the Cosmovisor plan name; empty for genesis and Vega folders
+  std::string path;
+  std::string version;  ///< filled by probing
+};
+
+// The entry a symlink such as `current` points at, by its last path component; empty when it
+// is not a symlink or cannot be read.
+std::string link_target_name(const fs::path& link) {
+  std::error_code error;
+  if (!fs::is_symlink(link, error)) return {};
+  const fs::path target = fs::read_symlink(link, error);
+  if (error) return {};
+  fs::path trimmed = target;
+  if (!trimmed.has_filename()) trimmed = trimmed.parent_path();
+  return trimmed.filename().string();
+}
+
+// Probes every binary, installs it under its version (once per version), switches `current`
+// to `current_version` and saves state.json. False when any binary failed.
+bool install_all(BinaryStore& store, std::vector<FoundBinary>& binaries,
+                 const std::string& current_path, std::ostream& out) {
+  bool ok = true;
+  std::string current_version;
+  for (auto& binary : binaries) {
+    auto version = probe_version(binary.path, {"version"});
+    if (!version) {
+      out << "visor: error: " << binary.label << ": " << version.error() << "\n";
+      ok = false;
+      continue;
+    }
+    binary.version = version->str();
+    if (!store.has_version(binary.version)) {
+      Status installed = store.install_copy(binary.version, binary.path);
+      if (!installed) {
+        out << "visor: error: " << binary.label << ": " << installed.error() << "\n";
+        ok = false;
+        continue;
+      }
+    }
+    if (!binary.plan.empty()) store.state().plans[binary.plan] = binary.version;
+    out << "imported " << binary.label << " (" << binary.path << ") as " << store.name() << " "
+        << binary.version << (binary.plan.empty() ? "" : ", plan " + binary.plan) << "\n";
+    if (binary.path == current_path) current_version = binary.version;
+  }
+  if (!current_version.empty()) {
+    Status switched = store.switch_to(current_version);
+    if (!switched) {
+      out << "visor: error: " << switched.error() << "\n";
+      ok = false;
+    } else {
+      out << "current: " << current_version << "\n";
+    }
+  }
+  Status saved = store.save();
+  if (!saved) {
+    out << "visor: error: " << saved.error() << "\n";
+    ok = false;
+  }
+  return ok;
+}
+
+// Writes <home>/config.json; an existing one is kept (an operator's file is never overwritten)
+// and the new one is written beside it as config.json.imported.
+bool write_config(const std::string& home, const nlohmann::json& config, std::ostream& out) {
+  std::string path = home + "/config.json";
+  std::error_code error;
+  if (fs::exists(path, error)) {
+    out << "config.json exists in " << home << "; writing config.json.imported instead\n";
+    path += ".imported";
+  }
+  Status written = replace_file(path, config.dump(2) + "\n");
+  if (!written) {
+    out << "visor: error: " << written.error() << "\n";
+    return false;
+  }
+  out << "wrote " << path << "\n";
+  return true;
+}
+
+std::vector<std::string> strings_of(const toml::node_view<const toml::node>& node) {
+  std::vector<std::string> words;
+  if (const auto* array = node.as_array()) {
+    for (const auto& item : *array) {
+      if (auto text = item.value<std::string>()) words.push_back(*text);
+    }
+  }
+  return words;
+}
+
+}  // namespace
+
+int import_cosmovisor(const std::string& home, const std::string& directory,
+                      const std::string& daemon_name, std::ostream& out) {
+  const fs::path root = fs::path(directory) / "cosmovisor";
+  std::error_code error;
+  if (!fs::is_directory(root / "genesis" / "bin", error)) {
+    out << "visor: error: " << directory
+        << " is not a Cosmovisor home: no cosmovisor/genesis/bin folder\n";
+    return kExitConfiguration;
+  }
+  std::string name = daemon_name;
+  if (name.empty()) {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(root / "genesis" / "bin", error)) {
+      if (entry.is_regular_file(error)) names.push_back(entry.path().filename().string());
+    }
+    if (names.size() != 1) {
+      out << "visor: error: cannot tell the daemon's name from " << (root / "genesis" / "bin")
+          << " (" << names.size() << " files); set DAEMON_NAME\n";
+      return kExitConfiguration;
+    }
+    name = names.front();
+  }
+  std::vector<FoundBinary> binaries;
+  const fs::path genesis = root / "genesis" / "bin" / name;
+  if (fs::exists(genesis, error)) binaries.push_back({"genesis", "", genesis.string(), ""});
+  std::vector<fs::path> plans;
+  for (const auto& entry : fs::directory_iterator(root / "upgrades", error)) {
+    if (entry.is_directory(error)) plans.push_back(entry.path());
+  }
+  std::sort(plans.begin(), plans.end());
+  for (const auto& plan : plans) {
+    const fs::path binary = plan / "bin" / name;
+    if (!fs::exists(binary, error)) {
+      out << "skipped upgrade " << plan.filename().string() << ": no bin/" << name << "\n";
+      continue;
+    }
+    binaries.push_back(
+        {"upgrade " + plan.filename().string(), plan.filename().string(), binary.string(), ""});
+  }
+  if (binaries.empty()) {
+    out << "visor: error: no " << name << " binary in " << root.string() << "\n";
+    return kExitConfiguration;
+  }
+  // `current` points at genesis or at upgrades/<plan>; without it, genesis runs (Cosmovisor's
+  // rule for a fresh home).
+  std::string current_path = genesis.string();
+  if (fs::is_symlink(root / "current", error)) {
+    const fs::path resolved = fs::canonical(root / "current", error);
+    if (!error) {
+      for (const auto& binary : binaries) {
+        if (fs::equivalent(resolved / "bin" / name, binary.path, error)) current_path = binary.path;
+      }
+    }
+  }
+
+  BinaryStore store(home, name);
+  Status opened = store.open();
+  if (!opened) {
+    out << "visor: error: " << opened.error() << "\n";
+    return kExitFailure;
+  }
+  auto lock = HomeLock::acquire(home);
+  if (!lock) {
+    out << "visor: error: " << lock.error() << "\n";
+    return kExitFailure;
+  }
+  bool ok = install_all(store, binaries, current_path, out);
+  nlohmann::json config = {
+      {"profile", "cosmos"},
+      {"upgrade-info", (fs::path(directory) / "data" / "upgrade-info.json").string()},
+  };
+  ok = write_config(home, config, out) && ok;
+  out << "run it as before: DAEMON_NAME=" << name << " visor wrap --home " << home
+      << " --profile cosmos -- <the arguments of `cosmovisor run`>\n";
+  return ok ? kExitOk : kExitFailure;
+}
+
+int import_vega_visor(const std::string& home, const std::string& directory, std::ostream& out) {
+  const fs::path root(directory);
+  toml::table visor_config;
+  try {
+    visor_config = toml::parse_file((root / "config.toml").string());
+  } catch (const toml::parse_error& failure) {
+    out << "visor: error: " << (root / "config.toml").string() << ": " << failure.description()
+        << "\n";
+    return kExitConfiguration;
+  }
+  // Folders: every upgradeFolders value, the genesis folder, and whatever `current` points at.
+  std::vector<std::string> folders;
+  if (const auto* upgrade_folders = visor_config["upgradeFolders"].as_table()) {
+    for (const auto& [tag, folder] : *upgrade_folders) {
+      (void)tag;
+      if (auto name = folder.value<std::string>()) folders.push_back(*name);
+    }
+  }
+  const std::string current_folder = link_target_name(root / "current");
+  for (const std::string& extra : {std::string("genesis"), current_folder}) {
+    if (!extra.empty() && std::find(folders.begin(), folders.end(), extra) == folders.end())
+      folders.push_back(extra);
+  }
+
+  struct RunConfig {
+    std::string folder;
+    std::string binary;
+    std::vector<std::string> args;
+    std::string socket_path;
+    std::string http_path;
+    std::string datanode_binary;
+    std::vector<std::string> datanode_args;
+  };
+  std::vector<RunConfig> runs;
+  std::error_code error;
+  for (const auto& folder : folders) {
+    const fs::path file = root / folder / "run-config.toml";
+    if (!fs::exists(file, error)) continue;
+    toml::table table;
+    try {
+      table = toml::parse_file(file.string());
+    } catch (const toml::parse_error& failure) {
+      out << "visor: error: " << file.string() << ": " << failure.description() << "\n";
+      return kExitConfiguration;
+    }
+    RunConfig run;
+    run.folder = folder;
+    const toml::node_view<const toml::node> view{table};
+    const auto path = view["vega"]["binary"]["path"].value<std::string>();
+    if (!path) {
+      out << "visor: error: " << file.string() << ": no [vega.binary] path\n";
+      return kExitConfiguration;
+    }
+    run.binary = fs::path(*path).is_absolute() ? *path : (root / folder / *path).string();
+    run.args = strings_of(view["vega"]["binary"]["args"]);
+    run.socket_path = view["vega"]["rpc"]["socketPath"].value_or(std::string());
+    run.http_path = view["vega"]["rpc"]["httpPath"].value_or(std::string());
+    if (const auto data_node = view["data_node"]["binary"]["path"].value<std::string>()) {
+      run.datanode_binary =
+          fs::path(*data_node).is_absolute() ? *data_node : (root / folder / *data_node).string();
+      run.datanode_args = strings_of(view["data_node"]["binary"]["args"]);
+    }
+    runs.push_back(std::move(run));
+  }
+  if (runs.empty()) {
+    out << "visor: error: " << directory
+        << " is not a Vega Visor home: no <folder>/run-config.toml\n";
+    return kExitConfiguration;
+  }
+  const RunConfig* current = &runs.front();
+  for (const auto& run : runs) {
+    if (run.folder == current_folder) current = &run;
+  }
+  const std::string name = fs::path(current->binary).filename().string();
+  std::vector<FoundBinary> binaries;
+  for (const auto& run : runs) {
+    if (!fs::exists(run.binary, error)) {
+      out << "skipped folder " << run.folder << ": " << run.binary << " does not exist\n";
+      continue;
+    }
+    binaries.push_back({"folder " + run.folder, "", run.binary, ""});
+  }
+
+  BinaryStore store(home, name);
+  Status opened = store.open();
+  if (!opened) {
+    out << "visor: error: " << opened.error() << "\n";
+    return kExitFailure;
+  }
+  auto lock = HomeLock::acquire(home);
+  if (!lock) {
+    out << "visor: error: " << lock.error() << "\n";
+    return kExitFailure;
+  }
+  bool ok = install_all(store, binaries, current->binary, out);
+
+  // The same commands, run from visor's store by name.
+  std::vector<std::string> core{name};
+  core.insert(core.end(), current->args.begin(), current->args.end());
+  nlohmann::json config = {{"profile", "vega"}};
+  if (!current->socket_path.empty()) config["vega-admin-socket"] = current->socket_path;
+  if (!current->http_path.empty()) config["vega-admin-path"] = current->http_path;
+  if (current->datanode_binary.empty()) {
+    config["cmd"] = join_command_line(core);
+  } else {
+    std::vector<std::string> datanode{fs::path(current->datanode_binary).filename().string()};
+    datanode.insert(datanode.end(), current->datanode_args.begin(), current->datanode_args.end());
+    config["children"] = {{{"name", "core"}, {"cmd", join_command_line(core)}},
+                          {{"name", "datanode"}, {"cmd", join_command_line(datanode)}}};
+  }
+  // Vega Visor's restart and stop settings, where visor has the same knob.
+  if (auto restarts = visor_config["maxNumberOfRestarts"].value<std::int64_t>()) {
+    config["max-restarts"] = *restarts;
+  }
+  if (auto delay = visor_config["restartsDelaySeconds"].value<std::int64_t>()) {
+    config["backoff-initial"] = std::to_string(*delay) + "s";
+  }
+  if (auto timeout = visor_config["stopSignalTimeoutSeconds"].value<std::int64_t>()) {
+    config["stop-timeout"] = std::to_string(*timeout) + "s";
+  }
+  ok = write_config(home, config, out) && ok;
+  out << "run it as before: visor wrap --home " << home << "\n";
+  return ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace visor

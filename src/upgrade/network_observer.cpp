@@ -1,0 +1,73 @@
+#include "visor/upgrade/network_observer.h"
+
+#include "visor/common/log.h"
+#include "visor/store/state_file.h"
+
+namespace visor {
+
+namespace {
+
+bool same_view(const NetworkView& left, const NetworkView& right) {
+  const bool same_plan = left.plan.has_value() == right.plan.has_value() &&
+                         (!left.plan || (left.plan->name == right.plan->name &&
+                                         left.plan->height == right.plan->height &&
+                                         left.plan->version == right.plan->version));
+  return same_plan && left.chain_id == right.chain_id && left.chain_height == right.chain_height;
+}
+
+}  // namespace
+
+bool NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
+                              LiveStatus& status) {
+  const bool view_changed = !same_view(status.network, view);
+  const std::string version_before = status.plan_version;
+  const bool staged_before = status.plan_staged;
+  status.network = view;
+  status.plan_version.clear();
+  status.plan_staged = false;
+  if (!view.plan) {
+    seen_.clear();
+    return view_changed || staged_before || !version_before.empty();
+  }
+  const ScheduledPlan& plan = *view.plan;
+  status.plan_version = plan.version;
+  if (status.plan_version.empty()) {
+    const auto mapped = store.state().plans.find(plan.name);
+    if (mapped != store.state().plans.end()) status.plan_version = mapped->second;
+  }
+  status.plan_staged = !status.plan_version.empty() && store.has_version(status.plan_version);
+  const std::string key = plan.name + "@" + std::to_string(plan.height);
+  const bool seen_before = seen_ == key;
+  seen_ = key;
+  const bool changed =
+      view_changed || staged_before != status.plan_staged || version_before != status.plan_version;
+  const bool fetching = status.upgrade_in_progress || status.download_percent >= 0;
+  if (status.plan_staged || !seen_before || fetching || warned_ == key) return changed;
+  warned_ = key;
+  log::warn("plan_not_staged",
+            "upgrade plan " + plan.name + " is scheduled at height " + std::to_string(plan.height) +
+                (view.chain_height ? " (chain at " + std::to_string(*view.chain_height) + ")"
+                                   : std::string()) +
+                " and its binary is not staged: the halt will wait for a download; stage it with "
+                "`visor add-upgrade --plan " +
+                plan.name + " VERSION FILE`",
+            {{"plan", plan.name}});
+  return changed;
+}
+
+std::optional<UpgradeDecision> NetworkObserver::due_switch(const NetworkView& view,
+                                                           BinaryStore& store) {
+  if (!view.chain_height) return std::nullopt;
+  auto due = store.take_due_height_switch(*view.chain_height);
+  if (!due) return std::nullopt;
+  UpgradeDecision decision;
+  decision.target = due->second;
+  decision.activate = true;
+  decision.height = due->first;
+  decision.reason = "the chain reached height " + std::to_string(*view.chain_height) +
+                    ": switching to " + due->second + " as scheduled for height " +
+                    std::to_string(due->first) + " (add-upgrade --height)";
+  return decision;
+}
+
+}  // namespace visor

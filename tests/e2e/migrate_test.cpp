@@ -1,0 +1,187 @@
+// End-to-end: `visor init --from-cosmovisor` and `--from-vega-visor` on real-shaped trees (the
+// folders, symlinks and TOML files those tools create), then the imported setup run by the real
+// build/visor.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "e2e_util.h"
+
+namespace visor::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Migrate : public ::testing::Test {
+ protected:
+  std::string home() const { return dir_ / "home"; }
+  // write_stand_in and write_file with the parent folders created first.
+  static void stand_in(const std::string& path, const std::string& version) {
+    fs::create_directories(fs::path(path).parent_path());
+    write_stand_in(path, version);
+  }
+  static void put(const std::string& path, const std::string& content) {
+    fs::create_directories(fs::path(path).parent_path());
+    write_file(path, content);
+  }
+  nlohmann::json read_json(const std::string& path) const {
+    return nlohmann::json::parse(read_file(path));
+  }
+  bool running(const std::string& version) const {
+    return argv_file_says_running(dir_ / "argv", version);
+  }
+  TempDir dir_;
+};
+
+// A Cosmovisor home as `cosmovisor init` and two upgrades leave it: genesis, two plans, `current`
+// (an absolute symlink, as Cosmovisor writes it) pointing at the first upgrade.
+TEST_F(Migrate, CosmovisorHomeWhoseCurrentIsAnUpgrade) {
+  const std::string node_home = dir_ / "gaia";
+  const std::string tree = node_home + "/cosmovisor";
+  stand_in(tree + "/genesis/bin/gaiad", "1.0.0");
+  stand_in(tree + "/upgrades/v2/bin/gaiad", "2.0.0");
+  stand_in(tree + "/upgrades/gov-upgrade-3/bin/gaiad", "3.0.0");
+  fs::create_symlink(tree + "/upgrades/v2", tree + "/current");
+  fs::create_directories(node_home + "/data");
+  write_file(node_home + "/data/upgrade-info.json", R"({"name":"v2","height":100,"info":""})");
+
+  Process init({visor_binary(), "init", "--home", home(), "--from-cosmovisor", node_home},
+               dir_ / "init.log", {}, {"DAEMON_NAME"});
+  ASSERT_EQ(init.wait(20s), 0) << init.output();
+  for (const char* version : {"1.0.0", "2.0.0", "3.0.0"}) {
+    EXPECT_TRUE(fs::exists(home() + "/upgrades/" + version + "/gaiad")) << version;
+  }
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/2.0.0");
+  const auto state = read_json(home() + "/state.json");
+  EXPECT_EQ(state["plans"]["v2"], "2.0.0") << state.dump();
+  EXPECT_EQ(state["plans"]["gov-upgrade-3"], "3.0.0") << state.dump();
+  const auto config = read_json(home() + "/config.json");
+  EXPECT_EQ(config["profile"], "cosmos");
+  EXPECT_EQ(config["upgrade-info"], node_home + "/data/upgrade-info.json");
+
+  // The old command line, `cosmovisor run start ...`, becomes `visor wrap -- start ...`: the
+  // imported current version runs, and the chain halting for the next plan needs no download.
+  Process visor({visor_binary(), "wrap", "--home", home(), "--healthy-after", "1s", "--", "start",
+                 "--argv-file", dir_ / "argv", "--pid-file", dir_ / "pids"},
+                dir_ / "visor.log", {{"DAEMON_NAME", "gaiad"}, {"DAEMON_HOME", node_home}});
+  ASSERT_TRUE(wait_until([&] { return running("2.0.0"); }, 15s)) << visor.output();
+  EXPECT_NE(visor.output().find("DAEMON_NAME"), std::string::npos) << visor.output();
+  replace_file(node_home + "/data/upgrade-info.json",
+               R"({"name":"gov-upgrade-3","height":200,"info":""})");
+  ASSERT_TRUE(wait_until([&] { return running("3.0.0"); }, 20s)) << visor.output();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(Migrate, NotACosmovisorHomeIsAConfigurationError) {
+  fs::create_directories(dir_ / "empty");
+  Process init({visor_binary(), "init", "--home", home(), "--from-cosmovisor", dir_ / "empty"},
+               dir_ / "init.log");
+  EXPECT_EQ(init.wait(15s), 2);
+  EXPECT_NE(init.output().find("not a Cosmovisor home"), std::string::npos) << init.output();
+}
+
+// A Vega Visor home: config.toml, a genesis folder and an upgrade folder each with its
+// run-config.toml and binary, `current` pointing at the upgrade, which also runs a data node.
+TEST_F(Migrate, VegaVisorHomeBecomesAServiceSetWithTheSameArguments) {
+  const std::string tree = dir_ / "vegavisor";
+  put(tree + "/config.toml", R"(# Vega Visor configuration
+maxNumberOfRestarts = 3
+restartsDelaySeconds = 5
+stopDelaySeconds = 0
+stopSignalTimeoutSeconds = 15
+maxNumberOfFirstConnectionRetries = 43200
+
+[upgradeFolders]
+  "v0.79.0" = "v0.79.0"
+
+[autoInstall]
+  enabled = true
+  repositoryOwner = "vegaprotocol"
+  repository = "vega"
+  [autoInstall.asset]
+    name = "vega-linux-amd64.zip"
+    binaryName = "vega"
+)");
+  stand_in(tree + "/genesis/vega", "0.78.2");
+  put(tree + "/genesis/run-config.toml", R"(name = "genesis"
+
+[vega]
+  [vega.binary]
+    path = "vega"
+    args = ["start", "--home", "/srv/vega", "--tendermint-home", "/srv/tm"]
+  [vega.rpc]
+    socketPath = "/run/vega/admin.sock"
+    httpPath = "/rpc"
+)");
+  stand_in(tree + "/v0.79.0/vega", "0.79.0");
+  put(tree + "/v0.79.0/run-config.toml", R"(name = "v0.79.0"
+
+[vega]
+  [vega.binary]
+    path = "vega"
+    args = ["start", "--home", "/srv/vega", "--tendermint-home", "/srv/tm",
+            "--snapshot.load-from-block-height", "1200"]
+  [vega.rpc]
+    socketPath = "/run/vega/admin.sock"
+    httpPath = "/rpc"
+
+[data_node]
+  [data_node.binary]
+    path = "vega"
+    args = ["datanode", "start", "--home", "/srv/datanode"]
+)");
+  fs::create_symlink(tree + "/v0.79.0", tree + "/current");
+
+  Process init({visor_binary(), "init", "--home", home(), "--from-vega-visor", tree},
+               dir_ / "init.log");
+  ASSERT_EQ(init.wait(20s), 0) << init.output();
+  EXPECT_TRUE(fs::exists(home() + "/upgrades/0.78.2/vega"));
+  EXPECT_TRUE(fs::exists(home() + "/upgrades/0.79.0/vega"));
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/0.79.0");
+  const auto config = read_json(home() + "/config.json");
+  EXPECT_EQ(config["profile"], "vega");
+  EXPECT_EQ(config["vega-admin-socket"], "/run/vega/admin.sock");
+  EXPECT_EQ(config["vega-admin-path"], "/rpc");
+  ASSERT_TRUE(config["children"].is_array()) << config.dump();
+  ASSERT_EQ(config["children"].size(), 2u);
+  EXPECT_EQ(config["children"][0]["name"], "core");
+  EXPECT_EQ(config["children"][0]["cmd"],
+            "vega start --home /srv/vega --tendermint-home /srv/tm "
+            "--snapshot.load-from-block-height 1200");
+  EXPECT_EQ(config["children"][1]["name"], "datanode");
+  EXPECT_EQ(config["children"][1]["cmd"], "vega datanode start --home /srv/datanode");
+  EXPECT_EQ(config["max-restarts"], 3);
+  EXPECT_EQ(config["backoff-initial"], "5s");
+  EXPECT_EQ(config["stop-timeout"], "15s");
+}
+
+TEST_F(Migrate, VegaVisorHomeWithoutADataNodeRunsOneCommand) {
+  const std::string tree = dir_ / "vegavisor";
+  put(tree + "/config.toml", "maxNumberOfRestarts = 5\n[upgradeFolders]\n");
+  stand_in(tree + "/genesis/vega", "0.78.2");
+  put(tree + "/genesis/run-config.toml",
+      "name = \"genesis\"\n[vega.binary]\npath = \"vega\"\nargs = [\"start\", \"--home\", "
+      "\"/srv/my vega\"]\n");
+  fs::create_symlink("genesis", tree + "/current");
+  Process init({visor_binary(), "init", "--home", home(), "--from-vega-visor", tree},
+               dir_ / "init.log");
+  ASSERT_EQ(init.wait(20s), 0) << init.output();
+  const auto config = read_json(home() + "/config.json");
+  EXPECT_EQ(config["cmd"], "vega start --home '/srv/my vega'") << config.dump();
+  EXPECT_FALSE(config.contains("children"));
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/0.78.2");
+
+  // A broken TOML file is one clear error.
+  put(tree + "/config.toml", "maxNumberOfRestarts = = 5\n");
+  Process broken({visor_binary(), "init", "--home", dir_ / "home2", "--from-vega-visor", tree},
+                 dir_ / "broken.log");
+  EXPECT_EQ(broken.wait(15s), 2);
+  EXPECT_NE(broken.output().find("config.toml"), std::string::npos) << broken.output();
+}
+
+}  // namespace
+}  // namespace visor::e2e

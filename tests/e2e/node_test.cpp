@@ -1,0 +1,332 @@
+// End-to-end: the real build/visor reading the network through a node's CometBFT RPC (--node),
+// against a local stand-in (support/cometbft_node.py) that serves real protobuf bytes.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "e2e_util.h"
+
+namespace visor::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+class NodeRpc : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_ / "bin");
+    fs::create_directories(dir_ / "releases");
+    control_ = {{"chain_id", "lava-testnet-2"}, {"height", 100}, {"plan", nullptr}};
+    set_params("5.0.0", "5.2.1");
+    node_ = start_server("cometbft_node.py",
+                         {"--control", dir_ / "control.json", "--log", dir_ / "node.log"},
+                         dir_ / "node.out");
+    releases_ = start_server("release_server.py",
+                             {"--dir", dir_ / "releases", "--log", dir_ / "requests.log"},
+                             dir_ / "releases.out");
+  }
+  void set_params(const std::string& min, const std::string& target) {
+    control_["params"] = {{"provider_target", target},
+                          {"provider_min", min},
+                          {"consumer_target", target},
+                          {"consumer_min", min}};
+    publish();
+  }
+  void publish() { replace_file(dir_ / "control.json", control_.dump()); }
+  std::map<std::string, std::string> environment() const {
+    const char* path = std::getenv("PATH");
+    return {{"PATH", (dir_ / "bin") + ":" + (path ? path : "/usr/bin:/bin")}};
+  }
+  int node_requests(const std::string& needle) const {
+    return count_occurrences(read_file(dir_ / "node.log"), needle);
+  }
+  int release_requests(const std::string& needle) const {
+    return count_occurrences(read_file(dir_ / "requests.log"), needle);
+  }
+  std::vector<std::string> pids() const { return read_lines(dir_ / "pids"); }
+  bool running(const std::string& version) const {
+    return argv_file_says_running(dir_ / "argv", version);
+  }
+  std::string child_flags() const {
+    return " --argv-file " + (dir_ / "argv") + " --pid-file " + (dir_ / "pids");
+  }
+  std::string home() const { return dir_ / "home"; }
+  // A Lava release of `version` on the release server, with its sha256sum.txt.
+  std::string publish_lava_release(const std::string& version) {
+    const std::string file = "lavap-v" + version + "-linux-" + host_arch_name();
+    const std::string folder = dir_ / ("releases/v" + version);
+    fs::create_directories(folder);
+    write_stand_in(folder + "/" + file, version);
+    write_file(folder + "/sha256sum.txt", sha256sum(folder + "/" + file) + "  " + file + "\n");
+    return file;
+  }
+  std::vector<std::string> lava_wrap(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> argv{visor_binary(),
+                                  "wrap",
+                                  "--home",
+                                  home(),
+                                  "--source",
+                                  "lava",
+                                  "--node",
+                                  node_.url(),
+                                  "--chain-id",
+                                  "lava-testnet-2",
+                                  "--poll-interval",
+                                  "200ms",
+                                  "--request-timeout",
+                                  "2s",
+                                  "--healthy-after",
+                                  "1s",
+                                  "--allow-http",
+                                  "--download-url",
+                                  releases_.url() + "/v{version}/lavap-v{version}-{os}-{arch}",
+                                  "--checksum-url",
+                                  releases_.url() + "/v{version}/sha256sum.txt",
+                                  "--cmd",
+                                  "lavap rpcprovider" + child_flags()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  TempDir dir_;
+  nlohmann::json control_;
+  Server node_;
+  Server releases_;
+};
+
+TEST_F(NodeRpc, LavaUpgradeThroughTheNodesAbciQuery) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  const std::string file = publish_lava_release("5.3.0");
+  Process visor(lava_wrap(), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
+  // The chain raises provider_min above the running version: a mandatory upgrade.
+  set_params("5.3.0", "5.3.0");
+  ASSERT_TRUE(wait_until([&] { return running("5.3.0"); }, 20s)) << visor.output();
+  EXPECT_EQ(release_requests(file), 1);
+  // What LavaVisor asks: the params through abci_query, and the chain id through /status.
+  EXPECT_GT(node_requests("/abci_query?path=%22/lavanet.lava.protocol.Query/Params%22"), 0)
+      << read_file(dir_ / "node.log");
+  EXPECT_GT(node_requests("GET /status"), 0);
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/5.3.0");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(NodeRpc, AWrongChainIdIsOneLineAndNothingItSaysIsActedOn) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  publish_lava_release("5.3.0");
+  // A node of another chain, whose params would force an upgrade if they were believed.
+  control_["chain_id"] = "lava-mainnet-1";
+  set_params("5.3.0", "5.3.0");
+  Process visor(lava_wrap(), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
+  // Many polls (every 200 ms) ...
+  ASSERT_TRUE(wait_until([&] { return node_requests("GET /status") >= 8; }, 15s))
+      << read_file(dir_ / "node.log");
+  // ... one line, naming both chains (repeated at most once a minute).
+  EXPECT_EQ(count_occurrences(visor.output(), "not --chain-id 'lava-testnet-2'"), 1)
+      << visor.output();
+  EXPECT_NE(visor.output().find("'lava-mainnet-1'"), std::string::npos);
+  EXPECT_TRUE(running("5.2.1"));
+  EXPECT_EQ(pids().size(), 1u);
+  EXPECT_EQ(release_requests("5.3.0"), 0) << read_file(dir_ / "requests.log");
+  EXPECT_FALSE(fs::exists(home() + "/upgrades/5.3.0"));
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(NodeRpc, HostileAbciRepliesAreOneBoundedLineAndTheChildKeepsRunning) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  Process visor(lava_wrap(), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
+  const std::vector<std::pair<std::string, std::string>> modes{
+      {"garbage", "not JSON"},
+      {"truncated", "not JSON"},
+      {"huge", "larger than"},
+      {"not-base64", "not base64"},
+      {"not-protobuf", "not a protobuf QueryParamsResponse"},
+  };
+  for (const auto& [mode, expected] : modes) {
+    const size_t log_before = visor.output().size();
+    control_["abci"] = mode;
+    publish();
+    ASSERT_TRUE(wait_until(
+        [&] { return visor.output().find(expected, log_before) != std::string::npos; }, 15s))
+        << mode << ": expected a line with '" << expected << "'\n"
+        << visor.output().substr(log_before);
+    // Bounded: no line of visor's log carries the 50 MB body or a control character.
+    for (const auto& line : read_lines(dir_ / "visor.log")) {
+      EXPECT_LT(line.size(), 2000u) << mode;
+    }
+    EXPECT_TRUE(visor.running());
+    EXPECT_EQ(pids().size(), 1u);
+  }
+  // Good replies again: polling goes on as before.
+  control_["abci"] = "normal";
+  publish();
+  const int polls = node_requests("Query/Params");
+  ASSERT_TRUE(wait_until([&] { return node_requests("Query/Params") > polls + 2; }, 15s));
+  EXPECT_TRUE(running("5.2.1"));
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(NodeRpc, CheckProbesTheNodeAndRefusesAnotherChain) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  set_params("5.0.0", "5.3.0");
+  Process good({visor_binary(), "check", "--home", home(), "--source", "lava", "--node",
+                node_.url(), "--chain-id", "lava-testnet-2", "--cmd", "lavap rpcprovider"},
+               dir_ / "good.log", environment());
+  EXPECT_EQ(good.wait(15s), 0) << good.output();
+  EXPECT_NE(good.output().find("min 5.0.0, target 5.3.0"), std::string::npos) << good.output();
+  Process other({visor_binary(), "check", "--home", home(), "--source", "lava", "--node",
+                 node_.url(), "--chain-id", "lava-mainnet-1", "--cmd", "lavap rpcprovider"},
+                dir_ / "other.log", environment());
+  EXPECT_EQ(other.wait(15s), 1) << other.output();
+  EXPECT_NE(other.output().find("not --chain-id 'lava-mainnet-1'"), std::string::npos)
+      << other.output();
+}
+
+// `visor add-upgrade VERSION FILE --height H` under --source none: the switch waits for the
+// chain, read through --node, to reach H.
+TEST_F(NodeRpc, AddUpgradeAtAHeightSwitchesWhenTheChainReachesIt) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  Process visor({visor_binary(), "wrap", "--home", home(), "--node", node_.url(), "--healthy-after",
+                 "1s", "--cmd", "lavap rpcprovider" + child_flags()},
+                dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
+  fs::create_directories(dir_ / "new");
+  write_stand_in(dir_ / "new/lavap", "5.3.0");
+  Process add({visor_binary(), "add-upgrade", "5.3.0", dir_ / "new/lavap", "--height", "105",
+               "--home", home()},
+              dir_ / "add.log");
+  ASSERT_EQ(add.wait(15s), 0) << add.output();
+  // The chain stays at 100 for several polls (every second): nothing happens.
+  const int polls = node_requests("GET /status");
+  ASSERT_TRUE(wait_until([&] { return node_requests("GET /status") >= polls + 2; }, 15s));
+  EXPECT_TRUE(running("5.2.1"));
+  EXPECT_EQ(pids().size(), 1u);
+  // The chain reaches the height: visor stops the node and switches.
+  control_["height"] = 105;
+  publish();
+  ASSERT_TRUE(wait_until([&] { return running("5.3.0"); }, 15s)) << visor.output();
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/5.3.0");
+  const auto state = nlohmann::json::parse(read_file(home() + "/state.json"));
+  EXPECT_TRUE(state["height_switches"].empty()) << state.dump();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+class CosmosPlan : public NodeRpc {
+ protected:
+  void SetUp() override {
+    NodeRpc::SetUp();
+    fs::create_directories(dir_ / "chain/data");
+    write_stand_in(dir_ / "bin/simd", "1.0.0");
+    fs::create_directories(dir_ / "releases/v2");
+    write_stand_in(dir_ / "releases/v2/simd", "2.0.0");
+    control_["chain_id"] = "simapp-1";
+  }
+  std::string info_file() const { return dir_ / "chain/data/upgrade-info.json"; }
+  std::string binaries_info() const {
+    const std::string url =
+        releases_.url() + "/v2/simd?checksum=sha256:" + sha256sum(dir_ / "releases/v2/simd");
+    return nlohmann::json({{"binaries", {{"linux/" + host_arch_name(), url}}}}).dump();
+  }
+  std::vector<std::string> cosmos_wrap(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> argv{visor_binary(),
+                                  "wrap",
+                                  "--home",
+                                  home(),
+                                  "--profile",
+                                  "cosmos",
+                                  "--node",
+                                  node_.url(),
+                                  "--chain-id",
+                                  "simapp-1",
+                                  "--upgrade-info",
+                                  info_file(),
+                                  "--allow-http",
+                                  "--poll-interval",
+                                  "200ms",
+                                  "--healthy-after",
+                                  "1s",
+                                  "--cmd",
+                                  "simd start" + child_flags()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+};
+
+TEST_F(CosmosPlan, PreStagedBeforeTheHaltSoTheHaltCostsOnlyTheSwitch) {
+  Process visor(cosmos_wrap(), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  // Governance passed: the plan is scheduled days before its height.
+  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries_info()}};
+  publish();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(home() + "/upgrades/2.0.0/simd"); }, 20s))
+      << visor.output();
+  EXPECT_EQ(release_requests("/v2/simd"), 1);
+  std::this_thread::sleep_for(600ms);  // several plan polls: staged once, the node undisturbed
+  EXPECT_TRUE(running("1.0.0"));
+  EXPECT_EQ(pids().size(), 1u);
+  EXPECT_EQ(release_requests("/v2/simd"), 1);
+  // `visor status --json` shows the plan, the chain and that the binary is staged.
+  nlohmann::json network;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
+        const auto document = nlohmann::json::parse(status.output, nullptr, false);
+        if (document.is_discarded() || !document.contains("network")) return false;
+        network = document["network"];
+        return network.is_object() && network["plan"].is_object() &&
+               network["plan"]["staged"] == true;
+      },
+      15s))
+      << network.dump();
+  EXPECT_EQ(network["plan"]["name"], "v2.0.0");
+  EXPECT_EQ(network["plan"]["height"], 1234);
+  EXPECT_EQ(network["plan"]["version"], "2.0.0");
+  EXPECT_EQ(network["chain_id"], "simapp-1");
+  EXPECT_EQ(network["chain_height"], 100);
+
+  // The chain reaches the height and halts: it writes upgrade-info.json.
+  control_["height"] = 1234;
+  publish();
+  write_file(
+      info_file(),
+      nlohmann::json({{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries_info()}}).dump());
+  ASSERT_TRUE(wait_until([&] { return running("2.0.0"); }, 20s)) << visor.output();
+  // Nothing was fetched at the halt.
+  EXPECT_EQ(release_requests("/v2/simd"), 1) << read_file(dir_ / "requests.log");
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/2.0.0");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(CosmosPlan, PlanDownloadsOffNeverFetchesWhatThePlanLists) {
+  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries_info()}};
+  publish();
+  Process visor(cosmos_wrap({"--plan-downloads", "off"}), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  ASSERT_TRUE(wait_until([&] { return node_requests("CurrentPlan") >= 5; }, 15s));
+  EXPECT_EQ(release_requests("/v2/simd"), 0) << read_file(dir_ / "requests.log");
+  // The operator is told, once, that the halt would wait for a binary.
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("its binary is not staged") != std::string::npos; }, 15s))
+      << visor.output();
+  const int polls = node_requests("CurrentPlan");
+  ASSERT_TRUE(wait_until([&] { return node_requests("CurrentPlan") >= polls + 3; }, 15s));
+  EXPECT_EQ(count_occurrences(visor.output(), "its binary is not staged"), 1) << visor.output();
+  EXPECT_FALSE(fs::exists(home() + "/upgrades/2.0.0"));
+  EXPECT_TRUE(running("1.0.0"));
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+}  // namespace
+}  // namespace visor::e2e
