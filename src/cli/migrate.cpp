@@ -68,7 +68,13 @@ bool install_all(BinaryStore& store, std::vector<FoundBinary>& binaries,
         continue;
       }
     }
-    if (!binary.plan.empty()) store.state().plans[binary.plan] = binary.version;
+    if (!binary.plan.empty()) {
+      Status mapped = store.map_plan(binary.plan, binary.version);
+      if (!mapped) {
+        out << "visor: error: " << binary.label << ": " << mapped.error() << "\n";
+        ok = false;
+      }
+    }
     out << "imported " << binary.label << " (" << binary.path << ") as " << store.name() << " "
         << binary.version << (binary.plan.empty() ? "" : ", plan " + binary.plan) << "\n";
     if (binary.path == current_path) current_version = binary.version;

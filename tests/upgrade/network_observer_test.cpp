@@ -64,7 +64,7 @@ TEST_F(NetworkObserverTest, AnyOtherPlanNameIsMappedThroughStateJson) {
   EXPECT_TRUE(status.plan_version.empty());
   EXPECT_FALSE(status.plan_staged);
   install(store, "2.1.0");
-  store.state().plans["gov-upgrade-2"] = "2.1.0";  // as `visor add-upgrade --plan` records it
+  ASSERT_TRUE(store.map_plan("gov-upgrade-2", "2.1.0").ok());  // as `add-upgrade --plan` does
   observer.observe(view("gov-upgrade-2", ""), store, status);
   EXPECT_EQ(status.plan_version, "2.1.0");
   EXPECT_TRUE(status.plan_staged);
