@@ -11,6 +11,7 @@
 #include "visor/cli/cli.h"
 #include "visor/common/files.h"
 #include "visor/fetch/http_client.h"
+#include "visor/ops/child_status.h"
 #include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
 #include "visor/sources/lava_params.h"
@@ -242,6 +243,9 @@ int run_status(const std::string& home, bool json_output) {
     document["running"] = holder.has_value();
     document["visor_pid"] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
     document["live"] = live;
+    document["children"] = children_for_status(
+        live.is_object() && live.contains("children") ? live["children"] : nlohmann::json(),
+        unix_time_now());
     std::cout << document.dump(2) << "\n";
     return kExitOk;
   }
@@ -277,6 +281,8 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << "\n";
     const std::string error = live.value("last_error", "");
     if (!error.empty()) std::cout << "error:    " << error << "\n";
+    if (live.contains("children"))
+      std::cout << render_children_text(children_for_status(live["children"], unix_time_now()));
   }
   return kExitOk;
 }

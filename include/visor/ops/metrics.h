@@ -18,6 +18,8 @@ inline constexpr const char* kUpgradeResults[] = {"success", "failed", "rolled_b
 
 /// Renders every visor metric family from `status` in the Prometheus text format.
 std::string render_metrics(const LiveStatus& status);
+/// The same, with the wall-clock time the per-child uptimes are measured to (for tests).
+std::string render_metrics(const LiveStatus& status, double now_unixtime);
 
 /// Escapes a label value for the text format: `\` -> `\\`, `"` -> `\"`, newline -> `\n`.
 std::string escape_label_value(std::string_view value);
