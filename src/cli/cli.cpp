@@ -120,7 +120,11 @@ int run_cli(int argc, char** argv) {
   auto* create_service =
       app.add_subcommand("create-service", "print or write a systemd unit for visor");
   ServiceRequest service;
-  create_service->add_option("--cmd", service.cmd, "the node's command line")->required();
+  create_service->add_option("--cmd", service.cmd, "the node's command line");
+  create_service
+      ->add_option("--child", service.children,
+                   "NAME=COMMAND: one child of a service set (repeatable; instead of --cmd)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   create_service->add_option("--name", service.name,
                              "the unit's name [default: the binary's name]");
   create_service->add_option("--user", service.user, "the user the node runs as");

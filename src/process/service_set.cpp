@@ -43,8 +43,7 @@ ServiceSet::ServiceSet(SetPolicy policy, const Clock& clock, std::function<doubl
       clock_(clock),
       random01_(std::move(random01)),
       set_record_(policy_.restart) {
-  for (const auto& child : policy_.children)
-    children_.push_back({child, RestartRecord(policy_.restart)});
+  for (const auto& child : policy_.children) children_.emplace_back(child, policy_.restart);
 }
 
 std::optional<TimePoint> ServiceSet::deadline() const {

@@ -274,7 +274,9 @@ TEST_F(ServiceSetTest, UpgradeStopsAllSwitchesOnceStartsAllWithUpgradeArgsAndCom
   EXPECT_EQ(switches, 1);
   EXPECT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
   for (const auto& action : actions) {
-    if (action.kind == Do::spawn) EXPECT_EQ(action.spawn_reason, SpawnReason::upgrade);
+    if (action.kind == Do::spawn) {
+      EXPECT_EQ(action.spawn_reason, SpawnReason::upgrade);
+    }
   }
   EXPECT_EQ(set_->state(), S::probation);
   actions = fire();
@@ -301,7 +303,9 @@ TEST_F(ServiceSetTest, OneChildFailingProbationRollsBackTheWholeSet) {
   actions = exit_of(0, killed(SIGTERM));
   EXPECT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
   for (const auto& action : actions) {
-    if (action.kind == Do::spawn) EXPECT_EQ(action.spawn_reason, SpawnReason::rollback);
+    if (action.kind == Do::spawn) {
+      EXPECT_EQ(action.spawn_reason, SpawnReason::rollback);
+    }
   }
   EXPECT_EQ(find(actions, Do::switch_to_upgrade), nullptr);
   EXPECT_EQ(set_->state(), S::running);

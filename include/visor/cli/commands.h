@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "visor/config/options.h"
 
@@ -21,6 +22,7 @@ int run_status(const std::string& home, bool json);
 /// What `visor create-service` writes.
 struct ServiceRequest {
   std::string cmd;
+  std::vector<std::string> children;  ///< `--child NAME=COMMAND` of a service set, instead of cmd
   std::string name;
   std::string user;
   std::string home;

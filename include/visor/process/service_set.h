@@ -21,6 +21,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "visor/common/clock.h"
@@ -163,6 +164,8 @@ class ServiceSet {
   enum class StopPurpose { exit, upgrade, roll_back, restart, give_up };
 
   struct Child {
+    Child(SetChildPolicy child_policy, const LifecyclePolicy& restart)
+        : policy(std::move(child_policy)), record(restart) {}
     SetChildPolicy policy;
     RestartRecord record;
     ChildState state = ChildState::idle;
