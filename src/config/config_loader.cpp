@@ -541,7 +541,6 @@ void assemble_children(Options& options, const RawValue* child_flags,
     errors.push_back("--cmd cannot be combined with " +
                      std::string(child_flags ? origin : "\"children\" in the config file") +
                      ": give the set's children only, or one --cmd");
-    return;
   }
   if (!set_given) {
     if (options.command.empty()) return;
