@@ -14,7 +14,12 @@ namespace visor {
 namespace fs = std::filesystem;
 
 BinaryStore::BinaryStore(std::string home, std::string name)
-    : home_(std::move(home)), name_(std::move(name)) {}
+    : home_(std::move(home)), name_(name), names_{std::move(name)} {}
+
+BinaryStore::BinaryStore(std::string home, std::vector<std::string> names)
+    : home_(std::move(home)),
+      name_(names.empty() ? std::string() : names.front()),
+      names_(std::move(names)) {}
 
 std::string BinaryStore::version_dir(const std::string& version) const {
   return home_ + "/upgrades/" + version;
@@ -22,6 +27,10 @@ std::string BinaryStore::version_dir(const std::string& version) const {
 
 std::string BinaryStore::binary_path(const std::string& version) const {
   return version_dir(version) + "/" + name_;
+}
+
+std::string BinaryStore::binary_path(const std::string& version, const std::string& name) const {
+  return version_dir(version) + "/" + name;
 }
 
 Status BinaryStore::open() {
@@ -75,10 +84,15 @@ bool BinaryStore::has_version(const std::string& version) const {
       version == "..") {
     return false;
   }
-  struct stat info {};
-  const std::string path = binary_path(version);
-  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
-         ::access(path.c_str(), X_OK) == 0;
+  for (const auto& name : names_) {
+    struct stat info {};
+    const std::string path = binary_path(version, name);
+    if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
+        ::access(path.c_str(), X_OK) != 0) {
+      return false;
+    }
+  }
+  return !names_.empty();
 }
 
 std::vector<std::string> BinaryStore::versions() const {
@@ -99,6 +113,16 @@ std::vector<std::string> BinaryStore::versions() const {
 }
 
 Status BinaryStore::install_copy(const std::string& version, const std::string& file) const {
+  return install_copies(version, {{name_, file}});
+}
+
+Status BinaryStore::install_copies(const std::string& version,
+                                   const std::map<std::string, std::string>& files) const {
+  for (const auto& name : names_) {
+    if (files.count(name) == 0) {
+      return Status::failure("version " + version + ": no file given for binary " + name);
+    }
+  }
   if (has_version(version) || fs::exists(version_dir(version))) {
     return Status::failure("version " + version + " is already in the store (" +
                            version_dir(version) + "); the store never overwrites");
@@ -108,10 +132,12 @@ Status BinaryStore::install_copy(const std::string& version, const std::string& 
   fs::remove_all(prepared, error);
   fs::create_directories(prepared, error);
   if (error) return Status::failure("creating " + prepared + ": " + error.message());
-  Status copied = copy_file_synced(file, prepared + "/" + name_, 0755);
-  if (!copied) {
-    fs::remove_all(prepared, error);
-    return copied;
+  for (const auto& name : names_) {
+    Status copied = copy_file_synced(files.at(name), prepared + "/" + name, 0755);
+    if (!copied) {
+      fs::remove_all(prepared, error);
+      return copied;
+    }
   }
   return install_directory(version, prepared);
 }
