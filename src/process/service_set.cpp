@@ -489,6 +489,31 @@ std::vector<SetAction> ServiceSet::handle(const SetEvent& event) {
   return {};
 }
 
+std::vector<std::string> child_argv(const Options& options, std::size_t index, SpawnReason reason,
+                                    const std::string& binary_path, const std::string& version,
+                                    const std::string& height,
+                                    const std::vector<std::string>& extra) {
+  // Replaces every `from` in `text` with `to` (no regex: the placeholders are literal).
+  const auto fill = [](std::string text, const std::string& from, const std::string& to) {
+    for (std::size_t at = text.find(from); at != std::string::npos;
+         at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+    return text;
+  };
+  std::vector<std::string> argv;
+  if (index < options.children.size()) argv = options.children[index].command;
+  if (argv.empty()) return argv;
+  argv.front() = binary_path;
+  if (reason == SpawnReason::upgrade) {
+    for (const auto& word : upgrade_args_for(options, index)) {
+      argv.push_back(fill(fill(word, "{version}", version), "{height}", height));
+    }
+  }
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
 const char* to_string(SetState state) {
   switch (state) {
     case SetState::starting:

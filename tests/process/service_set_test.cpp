@@ -424,5 +424,27 @@ TEST_F(ServiceSetTest, PolicyFromOptionsTakesEachChildsReadyPattern) {
   EXPECT_TRUE(SetPolicy::from(options).children[1].require_ready);
 }
 
+TEST(ChildArgv, UpgradeArgumentsPerChildWithPlaceholdersFilled) {
+  Options options;
+  options.profile = "vega";
+  options.upgrade_args = {"--snapshot.load-from-block-height", "{height}"};
+  options.children.push_back({"core", "", {"vega", "start", "--home", "/srv/vega"}, {}, "", ""});
+  options.children.push_back({"datanode", "", {"vega", "datanode", "start"}, {}, "", ""});
+  options.children.push_back(
+      {"extra", "", {"/opt/vega", "x"}, std::vector<std::string>{"--to={version}"}, "", ""});
+  EXPECT_EQ(child_argv(options, 0, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "1200"),
+            (std::vector<std::string>{"/h/current/vega", "start", "--home", "/srv/vega",
+                                      "--snapshot.load-from-block-height", "1200"}));
+  EXPECT_EQ(child_argv(options, 1, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "1200"),
+            (std::vector<std::string>{"/h/current/vega", "datanode", "start"}));
+  EXPECT_EQ(child_argv(options, 2, SpawnReason::upgrade, "/h/current/vega", "0.80.0", ""),
+            (std::vector<std::string>{"/h/current/vega", "x", "--to=0.80.0"}));
+  EXPECT_EQ(child_argv(options, 0, SpawnReason::restart, "/h/current/vega", "0.80.0", "1200",
+                       {"--snapshot.load-from-block-height", "900"}),
+            (std::vector<std::string>{"/h/current/vega", "start", "--home", "/srv/vega",
+                                      "--snapshot.load-from-block-height", "900"}));
+  EXPECT_TRUE(child_argv(options, 7, SpawnReason::restart, "/x", "", "").empty());
+}
+
 }  // namespace
 }  // namespace visor
