@@ -33,6 +33,8 @@ struct OptionFlags {
         handles[spec.name] = command.add_flag("--" + spec.name, switches[spec.name], help);
       } else if (spec.repeatable) {
         handles[spec.name] = command.add_option("--" + spec.name, lists[spec.name], help)
+                                 ->expected(1)
+                                 ->allow_extra_args(false)
                                  ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       } else {
         // Given twice, the last one wins (as a later flag overrides an earlier one in scripts).
@@ -124,6 +126,8 @@ int run_cli(int argc, char** argv) {
   create_service
       ->add_option("--child", service.children,
                    "NAME=COMMAND: one child of a service set (repeatable; instead of --cmd)")
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   create_service->add_option("--name", service.name,
                              "the unit's name [default: the binary's name]");
