@@ -7,6 +7,7 @@ packages=(
   libboost-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev libgtest-dev
   python3 zip unzip util-linux procps curl ca-certificates openssl faketime
+  dpkg-dev file
 )
 # Extra tools some suites use; passed as arguments, e.g. `install-deps.sh --bench`.
 for group in "$@"; do

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Static checks over src/ (and the headers it includes from include/visor/):
+#   the folder layering (scripts/check-layers.sh: includes only point down the layers);
 #   clang-tidy with the repository's .clang-tidy (every finding is an error), using the
 #   compile_commands.json of a configure-only build folder (nothing is compiled);
 #   cppcheck --enable=warning,performance,portability, with suppressions justified inline
@@ -28,6 +29,10 @@ echo "== clang-format ($(clang-format --version | grep -o 'version [0-9.]*'), ev
 mapfile -t cxx_files < <(git ls-files '*.cpp' '*.h' 2>/dev/null || find src include tests -name '*.cpp' -o -name '*.h')
 if ! clang-format --dry-run --Werror "${cxx_files[@]}"; then
   echo "static-checks.sh: run clang-format -i on the files above"
+  status=1
+fi
+echo "== folder layering (scripts/check-layers.sh)"
+if ! scripts/check-layers.sh; then
   status=1
 fi
 echo "== clang-tidy ($(clang-tidy --version | grep -o 'version [0-9.]*'), ${#files[@]} files)"

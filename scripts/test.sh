@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test (unit and end-to-end) through ctest;
 # then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer and under
-# ThreadSanitizer, a smoke run of every fuzz target, and the static checks.
-#   VISOR_SKIP_ASAN=1, VISOR_SKIP_TSAN=1, VISOR_SKIP_FUZZ=1, VISOR_SKIP_STATIC=1
-#   skip a pass (for a quick local loop); CI runs them all.
+# ThreadSanitizer, the chaos harness (hostile input against running visors for
+# VISOR_CHAOS_SECONDS, default 60; set it higher for a soak), a smoke run of every fuzz target,
+# and the static checks.
+#   VISOR_SKIP_ASAN=1, VISOR_SKIP_TSAN=1, VISOR_SKIP_CHAOS=1, VISOR_SKIP_FUZZ=1,
+#   VISOR_SKIP_STATIC=1 skip a pass (for a quick local loop); CI runs them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,11 @@ run_suite() {
 
 echo "== build and test (RelWithDebInfo)"
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [ "${VISOR_SKIP_CHAOS:-0}" != 1 ]; then
+  echo "== chaos harness (${VISOR_CHAOS_SECONDS:-60} s)"
+  python3 tests/chaos/chaos.py --build build --seconds "${VISOR_CHAOS_SECONDS:-60}"
+fi
 
 if [ "${VISOR_SKIP_ASAN:-0}" != 1 ]; then
   echo "== build and test under ASan+UBSan"

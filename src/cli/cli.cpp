@@ -1,16 +1,26 @@
 #include "visor/cli/cli.h"
 
+#include <pwd.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
 
 #include "visor/cli/commands.h"
+#include "visor/common/command_line.h"
+#include "visor/common/log.h"
+#include "visor/common/suggest.h"
 #include "visor/config/config_loader.h"
 #include "visor/daemon/daemon.h"
-#include "visor/process/command_line.h"
+#include "visor/daemon/preflight.h"
+#include "visor/store/binary_store.h"
+
+extern char** environ;
 
 namespace visor {
 namespace {
@@ -42,22 +52,30 @@ struct OptionFlags {
                                  ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       }
     }
+    command.add_option("command", trailing, "the command after --, as an alternative to --cmd");
   }
 
-  RawValues given() const {
+  // The flags that were given; `errors` gets what cannot be combined.
+  RawValues given(std::vector<std::string>& errors) const {
     RawValues raw;
     for (const auto& [name, option] : handles) {
       if (option->count() == 0) continue;
       if (const auto list = lists.find(name); list != lists.end()) {
-        raw[name] =
-            RawValue{list->second.empty() ? "" : list->second.front(), "--" + name, list->second};
+        raw[name] = RawValue{list->second.empty() ? "" : list->second.front(), "--" + name,
+                             OriginKind::flag, list->second};
         continue;
       }
       const auto it = values.find(name);
       raw[name] = RawValue{it != values.end() ? it->second : "true", "--" + name};
     }
-    if (!trailing.empty() && raw.count("cmd") == 0) {
-      raw["cmd"] = RawValue{join_command_line(trailing), "the command after --"};
+    if (!trailing.empty()) {
+      if (raw.count("cmd") > 0) {
+        errors.push_back(
+            "--cmd and a command after -- both name the node's command line: give "
+            "one of them");
+      } else {
+        raw["cmd"] = RawValue{join_command_line(trailing), "the command after --"};
+      }
     }
     return raw;
   }
@@ -65,10 +83,117 @@ struct OptionFlags {
 
 const char* get_environment(const char* name) { return std::getenv(name); }
 
+std::vector<std::string> environment_names() {
+  std::vector<std::string> names;
+  for (char** entry = environ; *entry; ++entry) {
+    const char* equals = std::strchr(*entry, '=');
+    if (equals) names.emplace_back(*entry, static_cast<std::size_t>(equals - *entry));
+  }
+  return names;
+}
+
 int report_errors(const std::vector<std::string>& errors) {
   for (const auto& error : errors) std::cerr << "visor: error: " << error << "\n";
   std::cerr << "visor: " << errors.size() << " configuration error(s); nothing was started\n";
   return kExitConfiguration;
+}
+
+// Loads wrap's configuration from parsed flags plus `errors` found while parsing them.
+LoadedConfig load_from_flags(const OptionFlags& flags, bool require_command) {
+  std::vector<std::string> errors;
+  RawValues given = flags.given(errors);
+  LoadedConfig loaded = load_config(given, get_environment, require_command, environment_names());
+  loaded.errors.insert(loaded.errors.begin(), errors.begin(), errors.end());
+  return loaded;
+}
+
+std::vector<std::string> long_names(const CLI::App& command) {
+  std::vector<std::string> names{"help"};
+  for (const CLI::Option* option : command.get_options()) {
+    for (const auto& name : option->get_lnames()) names.push_back(name);
+  }
+  return names;
+}
+
+// CLI11 says "A subcommand is required" for a misspelt one and "arguments were not expected"
+// for a misspelt flag; an operator is better served by the name and the closest valid one.
+std::vector<std::string> misspellings(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> problems;
+  if (argc < 2 || argv[1][0] == '-') return problems;
+  const std::string word = argv[1];
+  std::vector<std::string> commands;
+  for (const CLI::App* command : app.get_subcommands({})) commands.push_back(command->get_name());
+  const CLI::App* command = nullptr;
+  for (const CLI::App* candidate : app.get_subcommands({}))
+    if (candidate->get_name() == word) command = candidate;
+  if (!command) {
+    problems.push_back("unknown command '" + word + "'" + did_you_mean(word, commands) +
+                       "; commands: " + [&] {
+                         std::string list;
+                         for (const auto& name : commands)
+                           list += (list.empty() ? "" : ", ") + name;
+                         return list;
+                       }());
+    return problems;
+  }
+  const auto known = long_names(*command);
+  for (int index = 2; index < argc; ++index) {
+    const std::string argument = argv[index];
+    if (argument == "--") break;
+    if (argument.size() < 3 || argument.rfind("--", 0) != 0) continue;
+    const std::string name = argument.substr(2, argument.find('=') - 2);
+    if (std::find(known.begin(), known.end(), name) != known.end()) {
+      // `--visor-args "--source none"`: the next word is this option's value, not a flag.
+      const CLI::Option* option = command->get_option_no_throw("--" + name);
+      if (option && option->get_items_expected_min() > 0 &&
+          argument.find('=') == std::string::npos) {
+        ++index;
+      }
+      continue;
+    }
+    problems.push_back("unknown option --" + name + " for `visor " + word + "`" +
+                       did_you_mean(name, known, "--"));
+  }
+  return problems;
+}
+
+std::string default_home() {
+  if (const char* from_environment = std::getenv("VISOR_HOME");
+      from_environment && *from_environment)
+    return expand_home(from_environment, get_environment);
+  const char* user_home = std::getenv("HOME");
+  return std::string(user_home ? user_home : ".") + "/.visor";
+}
+
+// add-upgrade stores the file under the name wrap runs, whatever FILE is called. That name
+// comes from the configuration wrap would use (--cmd, VISOR_CMD, config.json "cmd"), else from
+// the binary the store's `current` holds, else from FILE itself (a store's first binary).
+std::string managed_name(const LoadedConfig& loaded, const std::string& file) {
+  if (std::string name = binary_name(loaded.options); !name.empty()) return name;
+  const BinaryStore store(loaded.options.home, "");
+  if (std::string name = store.current_binary_name(); !name.empty()) return name;
+  return std::filesystem::path(file).filename().string();
+}
+
+// create-service without --home: /var/lib/visor for a system user (uid below 1000, Debian's
+// SYS_UID_MAX + 1, or without a home folder), which is where a service keeps its state; a
+// regular user's own ~/.visor (what that user's `visor wrap` uses); without --user, this
+// user's default.
+std::string service_home(const std::string& user, std::vector<std::string>& errors) {
+  if (user.empty()) return default_home();
+  const struct passwd* entry = ::getpwnam(user.c_str());
+  if (!entry) {
+    errors.push_back("--user " + user + ": no such user on this machine (create it first, or " +
+                     "give --home)");
+    return "/var/lib/visor";
+  }
+  const std::string directory = entry->pw_dir ? entry->pw_dir : "";
+  std::error_code error;
+  if (entry->pw_uid < 1000 || directory.empty() || directory == "/" ||
+      !std::filesystem::is_directory(directory, error)) {
+    return "/var/lib/visor";
+  }
+  return directory + "/.visor";
 }
 
 }  // namespace
@@ -83,13 +208,18 @@ int run_cli(int argc, char** argv) {
       app.add_subcommand("wrap", "supervise one node and upgrade it when the network says so");
   OptionFlags wrap_flags;
   wrap_flags.add_to(*wrap);
-  wrap->add_option("command", wrap_flags.trailing,
-                   "the command after --, as an alternative to --cmd");
 
   auto* check = app.add_subcommand(
-      "check", "validate the configuration (all errors at once) and probe endpoints");
+      "check", "validate the configuration exactly as wrap would, then probe the endpoints");
   OptionFlags check_flags;
   check_flags.add_to(*check);
+
+  auto* config = app.add_subcommand(
+      "config", "print wrap's effective configuration and where each value comes from");
+  OptionFlags config_flags;
+  config_flags.add_to(*config);
+  bool config_json = false;
+  config->add_flag("--json", config_json, "print JSON");
 
   auto* version = app.add_subcommand("version", "print visor's version");
 
@@ -99,19 +229,28 @@ int run_cli(int argc, char** argv) {
   init->add_option("--home", home, "the home directory [default: $HOME/.visor]");
   init->add_option("--import", import_path, "an existing binary to import as the first version");
 
-  auto* add_upgrade =
-      app.add_subcommand("add-upgrade", "stage a binary by hand (copied, version-probed)");
-  std::string add_version, add_file, add_plan, add_version_args;
-  add_upgrade->add_option("VERSION", add_version, "the version the binary must report")->required();
-  add_upgrade->add_option("FILE", add_file, "the binary to stage")->required();
+  auto* add_upgrade = app.add_subcommand(
+      "add-upgrade", "stage a binary by hand, stored under the managed binary's name");
+  AddUpgradeRequest upgrade;
+  std::string add_config, add_cmd;
+  add_upgrade->add_option("VERSION", upgrade.version, "the version the binary must report")
+      ->required();
+  add_upgrade->add_option("FILE", upgrade.file, "the binary to stage (any file name)")->required();
   add_upgrade->add_option("--home", home, "the home directory [default: $HOME/.visor]");
-  add_upgrade->add_option("--plan", add_plan,
+  add_upgrade->add_option(
+      "--config", add_config,
+      "wrap's config file, for the home and --cmd [default: <home>/config.json]");
+  add_upgrade->add_option("--cmd", add_cmd,
+                          "wrap's --cmd: its first word names the managed binary [default: "
+                          "VISOR_CMD, config.json, the store's current binary]");
+  add_upgrade->add_option("--plan", upgrade.plan,
                           "also map this Cosmos upgrade plan name to the version");
-  add_upgrade->add_option("--version-args", add_version_args,
+  add_upgrade->add_option("--version-args", upgrade.version_args,
                           "how the binary is asked its version [default: version]");
-  bool add_stage_only = false;
-  add_upgrade->add_flag("--stage-only", add_stage_only,
+  add_upgrade->add_flag("--stage-only", upgrade.stage_only,
                         "only stage it: a visor with --source none does not switch to it");
+  add_upgrade->add_flag("--force", upgrade.force,
+                        "replace this version when it is already staged (never the current one)");
 
   auto* status = app.add_subcommand(
       "status", "show current/previous/staged/failed versions and the live state");
@@ -132,12 +271,21 @@ int run_cli(int argc, char** argv) {
   create_service->add_option("--name", service.name,
                              "the unit's name [default: the binary's name]");
   create_service->add_option("--user", service.user, "the user the node runs as");
-  create_service->add_option("--home", service.home, "visor's home [default: $HOME/.visor]");
+  create_service->add_option("--home", service.home,
+                             "visor's home [default: --user's ~/.visor, /var/lib/visor for a "
+                             "system user, else $HOME/.visor]");
   create_service->add_option("--output", service.output,
                              "write the unit to this file instead of stdout");
   create_service->add_option("--visor-args", service.extra_args,
                              "further wrap options, e.g. \"--profile lava-provider\"");
+  create_service->add_option("--visor-path", service.visor_path,
+                             "the visor binary for ExecStart= [default: the installed one]");
 
+  if (const auto problems = misspellings(app, argc, argv); !problems.empty()) {
+    for (const auto& problem : problems) std::cerr << "visor: error: " << problem << "\n";
+    std::cerr << "visor: see `visor --help` or `visor COMMAND --help`\n";
+    return kExitConfiguration;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -145,11 +293,8 @@ int run_cli(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitConfiguration;
   }
 
-  auto resolve_home = [&home]() -> std::string {
-    if (!home.empty()) return home;
-    if (const char* from_environment = std::getenv("VISOR_HOME")) return from_environment;
-    const char* user_home = std::getenv("HOME");
-    return std::string(user_home ? user_home : ".") + "/.visor";
+  auto resolve_home = [&home]() {
+    return home.empty() ? default_home() : expand_home(home, get_environment);
   };
 
   if (*version) {
@@ -157,30 +302,88 @@ int run_cli(int argc, char** argv) {
     return kExitOk;
   }
   if (*wrap) {
-    LoadedConfig loaded = load_config(wrap_flags.given(), get_environment);
-    if (!loaded.errors.empty()) return report_errors(loaded.errors);
-    if (loaded.options.children.size() > 1) {
+    Preflight checked = preflight(load_from_flags(wrap_flags, true));
+    if (!checked.loaded.errors.empty()) return report_errors(checked.loaded.errors);
+    const Options& options = checked.loaded.options;
+    if (options.children.size() > 1) {
       // The set policy (process/service_set.h) is not yet driven by the daemon: refuse a set
       // rather than run only its first child.
-      return report_errors({"a service set of " + std::to_string(loaded.options.children.size()) +
+      return report_errors({"a service set of " + std::to_string(options.children.size()) +
                             " children is not supported by this build of wrap yet; run one "
                             "visor per child"});
     }
-    return run_daemon(loaded.options);
+    log::setup(options.log_format, options.log_level);
+    for (const auto& warning : checked.loaded.warnings) log::warn("configuration", warning);
+    return run_daemon(options, *checked.binary);
   }
-  if (*check) {
-    LoadedConfig loaded = load_config(check_flags.given(), get_environment, false);
-    if (!loaded.errors.empty()) return report_errors(loaded.errors);
-    return run_check(loaded.options);
-  }
+  if (*check) return run_check(preflight(load_from_flags(check_flags, true)));
+  if (*config) return run_config(load_from_flags(config_flags, false), config_json);
   if (*init) return run_init(resolve_home(), import_path);
   if (*add_upgrade) {
-    return run_add_upgrade(resolve_home(), add_version, add_file, add_plan,
-                           add_version_args.empty() ? "version" : add_version_args, add_stage_only);
+    RawValues given;
+    if (!home.empty()) given["home"] = RawValue{home, "--home"};
+    if (!add_config.empty()) given["config"] = RawValue{add_config, "--config"};
+    if (!add_cmd.empty()) given["cmd"] = RawValue{add_cmd, "--cmd"};
+    LoadedConfig loaded = load_config(given, get_environment, false);
+    // Only the home and the binary's name matter here; other settings are wrap's business.
+    upgrade.home = loaded.options.home;
+    upgrade.name = managed_name(loaded, upgrade.file);
+    return run_add_upgrade(upgrade);
   }
   if (*status) return run_status(resolve_home(), status_json);
   if (*create_service) {
-    if (service.home.empty()) service.home = resolve_home();
+    std::vector<std::string> errors;
+    service.home = service.home.empty() ? service_home(service.user, errors)
+                                        : expand_home(service.home, get_environment);
+    if (!service.home.empty() && service.home.front() != '/') {
+      service.home = std::filesystem::absolute(service.home).lexically_normal().string();
+    }
+    // --visor-args are wrap's flags: parsed and validated by the very code wrap uses.
+    CLI::App service_wrap{"visor wrap (from --visor-args)"};
+    OptionFlags service_flags;
+    service_flags.add_to(service_wrap);
+    auto words = split_command_line(service.extra_args);
+    if (!words) {
+      errors.push_back("--visor-args: " + words.error());
+    } else {
+      std::vector<std::string> reversed(words->rbegin(), words->rend());
+      try {
+        service_wrap.parse(reversed);
+      } catch (const CLI::ParseError& error) {
+        const auto known = long_names(service_wrap);
+        bool named = false;
+        for (const auto& word : *words) {
+          if (word.size() < 3 || word.rfind("--", 0) != 0) continue;
+          const std::string name = word.substr(2, word.find('=') - 2);
+          if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+          errors.push_back("--visor-args: unknown option --" + name +
+                           did_you_mean(name, known, "--"));
+          named = true;
+        }
+        if (!named) errors.push_back("--visor-args: " + std::string(error.what()));
+      }
+    }
+    std::vector<std::string> given_errors;
+    RawValues given = service_flags.given(given_errors);
+    for (const char* own : {"cmd", "home"}) {
+      if (given.count(own) > 0)
+        errors.push_back("--visor-args: give --" + std::string(own) +
+                         " to create-service itself, not in --visor-args");
+    }
+    if (service.children.empty()) {
+      given["cmd"] = RawValue{service.cmd, "--cmd"};
+    } else {  // a set: validated as wrap validates --child (and a --cmd beside them is an error)
+      if (!service.cmd.empty()) given["cmd"] = RawValue{service.cmd, "--cmd"};
+      given["child"] =
+          RawValue{service.children.front(), "--child", OriginKind::flag, service.children};
+    }
+    given["home"] = RawValue{service.home, "--home"};
+    Preflight checked = preflight(load_config(given, get_environment, true, environment_names()));
+    errors.insert(errors.end(), checked.loaded.errors.begin(), checked.loaded.errors.end());
+    if (!errors.empty()) return report_errors(errors);
+    for (const auto& warning : checked.loaded.warnings)
+      std::cerr << "visor: warning: " << warning << "\n";
+    service.stop_timeout = checked.loaded.options.stop_timeout;
     return run_create_service(service);
   }
   return kExitConfiguration;

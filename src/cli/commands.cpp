@@ -9,10 +9,11 @@
 #include <unistd.h>
 
 #include "visor/cli/cli.h"
+#include "visor/common/command_line.h"
 #include "visor/common/files.h"
+#include "visor/common/outside_text.h"
 #include "visor/fetch/http_client.h"
 #include "visor/ops/child_status.h"
-#include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
 #include "visor/sources/lava_params.h"
 #include "visor/sources/upgrade_info.h"
@@ -50,7 +51,10 @@ bool probe_source(const Options& options) {
       auto reply = http_request(request);
       if (!reply || reply->status != 200) {
         std::cerr << "visor: error: lava: GET " << request.url << ": "
-                  << (reply ? "HTTP " + std::to_string(reply->status) : reply.error()) << "\n";
+                  << (reply
+                          ? "HTTP " + std::to_string(reply->status) + lava_rest_hint(reply->status)
+                          : reply.error())
+                  << "\n";
         return false;
       }
       auto versions = parse_lava_params(reply->body, options.lava_role);
@@ -117,32 +121,74 @@ bool probe_source(const Options& options) {
 
 }  // namespace
 
-int run_check(const Options& options) {
-  int problems = 0;
-  if (!options.command.empty()) {
-    auto executable = resolve_executable(options.command.front());
-    if (!executable) {
-      std::cerr << "visor: error: " << executable.error() << "\n";
-      ++problems;
-    } else {
-      std::cout << "binary: " << executable.value();
-      auto version = probe_version(executable.value(), options.version_args);
-      std::cout << (version ? ", version " + version->str() : " (" + version.error() + ")") << "\n";
-    }
+int run_check(const Preflight& checked) {
+  const Options& options = checked.loaded.options;
+  for (const auto& warning : checked.loaded.warnings)
+    std::cerr << "visor: warning: " << warning << "\n";
+  if (!checked.loaded.errors.empty()) {
+    for (const auto& error : checked.loaded.errors) std::cerr << "visor: error: " << error << "\n";
+    std::cerr << "visor: " << checked.loaded.errors.size()
+              << " configuration error(s); `visor wrap` would refuse to start (exit 2)\n";
+    return kExitConfiguration;
   }
-  std::error_code error;
-  if (std::filesystem::exists(options.home, error) && ::access(options.home.c_str(), W_OK) != 0) {
-    std::cerr << "visor: error: home " << options.home << " is not writable\n";
-    ++problems;
+  if (checked.binary) {
+    const BinaryChoice& binary = *checked.binary;
+    std::cout << "binary: " << binary.path
+              << (binary.version.empty() ? " (version unknown)" : ", version " + binary.version)
+              << (binary.from_store ? " (stored current)"
+                  : binary.import   ? " (imported into the store at start)"
+                                    : " (run from where it is)")
+              << "\n";
   }
   std::cout << "home: " << options.home << "\nsource: " << to_string(options.source) << "\n";
-  if (!probe_source(options)) ++problems;
-  if (problems > 0) {
-    std::cerr << "visor: " << problems << " problem(s) found\n";
-    return kExitConfiguration;
+  if (!probe_source(options)) {
+    std::cerr << "visor: the configuration is valid, but the source did not answer as expected\n";
+    return kExitFailure;
   }
   std::cout << "configuration is valid\n";
   return kExitOk;
+}
+
+int run_config(const LoadedConfig& loaded, bool json) {
+  nlohmann::json document = nlohmann::json::object();
+  std::size_t width = 0;
+  for (const auto& spec : option_specs()) width = std::max(width, spec.name.size());
+  for (const auto& spec : option_specs()) {
+    const std::string padding(width - spec.name.size() + 2, ' ');
+    const auto it = loaded.effective.find(spec.name);
+    if (it == loaded.effective.end()) {
+      if (json) {
+        document[spec.name] = {{"value", nullptr}, {"origin", "unset"}, {"from", ""}};
+      } else {
+        std::cout << "--" << spec.name << padding << "(unset)\n";
+      }
+      continue;
+    }
+    const RawValue& raw = it->second;
+    if (json) {
+      document[spec.name] = {
+          {"value", raw.value}, {"origin", to_string(raw.kind)}, {"from", raw.origin}};
+    } else {
+      // "flag" says it all for `--name`; other origins name the variable, file or profile.
+      std::string origin = to_string(raw.kind);
+      if (raw.origin.rfind(origin, 0) == 0) {
+        origin = raw.origin;  // "profile vega"
+      } else if (!raw.origin.empty() && raw.origin != "--" + spec.name) {
+        origin += " " + raw.origin;
+      }
+      std::cout << "--" << spec.name << padding << quote_word(raw.value) << "    # " << origin
+                << "\n";
+    }
+  }
+  if (json) {
+    const nlohmann::json out = {
+        {"options", document}, {"errors", loaded.errors}, {"warnings", loaded.warnings}};
+    std::cout << out.dump(2) << "\n";
+  } else {
+    for (const auto& warning : loaded.warnings) std::cerr << "visor: warning: " << warning << "\n";
+    for (const auto& error : loaded.errors) std::cerr << "visor: error: " << error << "\n";
+  }
+  return loaded.errors.empty() ? kExitOk : kExitConfiguration;
 }
 
 int run_init(const std::string& home, const std::string& import_path) {
@@ -179,66 +225,94 @@ int run_init(const std::string& home, const std::string& import_path) {
   return kExitOk;
 }
 
-int run_add_upgrade(const std::string& home, const std::string& version, const std::string& file,
-                    const std::string& plan, const std::string& version_args, bool stage_only) {
+int run_add_upgrade(const AddUpgradeRequest& request) {
+  const std::string& version = request.version;
+  const std::string& file = request.file;
   auto wanted = SemVer::parse(version);
   if (!wanted)
     return fail("'" + version + "' is not a version (expected e.g. 5.3.0 or v5.3.0)",
                 kExitConfiguration);
-  auto arguments = split_command_line(version_args);
+  auto arguments = split_command_line(request.version_args);
   if (!arguments) return fail("--version-args: " + arguments.error(), kExitConfiguration);
   auto executable = resolve_executable(file);
   if (!executable) return fail(executable.error(), kExitConfiguration);
   auto reported = probe_version(executable.value(), arguments.value());
-  if (!reported) return fail(reported.error());
+  if (!reported) return fail(reported.error() + " (see --version-args)");
   if (*reported != *wanted) {
     return fail(file + " reports version " + reported->str() + ", not " + wanted->str() +
-                "; refused");
+                "; refused: stage it as `visor add-upgrade " + reported->str() + " " + file + "`");
   }
-  const std::string name = std::filesystem::path(file).filename().string();
-  BinaryStore store(home, name);
+  const std::string& name = request.name;
+  BinaryStore store(request.home, name);
   Status opened = store.open();
   if (!opened) return fail(opened.error());
-  Status installed = store.install_copy(wanted->str(), executable.value());
+  const std::string text = wanted->str();
+  std::error_code error;
+  const bool present = std::filesystem::exists(store.version_dir(text), error);
+  if (present && store.current_version() == text) {
+    return fail("version " + text + " is the current version in " + request.home +
+                "; the running version is never replaced, not even with --force (stage the new "
+                "binary as another version)");
+  }
+  if (present && !request.force) {
+    const std::string there = store.has_version(text) ? " holds " + store.binary_path(text)
+                                                      : " has no " + name + " in it";
+    return fail("version " + text + " is already staged (" + store.version_dir(text) + there +
+                "); add --force to replace it");
+  }
+  Status installed = present ? store.replace_copy(text, executable.value())
+                             : store.install_copy(text, executable.value());
   if (!installed) return fail(installed.error());
-  if (!plan.empty()) store.state().plans[plan] = wanted->str();
+  if (present && store.state().failed.erase(text) > 0) {
+    std::cout << "cleared the failed mark of " << text << " (it is a new binary)\n";
+  }
+  if (!request.plan.empty()) store.state().plans[request.plan] = text;
   Status saved = store.save();
   if (!saved) return fail(saved.error());
-  std::cout << "staged " << name << " " << wanted->str() << " in "
-            << store.version_dir(wanted->str()) << (plan.empty() ? "" : " for plan " + plan)
+  std::cout << (present ? "replaced " : "staged ") << name << " " << text << " in "
+            << store.version_dir(text) << (request.plan.empty() ? "" : " for plan " + request.plan)
             << "\n";
-  if (!stage_only && plan.empty()) {
-    // A visor running with --source none switches to it; sources that follow a network ignore it.
+  if (!request.stage_only && request.plan.empty()) {
+    // A visor running with --source none switches to it; sources that follow a network ignore
+    // it. The height is only a request number (the same version asked for again is a new
+    // request); visor logs it as a manual upgrade, not as a chain halt.
     const auto id = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-    nlohmann::json request = {
-        {"name", wanted->tag()}, {"height", id}, {"info", "visor add-upgrade"}};
-    Status written = write_file_atomic(manual_request_path(home), request.dump() + "\n");
+    const nlohmann::json manual = {
+        {"name", wanted->tag()}, {"height", id}, {"info", kManualUpgradeInfo}};
+    Status written = write_file_atomic(manual_request_path(request.home), manual.dump() + "\n");
     if (!written) return fail(written.error());
   }
   return kExitOk;
 }
 
 int run_status(const std::string& home, bool json_output) {
-  if (!std::filesystem::exists(home)) return fail("no visor home at " + home);
+  auto ready_versions = [](const StoreState& state) {
+    std::vector<std::string> ready;
+    for (const auto& version : state.staged) {
+      if (version != state.current && version != state.previous && state.failed.count(version) == 0)
+        ready.push_back(version);
+    }
+    return ready;
+  };
+  if (std::error_code error; !std::filesystem::exists(home, error))
+    return fail("no visor home at " + home);
   auto state = load_state(home + "/state.json");
   if (!state) return fail(state.error());
   const auto holder = HomeLock::holder(home);
   nlohmann::json live = nullptr;
   if (holder) {
     auto text = read_small_file(home + "/status.json");
+    std::string ignored;
     if (text) {
-      try {
-        live = nlohmann::json::parse(text.value());
-      } catch (const nlohmann::json::exception&) {
-        live = nullptr;
-      }
+      if (auto parsed = parse_outside_json(text.value(), ignored)) live = std::move(*parsed);
     }
   }
   const StoreState& s = state.value();
   if (json_output) {
     nlohmann::json document = nlohmann::json::parse(render_state(s));
+    document["staged"] = ready_versions(s);
     document["home"] = home;
     document["running"] = holder.has_value();
     document["visor_pid"] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
@@ -246,7 +320,7 @@ int run_status(const std::string& home, bool json_output) {
     document["children"] = children_for_status(
         live.is_object() && live.contains("children") ? live["children"] : nlohmann::json(),
         unix_time_now());
-    std::cout << document.dump(2) << "\n";
+    std::cout << dump_json(document, 2) << "\n";
     return kExitOk;
   }
   auto or_none = [](const std::string& text) {
@@ -258,12 +332,14 @@ int run_status(const std::string& home, bool json_output) {
             << "\n"
             << "current:  " << or_none(s.current) << "\n"
             << "previous: " << or_none(s.previous) << "\n";
+  // "staged" lists what is ready to switch to: not the current, the previous or a failed one.
   std::string staged;
-  for (const auto& version : s.staged) staged += (staged.empty() ? "" : ", ") + version;
+  for (const auto& version : ready_versions(s)) staged += (staged.empty() ? "" : ", ") + version;
   std::cout << "staged:   " << or_none(staged) << "\n";
   if (s.failed.empty()) std::cout << "failed:   (none)\n";
   for (const auto& [version, reason] : s.failed)
-    std::cout << "failed:   " << version << ": " << reason << "\n";
+    std::cout << "failed:   " << outside_text(version) << ": " << outside_text(reason, 1000)
+              << "\n";
   if (s.pending) {
     std::cout << "pending:  " << s.pending->version << " (" << s.pending->stage << ")"
               << (s.pending->height ? " at height " + std::to_string(*s.pending->height)
@@ -273,17 +349,84 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << "pending:  (none)\n";
   }
   for (const auto& [plan, version] : s.plans)
-    std::cout << "plan:     " << plan << " -> " << version << "\n";
+    std::cout << "plan:     " << outside_text(plan) << " -> " << outside_text(version) << "\n";
   if (live.is_object()) {
-    std::cout << "state:    " << live.value("state", "?");
-    if (live.value("child_pid", 0) > 0)
-      std::cout << " (child pid " << live.value("child_pid", 0) << ")";
+    // status.json is visor's own, but a file can be edited: a field of another type is skipped.
+    const auto text_field = [&live](const char* key) {
+      const auto found = live.find(key);
+      return found != live.end() && found->is_string() ? found->get<std::string>() : std::string();
+    };
+    const auto pid = live.find("child_pid");
+    std::cout << "state:    " << outside_text(text_field("state"));
+    if (pid != live.end() && pid->is_number_integer() && pid->get<std::int64_t>() > 0)
+      std::cout << " (child pid " << pid->get<std::int64_t>() << ")";
     std::cout << "\n";
-    const std::string error = live.value("last_error", "");
-    if (!error.empty()) std::cout << "error:    " << error << "\n";
+    const std::string error = text_field("last_error");
+    if (!error.empty()) std::cout << "error:    " << outside_text(error, 1000) << "\n";
     if (live.contains("children"))
       std::cout << render_children_text(children_for_status(live["children"], unix_time_now()));
   }
+  return kExitOk;
+}
+
+namespace {
+
+Result<std::string> own_executable() {
+  std::error_code error;
+  const auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error)
+    return Result<std::string>::failure("cannot find visor's own path: readlink /proc/self/exe: " +
+                                        error.message());
+  return path.string();
+}
+
+// ExecStart= runs the installed visor: this binary when it is installed (under /usr, /opt or
+// /bin), else /usr/local/bin/visor or /usr/bin/visor; never a build tree unless --visor-path
+// asks for it.
+std::string installed_visor(std::string& warning) {
+  auto self = own_executable();
+  if (self) {
+    for (const char* prefix : {"/usr/", "/opt/", "/bin/"}) {
+      if (self->rfind(prefix, 0) == 0) return self.value();
+    }
+  }
+  std::error_code error;
+  for (const char* candidate : {"/usr/local/bin/visor", "/usr/bin/visor"}) {
+    if (std::filesystem::exists(candidate, error)) return candidate;
+  }
+  warning =
+      "visor is not installed yet: ExecStart= names /usr/local/bin/visor (install it with "
+      "`cmake --install build --strip`, or give --visor-path)";
+  return "/usr/local/bin/visor";
+}
+
+}  // namespace
+
+int run_create_service(const ServiceRequest& request) {
+  ServiceRequest resolved = request;
+  std::string warning;
+  if (resolved.visor_path.empty()) {
+    resolved.visor_path = installed_visor(warning);
+  } else if (resolved.visor_path.front() != '/') {
+    resolved.visor_path =
+        std::filesystem::absolute(resolved.visor_path).lexically_normal().string();
+  }
+  if (const Status checked = check_service_request(resolved); !checked) {
+    std::cerr << "visor: error: " << checked.error() << "\n";
+    return kExitConfiguration;
+  }
+  if (!warning.empty()) std::cerr << "visor: warning: " << warning << "\n";
+  const std::string unit = render_service_unit(resolved, resolved.visor_path);
+  if (resolved.output.empty()) {
+    std::cout << unit;
+    return std::cout.flush() ? kExitOk : kExitFailure;
+  }
+  if (const Status written = write_file_atomic(resolved.output, unit); !written) {
+    std::cerr << "visor: error: " << written.error() << "\n";
+    return kExitFailure;
+  }
+  std::cerr << "visor: wrote " << resolved.output << "; enable it with: systemctl daemon-reload && "
+            << "systemctl enable --now " << service_name(resolved) << ".service\n";
   return kExitOk;
 }
 

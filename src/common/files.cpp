@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <vector>
@@ -55,6 +56,51 @@ Status write_and_rename(const std::string& path, const std::string& content, int
   return durable ? fsync_directory(parent_of(path)) : Status();
 }
 
+std::string file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a file";
+}
+
+// The reading loop of read_chunks and read_small_file; a file whose size is already above
+// `max_bytes` is refused before any of it is read.
+Status read_chunks_from(
+    const std::string& path, std::size_t chunk_size,
+    const std::function<std::string(const char* data, std::size_t length)>& consume, bool* missing,
+    std::size_t max_bytes = static_cast<std::size_t>(-1)) {
+  auto opened = open_regular_file(path, O_RDONLY, 0, missing);
+  if (!opened) return Status::failure(opened.error());
+  const int fd = *opened;
+  // Closed however the reading ends, also when `consume` throws (std::bad_alloc).
+  const std::unique_ptr<const int, void (*)(const int*)> closer(
+      &fd, [](const int* open_fd) { ::close(*open_fd); });
+  struct stat info {};
+  if (::fstat(fd, &info) == 0 && static_cast<std::uint64_t>(info.st_size) > max_bytes) {
+    return Status::failure(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  std::vector<char> buffer(chunk_size > 0 ? chunk_size : 1);
+  Status status;
+  while (true) {
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      status = Status::failure("reading " + path + ": " + errno_text(errno));
+      break;
+    }
+    if (got == 0) break;
+    const std::string stop = consume(buffer.data(), static_cast<std::size_t>(got));
+    if (!stop.empty()) {
+      status = Status::failure("reading " + path + ": " + stop);
+      break;
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
 Status fsync_directory(const std::string& directory) {
@@ -77,8 +123,9 @@ Status replace_file(const std::string& path, const std::string& content, int mod
 }
 
 Status copy_file_synced(const std::string& from, const std::string& to, int mode) {
-  const int input = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (input < 0) return Status::failure("opening " + from + ": " + errno_text(errno));
+  auto opened = open_regular_file(from);
+  if (!opened) return Status::failure(opened.error());
+  const int input = *opened;
   const int output = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (output < 0) {
     const int error = errno;
@@ -124,40 +171,46 @@ Status replace_symlink(const std::string& target, const std::string& link) {
   return fsync_directory(parent_of(link));
 }
 
+Result<int> open_regular_file(const std::string& path, int flags, int mode, bool* missing) {
+  if (missing) *missing = false;
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode);
+  if (fd < 0) {
+    const int error = errno;
+    if (missing) *missing = error == ENOENT || error == ENOTDIR;
+    return Result<int>::failure("opening " + path + ": " + errno_text(error));
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return Result<int>::failure("fstat of " + path + ": " + errno_text(error));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd);
+    return Result<int>::failure(path + " is not a regular file (" + file_kind(info.st_mode) + ")");
+  }
+  // A regular file never blocks; clearing the flag keeps reads and writes ordinary.
+  const int status_flags = ::fcntl(fd, F_GETFL);
+  if (status_flags >= 0) ::fcntl(fd, F_SETFL, status_flags & ~O_NONBLOCK);
+  return fd;
+}
+
 Status read_chunks(
     const std::string& path, std::size_t chunk_size,
     const std::function<std::string(const char* data, std::size_t length)>& consume) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::failure("opening " + path + ": " + errno_text(errno));
-  // Closed however the reading ends, also when `consume` throws (std::bad_alloc).
-  const std::unique_ptr<const int, void (*)(const int*)> closer(
-      &fd, [](const int* open_fd) { ::close(*open_fd); });
-  std::vector<char> buffer(chunk_size > 0 ? chunk_size : 1);
-  Status status;
-  while (true) {
-    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      status = Status::failure("reading " + path + ": " + errno_text(errno));
-      break;
-    }
-    if (got == 0) break;
-    const std::string stop = consume(buffer.data(), static_cast<std::size_t>(got));
-    if (!stop.empty()) {
-      status = Status::failure("reading " + path + ": " + stop);
-      break;
-    }
-  }
-  return status;
+  return read_chunks_from(path, chunk_size, consume, nullptr);
 }
 
-Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes) {
+Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes, bool* missing) {
   std::string content;
-  const Status read = read_chunks(path, 16384, [&](const char* data, std::size_t length) {
-    content.append(data, length);
-    return content.size() > max_bytes ? "larger than " + std::to_string(max_bytes) + " bytes"
-                                      : std::string();
-  });
+  const std::string too_large = "larger than " + std::to_string(max_bytes) + " bytes";
+  const Status read = read_chunks_from(
+      path, 16384,
+      [&](const char* data, std::size_t length) {
+        content.append(data, length);
+        return content.size() > max_bytes ? too_large : std::string();
+      },
+      missing, max_bytes);
   if (!read) return read;
   return content;
 }

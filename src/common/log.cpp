@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 
+#include "visor/common/outside_text.h"
+
 namespace visor::log {
 namespace {
 
@@ -116,23 +118,31 @@ bool parse_level(std::string_view name, Level& level) {
 
 std::string render(Format format, Level level, std::string_view event, std::string_view message,
                    std::initializer_list<Field> fields, std::string_view timestamp) {
+  // Messages quote outside text (replies, files, paths): every line is one line of valid
+  // UTF-8 and bounded, whoever built the message.
+  const std::string safe_message = outside_text(message, kMaxMessageBytes);
   if (format == Format::json) {
     nlohmann::ordered_json line;
     line["time"] = timestamp;
     line["level"] = level_name(level);
-    line["event"] = event;
-    line["msg"] = message;
-    for (const auto& field : fields) line[field.key] = field.value;
-    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line["event"] = outside_text(event, kMaxFieldBytes);
+    line["msg"] = safe_message;
+    for (const auto& field : fields)
+      line[outside_text(field.key, kMaxFieldBytes)] = outside_text(field.value, kMaxFieldBytes);
+    return dump_json(line);
   }
   std::string text;
-  text.reserve(64 + message.size());
+  text.reserve(64 + safe_message.size());
   text.append(timestamp).append(" visor ");
   std::string level_text = level_name(level);
   for (auto& c : level_text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  text.append(level_text).append(" ").append(message);
-  for (const auto& field : fields)
-    text.append(" ").append(field.key).append("=").append(field.value);
+  text.append(level_text).append(" ").append(safe_message);
+  for (const auto& field : fields) {
+    text.append(" ")
+        .append(outside_text(field.key, kMaxFieldBytes))
+        .append("=")
+        .append(outside_text(field.value, kMaxFieldBytes));
+  }
   return text;
 }
 

@@ -4,14 +4,15 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <regex>
 #include <set>
 
+#include "visor/common/command_line.h"
+#include "visor/common/files.h"
+#include "visor/common/suggest.h"
 #include "visor/config/duration.h"
-#include "visor/process/command_line.h"
 
 namespace visor {
 namespace {
@@ -368,6 +369,8 @@ const OptionRule* find_rule(const std::string& name) {
   return nullptr;
 }
 
+std::vector<std::string> option_names();
+
 std::string json_to_text(const nlohmann::json& value, bool& ok) {
   ok = true;
   if (value.is_string()) return value.get<std::string>();
@@ -453,14 +456,15 @@ std::vector<ChildSpec> read_children(const nlohmann::json& list, const std::stri
 RawValues read_config_file(const std::string& path, std::vector<std::string>& errors,
                            std::optional<std::vector<ChildSpec>>& children) {
   RawValues values;
-  std::ifstream input(path);
-  if (!input) {
-    errors.push_back("config file " + path + ": cannot be read: " + errno_text(errno));
+  // Non-blocking open, regular files only, at most 1 MiB: a FIFO there is an error, not a hang.
+  auto text = read_small_file(path, std::size_t{1} << 20);
+  if (!text) {
+    errors.push_back("config file " + path + ": cannot be read: " + text.error());
     return values;
   }
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(input);
+    document = nlohmann::json::parse(text.value());
   } catch (const nlohmann::json::exception& failure) {
     errors.push_back("config file " + path + ": not valid JSON: " + failure.what());
     return values;
@@ -481,7 +485,8 @@ RawValues read_config_file(const std::string& path, std::vector<std::string>& er
       continue;
     }
     if (!find_rule(key)) {
-      errors.push_back("config file " + path + ": unknown key '" + key + "'");
+      errors.push_back("config file " + path + ": unknown key '" + key + "'" +
+                       did_you_mean(key, option_names()));
       continue;
     }
     bool ok = false;
@@ -491,7 +496,7 @@ RawValues read_config_file(const std::string& path, std::vector<std::string>& er
                        "' must be a string, number, boolean or list of strings");
       continue;
     }
-    values[key] = RawValue{std::move(text), path};
+    values[key] = RawValue{std::move(text), path, OriginKind::config_file};
   }
   return values;
 }
@@ -582,10 +587,25 @@ void assemble_children(Options& options, const RawValue* child_flags,
   }
 }
 
+// Options are named as the flag an operator would type, whatever layer the value came from.
 std::string describe_origin(const std::string& name, const RawValue& raw) {
-  if (raw.origin.empty()) return name + " (default)";
+  if (raw.kind == OriginKind::default_value) return "--" + name + " (default)";
   if (raw.origin.rfind("--", 0) == 0) return raw.origin;
-  return name + " (from " + raw.origin + ")";
+  return "--" + name + " (from " + raw.origin + ")";
+}
+
+std::vector<std::string> option_names() {
+  std::vector<std::string> names;
+  for (const auto& rule : rules()) names.push_back(rule.spec.name);
+  return names;
+}
+
+// Options whose values are paths: a leading `~` is expanded in them (a shell does not expand
+// it in `--home=~/x`, in a config file or in an environment variable).
+bool is_path_option(const std::string& name) {
+  static const std::set<std::string> kPaths = {
+      "home", "config", "upgrade-info", "link", "stdin-file", "vega-admin-socket", "ca-bundle"};
+  return kPaths.count(name) > 0;
 }
 
 }  // namespace
@@ -611,9 +631,34 @@ std::vector<std::string> profile_names() {
   return {"lava-provider", "lava-consumer", "vega", "cosmos"};
 }
 
+const char* to_string(OriginKind kind) {
+  switch (kind) {
+    case OriginKind::flag:
+      return "flag";
+    case OriginKind::environment:
+      return "environment";
+    case OriginKind::config_file:
+      return "config file";
+    case OriginKind::daemon_environment:
+      return "DAEMON_* environment";
+    case OriginKind::profile:
+      return "profile";
+    case OriginKind::default_value:
+      return "default";
+  }
+  return "default";
+}
+
+std::string expand_home(const std::string& path, const GetEnvironment& get_environment) {
+  if (path.empty() || path.front() != '~' || (path.size() > 1 && path[1] != '/')) return path;
+  const char* user_home = get_environment("HOME");
+  if (!user_home || !*user_home) return path;
+  return std::string(user_home) + path.substr(1);
+}
+
 RawValues profile_values(const std::string& profile) {
   const std::string origin = "profile " + profile;
-  auto value = [&](const char* text) { return RawValue{text, origin}; };
+  auto value = [&](const char* text) { return RawValue{text, origin, OriginKind::profile}; };
   const char* lava_url =
       "https://github.com/lavanet/lava/releases/download/v{version}/lavap-v{version}-{os}-{arch}";
   const char* lava_sums =
@@ -640,20 +685,42 @@ RawValues profile_values(const std::string& profile) {
 }
 
 LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& get_environment,
-                         bool require_command) {
+                         bool require_command,
+                         const std::vector<std::string>& environment_variables) {
   LoadedConfig loaded;
   auto& errors = loaded.errors;
 
   for (const auto& [name, raw] : command_line) {
-    if (!find_rule(name)) errors.push_back("unknown option --" + name);
+    if (!find_rule(name)) {
+      errors.push_back("unknown option --" + name + did_you_mean(name, option_names(), "--"));
+    }
   }
 
   RawValues environment;
+  std::set<std::string> known_variables;
   for (const auto& rule : rules()) {
     const std::string variable = environment_name(rule.spec.name);
+    known_variables.insert(variable);
     if (const char* text = get_environment(variable.c_str())) {
-      environment[rule.spec.name] = RawValue{text, variable};
+      environment[rule.spec.name] = RawValue{text, variable, OriginKind::environment};
     }
+  }
+  // VISOR_UPGRADE_* is what visor itself gives its hooks, not an option.
+  for (const auto& variable : environment_variables) {
+    if (variable.rfind("VISOR_", 0) != 0 || known_variables.count(variable) > 0 ||
+        variable.rfind("VISOR_UPGRADE_", 0) == 0) {
+      continue;
+    }
+    std::string option;
+    for (const char c : variable.substr(6)) {
+      option.push_back(c == '_' ? '-'
+                                : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    const std::string closest = closest_name(option, option_names());
+    loaded.warnings.push_back("ignoring " + variable + ": it is not a visor option" +
+                              (closest.empty() ? std::string()
+                                               : " (did you mean " + environment_name(closest) +
+                                                     ", --" + closest + "?)"));
   }
   auto pick = [&](const std::string& name) -> const RawValue* {
     if (auto it = command_line.find(name); it != command_line.end()) return &it->second;
@@ -664,7 +731,7 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   // The home and the config file decide where the config file is, so they come first.
   std::string home;
   if (const auto* raw = pick("home")) {
-    home = raw->value;
+    home = expand_home(raw->value, get_environment);
   } else if (const char* user_home = get_environment("HOME")) {
     home = std::string(user_home) + "/.visor";
   } else {
@@ -673,10 +740,12 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   RawValues file;
   std::string file_path;
   std::optional<std::vector<ChildSpec>> file_children;
+  bool default_config_read = false;
   if (const auto* raw = pick("config")) {
-    file_path = raw->value;
+    file_path = expand_home(raw->value, get_environment);
   } else if (std::error_code ignored; std::filesystem::exists(home + "/config.json", ignored)) {
     file_path = home + "/config.json";
+    default_config_read = true;
   }
   if (!file_path.empty()) file = read_config_file(file_path, errors, file_children);
 
@@ -701,26 +770,39 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     } else if (auto it = preset.find(name); it != preset.end()) {
       chosen = it->second;
     } else if (!rule.spec.default_value.empty()) {
-      chosen = RawValue{rule.spec.default_value, ""};
+      chosen = RawValue{rule.spec.default_value, "", OriginKind::default_value};
     } else {
       continue;
     }
     if (name == "poll-interval") poll_interval_given = true;
+    if (is_path_option(name)) chosen.value = expand_home(chosen.value, get_environment);
+    loaded.effective[name] = chosen;
     std::string error;
     if (!rule.set(options, chosen.value, error)) {
       errors.push_back(describe_origin(name, chosen) + ": " + error);
     }
   }
-  if (options.home.empty()) options.home = home;
+  if (options.home.empty()) {
+    options.home = home;
+    loaded.effective["home"] = RawValue{home, "", OriginKind::default_value};
+  }
+  if (default_config_read) {
+    options.config_file = home + "/config.json";
+    loaded.effective["config"] = RawValue{options.config_file, "", OriginKind::default_value};
+  }
 
   // Settings that depend on each other.
   if (!poll_interval_given) {
     options.poll_interval = options.source == SourceKind::lava ? Duration(15000) : Duration(1000);
+    loaded.effective["poll-interval"] =
+        RawValue{options.source == SourceKind::lava ? "15s" : "1s", "", OriginKind::default_value};
   }
   if (options.vega_admin_socket.empty()) {
     const char* temporary = get_environment("TMPDIR");
     options.vega_admin_socket =
         std::string(temporary && *temporary ? temporary : "/tmp") + "/vega.sock";
+    loaded.effective["vega-admin-socket"] =
+        RawValue{options.vega_admin_socket, "", OriginKind::default_value};
   }
   const bool cmd_given = !options.cmd.empty() || !options.command.empty();
   assemble_children(options, pick("child"), std::move(file_children), file_path, cmd_given, errors);

@@ -12,11 +12,12 @@
 #include <memory>
 #include <optional>
 
-#include "visor/cli/cli.h"
+#include "visor/common/exit_code.h"
 #include "visor/common/files.h"
+#include "visor/common/live_status.h"
 #include "visor/common/log.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/worker.h"
-#include "visor/ops/live_status.h"
 #include "visor/ops/operations.h"
 #include "visor/process/process_table.h"
 #include "visor/process/supervisor.h"
@@ -34,52 +35,30 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Where the child comes from: the store's `current`, or (for a binary that cannot tell its
-// version) the file found on PATH.
-struct ChildBinary {
-  std::string path;
-  std::string version;  ///< empty when unknown
-  bool from_store = false;
-};
-
-// Finds the binary to run. A home without a current version imports the one named by --cmd.
-Result<ChildBinary> locate_binary(const Options& options, BinaryStore& store) {
-  if (auto version = store.current_version()) {
-    return ChildBinary{store.current_binary(), *version, true};
+// Carries out what preflight chose: a binary that tells its version is imported into the store
+// (the first start of a home) and then runs from `current`.
+Result<BinaryChoice> install_choice(const BinaryChoice& choice, BinaryStore& store) {
+  if (choice.from_store || !choice.import) return choice;
+  if (!store.has_version(choice.version)) {
+    Status installed = store.install_copy(choice.version, choice.path);
+    if (!installed) return Result<BinaryChoice>::failure(installed.error());
   }
-  auto executable = resolve_executable(options.command.front());
-  if (!executable) return Result<ChildBinary>::failure(executable.error());
-  auto version = probe_version(executable.value(), options.version_args);
-  if (!version) {
-    if (options.source != SourceKind::none) {
-      return Result<ChildBinary>::failure("--source " + std::string(to_string(options.source)) +
-                                          " needs the version of " + executable.value() + ", but " +
-                                          version.error());
-    }
-    log::info("version_unknown",
-              "running " + executable.value() + " from where it is: " + version.error());
-    return ChildBinary{executable.value(), "", false};
-  }
-  const std::string text = version->str();
-  if (!store.has_version(text)) {
-    Status installed = store.install_copy(text, executable.value());
-    if (!installed) return Result<ChildBinary>::failure(installed.error());
-  }
-  Status switched = store.switch_to(text);
-  if (!switched) return Result<ChildBinary>::failure(switched.error());
-  log::info("binary_imported", "imported " + executable.value() + " into the store",
-            {{"version", text}, {"path", store.binary_path(text)}});
-  return ChildBinary{store.current_binary(), text, true};
+  Status switched = store.switch_to(choice.version);
+  if (!switched) return Result<BinaryChoice>::failure(switched.error());
+  log::info("binary_imported", "imported " + choice.path + " into the store",
+            {{"version", choice.version}, {"path", store.binary_path(choice.version)}});
+  return BinaryChoice{store.current_binary(), choice.version, true, false};
 }
 
 class Daemon {
  public:
-  explicit Daemon(const Options& options)
+  Daemon(const Options& options, const BinaryChoice& binary)
       : options_(options),
         store_(options.home, binary_name(options)),
         worker_(io_),
         source_worker_(io_),
-        operations_(io_, options, status_) {}
+        operations_(io_, options, status_),
+        binary_(binary) {}
 
   int run() {
     Status opened = store_.open();
@@ -95,7 +74,7 @@ class Daemon {
     for (const auto& leftover : store_.clean_tmp()) {
       log::info("tmp_cleaned", "removed a leftover of an interrupted run", {{"file", leftover}});
     }
-    auto binary = locate_binary(options_, store_);
+    auto binary = install_choice(binary_, store_);
     if (!binary) {
       log::error("binary_error", binary.error());
       return kExitConfiguration;
@@ -107,8 +86,8 @@ class Daemon {
     if (::getpid() != 1 && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
       log::warn("subreaper", "prctl(PR_SET_CHILD_SUBREAPER): " + errno_text(errno));
     }
-    // A closed socket or pipe must be an error return, not the death of the supervisor.
-    ::signal(SIGPIPE, SIG_IGN);
+    // SIGPIPE is ignored by main() before anything else: a closed socket or pipe is an error
+    // return, not the death of the supervisor.
 
     status_.binary = store_.name();
     status_.current_version = binary_.version;
@@ -130,12 +109,26 @@ class Daemon {
     const bool resume_on_probation = upgrades_->resume_after_restart();
     supervisor_->start(resume_on_probation);
     if (binary_.from_store) upgrades_->start_source();
-    io_.run();
+    run_loop();
     upgrades_.reset();
     return supervisor_->exit_code();
   }
 
  private:
+  // The event loop's backstop: a handler that throws costs one log line, never the supervisor
+  // (asio allows run() to be called again after an exception left it).
+  void run_loop() {
+    while (true) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& error) {
+        log::error("internal_error", std::string("an event handler failed unexpectedly: ") +
+                                         error.what() + "; visor carries on");
+      }
+    }
+  }
+
   SupervisorHooks hooks() {
     SupervisorHooks hooks;
     hooks.prepare_spawn = [this](bool upgrade_start) {
@@ -214,13 +207,13 @@ class Daemon {
                            {"upgrade_in_progress", status_.upgrade_in_progress},
                            {"upgrade_target", status_.upgrade_target},
                            {"download_percent", status_.download_percent},
-                           {"last_error", status_.last_error},
+                           {"last_error", outside_text(status_.last_error, log::kMaxMessageBytes)},
                            {"source", status_.source},
                            {"child_restarts_total", status_.child_restarts_total},
                            {"source_errors_total", status_.source_errors_total},
                            {"visor_pid", ::getpid()}};
     // No fsync: a snapshot, rewritten on every change and at every start.
-    Status written = replace_file(options_.home + "/status.json", live.dump(2) + "\n");
+    Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
     if (!written && !status_file_warned_) {
       status_file_warned_ = true;
       log::warn("status_file", written.error());
@@ -234,7 +227,7 @@ class Daemon {
   Worker source_worker_;  // source polls, never queued behind a download
   LiveStatus status_;
   Operations operations_;
-  ChildBinary binary_;
+  BinaryChoice binary_;
   std::unique_ptr<Supervisor> supervisor_;
   std::unique_ptr<UpgradeManager> upgrades_;
   bool status_file_warned_ = false;
@@ -242,9 +235,9 @@ class Daemon {
 
 }  // namespace
 
-int run_daemon(const Options& options) {
+int run_daemon(const Options& options, const BinaryChoice& binary) {
   log::setup(options.log_format, options.log_level);
-  Daemon daemon(options);
+  Daemon daemon(options, binary);
   return daemon.run();
 }
 

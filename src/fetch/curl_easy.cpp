@@ -25,8 +25,16 @@ void initialise_curl_once() {
   std::call_once(once, [] { (void)curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// "Could not resolve host" -> "could not resolve host", but "SSL ..." and "OpenSSL ..." keep
+// their capitals: only a first word that is capitalised and otherwise lower case is lowered.
 std::string lower_first(std::string text) {
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  bool capitalised_word = !text.empty() && std::isupper(static_cast<unsigned char>(text[0]));
+  for (std::size_t i = 1; i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]));
+       ++i) {
+    if (std::isupper(static_cast<unsigned char>(text[i]))) capitalised_word = false;
+  }
+  if (capitalised_word)
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   while (!text.empty() && (text.back() == '\n' || text.back() == '.')) text.pop_back();
   return text;
 }
@@ -86,8 +94,21 @@ std::string describe_curl_failure(CURL* handle, CURLcode code, const char* error
   }
   // Otherwise curl's own sentence is the most specific ("Could not resolve host: x", "SSL
   // certificate problem: ...", "transfer closed with 10 bytes remaining to read").
-  if (error_buffer != nullptr && error_buffer[0] != '\0') return lower_first(error_buffer);
-  return lower_first(curl_easy_strerror(code));
+  std::string text = error_buffer != nullptr && error_buffer[0] != '\0'
+                         ? lower_first(error_buffer)
+                         : lower_first(curl_easy_strerror(code));
+  switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+      text += " (a server with a private CA needs its certificate in --ca-bundle FILE)";
+      break;
+    default:
+      break;
+  }
+  return text;
 }
 
 }  // namespace visor::fetch_detail

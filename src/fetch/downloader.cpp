@@ -498,7 +498,7 @@ Result<DownloadResult> download(const DownloadRequest& request) {
   const bool https = fetch_detail::is_https_url(request.url);
   const bool http = to_lower(request.url.substr(0, 7)) == "http://";
   if (!https && !(http && request.allow_http)) {
-    return refuse(http ? "plain http is not allowed (only https unless allow_http)"
+    return refuse(http ? "plain http is not allowed (only https unless --allow-http)"
                        : "only http(s) URLs are supported");
   }
   Result<PartFile> part = PartFile::open(request.destination + ".part");

@@ -15,6 +15,7 @@
 
 #include "archive_rules.h"
 #include "file_io.h"
+#include "visor/common/files.h"
 
 namespace visor {
 namespace {
@@ -244,9 +245,9 @@ Result<std::uint64_t> write_binary(const std::string& destination, std::uint64_t
 
 Result<std::uint64_t> copy_bare_binary(const std::string& artifact, const std::string& destination,
                                        std::uint64_t max_total) {
-  const int in = ::open(artifact.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0)
-    return Result<std::uint64_t>::failure("opening " + artifact + ": " + errno_text(errno));
+  auto opened = open_regular_file(artifact);
+  if (!opened) return Result<std::uint64_t>::failure(opened.error());
+  const int in = *opened;
   Result<std::uint64_t> copied = write_binary(
       destination, max_total, artifact, [&](char* data, std::size_t size, std::string& error) {
         for (;;) {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "visor/common/log.h"
+#include "visor/common/outside_text.h"
 #include "visor/ops/metrics.h"
 
 namespace visor {
@@ -35,10 +36,9 @@ HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::str
   nlohmann::json body{{"state", status.state}, {"reason", reason}};
   if (!status.current_version.empty()) body["version"] = status.current_version;
   if (status.child_pid > 0) body["child_pid"] = status.child_pid;
-  if (!status.last_error.empty()) body["last_error"] = status.last_error;
-  // Invalid UTF-8 in an error message must not make the endpoint throw.
-  return {code, kJsonType,
-          body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", ""};
+  if (!status.last_error.empty())
+    body["last_error"] = outside_text(status.last_error, log::kMaxMessageBytes);
+  return {code, kJsonType, dump_json(body) + "\n", ""};
 }
 
 // "the child is not running", or which child of a set is not.
@@ -108,7 +108,6 @@ HealthAnswer answer_health_request(std::string_view method, std::string_view tar
   if (path == "/healthz") return healthz(status);
   if (path == "/readyz") return readyz(status);
   if (path == "/metrics") return {200, kMetricsContentType, render_metrics(status), ""};
-  if (path == "/") return {200, kTextType, "visor: /healthz /readyz /metrics\n", ""};
   return {404, kTextType, "not found; try /healthz, /readyz or /metrics\n", ""};
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "visor/common/clock.h"
+#include "visor/common/outside_text.h"
 #include "visor/process/lifecycle.h"
 
 namespace visor {
@@ -86,9 +87,11 @@ constexpr std::array kLifecycleStates = {
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
+  // Outside text first (valid UTF-8, no control characters, bounded), then the format's escapes.
+  const std::string safe = outside_text(value, kMaxLabelBytes);
   std::string escaped;
-  escaped.reserve(value.size());
-  for (const char c : value) {
+  escaped.reserve(safe.size());
+  for (const char c : safe) {
     if (c == '\\') {
       escaped += "\\\\";
     } else if (c == '"') {

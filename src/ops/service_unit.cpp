@@ -1,21 +1,14 @@
 #include "visor/ops/service_unit.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <optional>
 #include <vector>
 
-#include "visor/cli/cli.h"
+#include "visor/common/command_line.h"
 #include "visor/config/duration.h"
 #include "visor/config/options.h"
-#include "visor/process/command_line.h"
 
 namespace visor {
 namespace {
@@ -77,59 +70,35 @@ std::string format_seconds(Duration duration) {
   return std::to_string((duration.count() + 999) / 1000) + "s";
 }
 
-Status write_atomically(const std::string& path, const std::string& content) {
-  const std::filesystem::path target(path);
-  const std::string directory = target.has_parent_path() ? target.parent_path().string() : ".";
-  std::string temporary = directory + "/." + target.filename().string() + ".XXXXXX";
-  const int fd = ::mkstemp(temporary.data());
-  if (fd < 0)
-    return Status::failure("cannot create a temporary file in " + directory + ": " +
-                           errno_text(errno));
-  const auto fail = [&](const std::string& call) {
-    const std::string cause = errno_text(errno);
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    return Status::failure("cannot write " + path + ": " + call + ": " + cause);
-  };
-  std::size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t result = ::write(fd, content.data() + written, content.size() - written);
-    if (result < 0) {
-      if (errno == EINTR) continue;
-      return fail("write");
-    }
-    written += static_cast<std::size_t>(result);
-  }
-  if (::fchmod(fd, 0644) != 0) return fail("fchmod");
-  if (::fsync(fd) != 0) return fail("fsync");
-  if (::close(fd) != 0) {
-    const std::string cause = errno_text(errno);
-    ::unlink(temporary.c_str());
-    return Status::failure("cannot write " + path + ": close: " + cause);
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string cause = errno_text(errno);
-    ::unlink(temporary.c_str());
-    return Status::failure("cannot rename " + temporary + " to " + path + ": " + cause);
-  }
-  const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (directory_fd >= 0) {
-    ::fsync(directory_fd);
-    ::close(directory_fd);
-  }
-  return {};
-}
-
-Result<std::string> own_executable() {
-  std::error_code error;
-  const auto path = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error)
-    return Result<std::string>::failure("cannot find visor's own path: readlink /proc/self/exe: " +
-                                        error.message());
-  return path.string();
-}
-
 }  // namespace
+
+std::vector<std::string> node_data_paths(const std::vector<std::string>& command) {
+  std::vector<std::string> paths;
+  auto names_a_folder = [](std::string_view flag) {
+    if (flag.size() < 3 || flag[0] != '-') return false;
+    return flag.find("home") != std::string_view::npos ||
+           flag.find("dir") != std::string_view::npos;
+  };
+  auto add = [&paths](const std::string& path) {
+    if (path.empty() || path.front() != '/' || path.find_first_of("\"'") != std::string::npos ||
+        has_control_character(path)) {
+      return;
+    }
+    const std::string normal = std::filesystem::path(path).lexically_normal().string();
+    if (std::find(paths.begin(), paths.end(), normal) == paths.end()) paths.push_back(normal);
+  };
+  for (std::size_t index = 1; index < command.size(); ++index) {
+    const std::string& word = command[index];
+    if (word.empty() || word.front() != '-') continue;
+    const auto equals = word.find('=');
+    if (equals != std::string::npos) {
+      if (names_a_folder(std::string_view(word).substr(0, equals))) add(word.substr(equals + 1));
+    } else if (names_a_folder(word) && index + 1 < command.size()) {
+      add(command[index + 1]);
+    }
+  }
+  return paths;
+}
 
 std::string quote_exec_word(std::string_view word) {
   const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
@@ -275,17 +244,19 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
   }
 
   Duration stop_timeout = kDefaultStopTimeout;
-  if (const auto given = flag_value(extra, "--stop-timeout")) {
+  if (request.stop_timeout) {
+    stop_timeout = *request.stop_timeout;
+  } else if (const auto given = flag_value(extra, "--stop-timeout")) {
     if (const auto parsed = parse_duration(*given)) stop_timeout = *parsed;
   }
 
-  // visor writes its home; the node writes its own --home; --link replaces a symlink in its folder.
+  // visor writes its home; the node writes its data folders; --link replaces a symlink in its
+  // folder.
   std::vector<std::string> writable{request.home};
   for (const auto& child_command : commands) {
-    if (const auto node_home = flag_value(split_or_empty(child_command), "--home");
-        node_home && !node_home->empty() && node_home->front() == '/' &&
-        std::find(writable.begin(), writable.end(), *node_home) == writable.end()) {
-      writable.push_back(*node_home);
+    for (const auto& path : node_data_paths(split_or_empty(child_command))) {
+      if (std::find(writable.begin(), writable.end(), path) == writable.end())
+        writable.push_back(path);
     }
   }
   if (const auto link = flag_value(extra, "--link");
@@ -347,34 +318,6 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
   unit += "\n[Install]\n";
   unit += "WantedBy=multi-user.target\n";
   return unit;
-}
-
-int run_create_service(const ServiceRequest& request) {
-  ServiceRequest absolute = request;
-  if (!absolute.home.empty() && absolute.home.front() != '/') {
-    absolute.home = std::filesystem::absolute(absolute.home).lexically_normal().string();
-  }
-  if (const Status checked = check_service_request(absolute); !checked) {
-    std::cerr << "visor: error: " << checked.error() << "\n";
-    return kExitConfiguration;
-  }
-  const auto visor_path = own_executable();
-  if (!visor_path) {
-    std::cerr << "visor: error: " << visor_path.error() << "\n";
-    return kExitFailure;
-  }
-  const std::string unit = render_service_unit(absolute, visor_path.value());
-  if (absolute.output.empty()) {
-    std::cout << unit;
-    return std::cout.flush() ? kExitOk : kExitFailure;
-  }
-  if (const Status written = write_atomically(absolute.output, unit); !written) {
-    std::cerr << "visor: error: " << written.error() << "\n";
-    return kExitFailure;
-  }
-  std::cerr << "visor: wrote " << absolute.output << "; enable it with: systemctl daemon-reload && "
-            << "systemctl enable --now " << service_name(absolute) << ".service\n";
-  return kExitOk;
 }
 
 }  // namespace visor

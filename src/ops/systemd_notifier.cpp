@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "visor/common/log.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/result.h"
 #include "visor/ops/notify_socket.h"
 
@@ -78,11 +79,8 @@ std::string status_summary(const LiveStatus& status) {
     summary += "]";
   }
   if (!status.last_error.empty()) summary += "; " + status.last_error;
-  for (char& c : summary) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  if (summary.size() > kMaxSummaryLength) summary.resize(kMaxSummaryLength);
-  return summary;
+  // One line of valid UTF-8 (a newline would end the STATUS= assignment), bounded.
+  return outside_text(summary, kMaxSummaryLength - kExcerptMarkerBytes);
 }
 
 SystemdNotifier::SystemdNotifier(boost::asio::io_context& io)

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "visor/process/command_line.h"
+#include "visor/common/command_line.h"
 
 namespace visor {
 

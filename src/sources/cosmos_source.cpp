@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "visor/common/files.h"
 #include "visor/common/log.h"
 #include "visor/common/result.h"
 #include "visor/config/duration.h"
@@ -20,53 +21,19 @@ namespace {
 
 constexpr std::size_t kUpgradeInfoLimit = std::size_t{1} << 20;
 
-// Reads a small regular file whole, on the worker. Missing -> absent; larger than `limit`,
-// not a regular file or unreadable -> failed.
-FetchOutcome read_small_file(const std::string& path, std::size_t limit) {
+// Reads upgrade-info.json on the worker (non-blocking open, regular files only, size-capped:
+// read_small_file). Missing -> absent; anything else that fails -> failed.
+FetchOutcome read_upgrade_info(const std::string& path, std::size_t limit) {
   FetchOutcome outcome;
-  outcome.kind = FetchOutcome::Kind::failed;
-  // O_NONBLOCK: a FIFO put there by mistake must not hang the worker in open().
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    const int error = errno;
-    if (error == ENOENT || error == ENOTDIR) {
-      outcome.kind = FetchOutcome::Kind::absent;
-      outcome.error = path + ": does not exist";
-    } else {
-      outcome.error = path + ": open: " + errno_text(error);
-    }
-    return outcome;
-  }
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    outcome.error = path + ": fstat: " + errno_text(errno);
-  } else if (!S_ISREG(info.st_mode)) {
-    outcome.error = path + ": not a regular file";
-  } else if (static_cast<std::uint64_t>(info.st_size) > limit) {
-    outcome.error = path + ": larger than " + std::to_string(limit) + " bytes";
+  bool missing = false;
+  auto text = read_small_file(path, limit, &missing);
+  if (text) {
+    outcome.kind = FetchOutcome::Kind::ok;
+    outcome.body = std::move(text).value();
   } else {
-    std::string body;
-    char chunk[65536];
-    while (true) {
-      const ssize_t got = ::read(fd, chunk, sizeof chunk);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) {
-        outcome.error = path + ": read: " + errno_text(errno);
-        break;
-      }
-      if (got == 0) {
-        outcome.kind = FetchOutcome::Kind::ok;
-        outcome.body = std::move(body);
-        break;
-      }
-      body.append(chunk, static_cast<std::size_t>(got));
-      if (body.size() > limit) {  // grew while we read it
-        outcome.error = path + ": larger than " + std::to_string(limit) + " bytes";
-        break;
-      }
-    }
+    outcome.kind = missing ? FetchOutcome::Kind::absent : FetchOutcome::Kind::failed;
+    outcome.error = missing ? path + ": does not exist" : text.error();
   }
-  ::close(fd);
   return outcome;
 }
 
@@ -107,7 +74,7 @@ void CosmosSource::start(DecisionCallback on_decision, ErrorCallback on_error,
   loop_.start(
       [this]() -> PollLoop::Fetch {
         if (!events_.is_open()) arm_watch();  // re-arm a lost watch on every fallback poll
-        return [path = path_]() { return read_small_file(path, kUpgradeInfoLimit); };
+        return [path = path_]() { return read_upgrade_info(path, kUpgradeInfoLimit); };
       },
       [this](const FetchOutcome& outcome) { handle(outcome); });
 }

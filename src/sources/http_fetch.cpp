@@ -2,6 +2,8 @@
 
 #include "visor/sources/json_fields.h"
 
+#include "visor/common/outside_text.h"
+
 namespace visor {
 
 std::string url_for_display(std::string_view url) {
@@ -33,8 +35,9 @@ FetchOutcome fetch_http(const HttpFunction& http, const HttpRequest& request,
   }
   if (reply->status < 200 || reply->status > 299) {
     outcome.kind = FetchOutcome::Kind::failed;
+    outcome.http_status = reply->status;
     outcome.error = object + ": HTTP " + std::to_string(reply->status);
-    if (!reply->body.empty()) outcome.error += " (" + text_excerpt(reply->body) + ")";
+    if (!reply->body.empty()) outcome.error += " (" + outside_text(reply->body) + ")";
     return outcome;
   }
   outcome.kind = FetchOutcome::Kind::ok;

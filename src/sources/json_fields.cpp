@@ -1,31 +1,13 @@
 #include "visor/sources/json_fields.h"
 
-#include <algorithm>
+#include "visor/common/outside_text.h"
+
 #include <limits>
 
 namespace visor {
 
-std::string text_excerpt(std::string_view text, std::size_t max_chars) {
-  std::string excerpt;
-  const std::size_t length = std::min(text.size(), max_chars);
-  excerpt.reserve(length + 3);
-  for (std::size_t i = 0; i < length; ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    excerpt.push_back(c < 0x20 || c == 0x7f ? ' ' : static_cast<char>(c));
-  }
-  if (text.size() > max_chars) excerpt += "...";
-  return excerpt;
-}
-
 std::optional<nlohmann::json> parse_json(std::string_view body, std::string& error) {
-  // allow_exceptions = false: a parse error yields a "discarded" value instead of throwing.
-  nlohmann::json document = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (document.is_discarded()) {
-    error = body.empty() ? "empty, expected JSON"
-                         : "not JSON (starts with '" + text_excerpt(body) + "')";
-    return std::nullopt;
-  }
-  return document;
+  return parse_outside_json(body, error);
 }
 
 std::optional<std::uint64_t> json_unsigned(const nlohmann::json& value) {

@@ -3,6 +3,8 @@
 #include <optional>
 
 #include "visor/sources/json_fields.h"
+
+#include "visor/common/outside_text.h"
 #include "visor/store/semver.h"
 
 namespace visor {
@@ -21,12 +23,12 @@ std::optional<SemVer> read_version(const nlohmann::json& version_object, const s
     return std::nullopt;
   }
   if (!found->is_string()) {
-    error = "params.version." + field + " is not a string: " + text_excerpt(found->dump());
+    error = "params.version." + field + " is not a string: " + describe_json(*found);
     return std::nullopt;
   }
   auto parsed = SemVer::parse(found->get_ref<const std::string&>());
   if (!parsed) {
-    error = "params.version." + field + " '" + text_excerpt(found->get_ref<const std::string&>()) +
+    error = "params.version." + field + " '" + outside_text(found->get_ref<const std::string&>()) +
             "' is not a version";
     return std::nullopt;
   }
@@ -34,6 +36,13 @@ std::optional<SemVer> read_version(const nlohmann::json& version_object, const s
 }
 
 }  // namespace
+
+std::string lava_rest_hint(int http_status) {
+  if (http_status != 404 && http_status != 501) return {};
+  return "; is --lava-rest the node's REST (LCD) API? It usually listens on port 1317 and must be "
+         "enabled (app.toml [api] enable = true); a CometBFT RPC URL (port 26657) belongs in "
+         "--node";
+}
 
 std::string lava_params_url(std::string_view rest_base) {
   while (!rest_base.empty() && rest_base.back() == '/') rest_base.remove_suffix(1);
@@ -47,12 +56,12 @@ Result<LavaVersions> parse_lava_params(std::string_view body, LavaRole role) {
   if (!document->is_object() || !document->contains("params") ||
       !(*document)["params"].is_object()) {
     return Result<LavaVersions>::failure("wrong shape: no \"params\" object in '" +
-                                         text_excerpt(body) + "'");
+                                         outside_text(body) + "'");
   }
   const auto& params = (*document)["params"];
   if (!params.contains("version") || !params["version"].is_object()) {
     return Result<LavaVersions>::failure("wrong shape: no \"params.version\" object in '" +
-                                         text_excerpt(body) + "'");
+                                         outside_text(body) + "'");
   }
   const auto& version_object = params["version"];
   const std::string prefix = role_prefix(role);

@@ -32,7 +32,7 @@ PollLoop::Fetch LavaSource::make_fetch() {
 void LavaSource::handle(const FetchOutcome& outcome) {
   if (outcome.kind != FetchOutcome::Kind::ok) {
     polled(false, outcome);
-    if (running()) report_error("lava poll " + outcome.error);
+    if (running()) report_error("lava poll " + outcome.error + lava_rest_hint(outcome.http_status));
     return;
   }
   auto parsed = parse_lava_params(outcome.body, role_);

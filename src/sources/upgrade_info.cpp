@@ -3,6 +3,8 @@
 #include <cctype>
 
 #include "visor/sources/json_fields.h"
+
+#include "visor/common/outside_text.h"
 #include "visor/store/semver.h"
 
 namespace visor {
@@ -54,7 +56,7 @@ Result<UpgradeInfo> parse_upgrade_info(std::string_view body) {
   const nlohmann::json& document = *parsed;
   if (!document.is_object()) {
     return Result<UpgradeInfo>::failure("wrong shape: expected an object, got '" +
-                                        text_excerpt(body) + "'");
+                                        outside_text(body) + "'");
   }
   UpgradeInfo plan;
   const auto name = document.find("name");
@@ -66,7 +68,7 @@ Result<UpgradeInfo> parse_upgrade_info(std::string_view body) {
   if (height == document.end()) return Result<UpgradeInfo>::failure("no \"height\"");
   const auto height_value = json_unsigned(*height);
   if (!height_value) {
-    return Result<UpgradeInfo>::failure("height " + text_excerpt(height->dump(), 40) +
+    return Result<UpgradeInfo>::failure("height " + describe_json(*height, 40) +
                                         " is not a block height");
   }
   plan.height = *height_value;
@@ -74,7 +76,7 @@ Result<UpgradeInfo> parse_upgrade_info(std::string_view body) {
   const auto info = document.find("info");
   if (info == document.end() || info->is_null()) return plan;
   if (info->is_object()) {
-    plan.info = info->dump();
+    plan.info = dump_json(*info);  // at most kMaxJsonDepth deep: parse_json refused deeper
     plan.binaries = read_binaries(*info);
   } else if (info->is_string()) {
     plan.info = info->get<std::string>();
@@ -85,7 +87,7 @@ Result<UpgradeInfo> parse_upgrade_info(std::string_view body) {
       plan.info_url = plan.info;
     }
   } else {
-    plan.info = info->dump();  // unexpected, but the plan itself is still valid
+    plan.info = describe_json(*info);  // unexpected, but the plan itself is still valid
   }
   return plan;
 }
@@ -133,7 +135,10 @@ UpgradeDecision decide_cosmos(const UpgradeInfo& info, const std::string& plan_v
   decision.height = info.height;
   const auto version = SemVer::parse(plan_version.empty() ? info.name : plan_version);
   const auto current = SemVer::parse(current_version);
-  const std::string plan_text = "plan " + info.name + " at height " + std::to_string(info.height);
+  const std::string plan_text =
+      info.info == kManualUpgradeInfo
+          ? "manual upgrade to " + info.name
+          : "plan " + info.name + " at height " + std::to_string(info.height);
   if (version && current && *version <= *current) {
     decision.reason = plan_text + ": version " + version->str() + " is not above current " +
                       current->str() + ", nothing to do";
@@ -145,13 +150,15 @@ UpgradeDecision decide_cosmos(const UpgradeInfo& info, const std::string& plan_v
     decision.url = *url;
     decision.sha256 = sha256_from_url(*url);
   }
-  decision.reason = plan_text + ": the chain halted for it";
+  decision.reason = info.info == kManualUpgradeInfo
+                        ? "manual upgrade to " + info.name + " (visor add-upgrade)"
+                        : plan_text + ": the chain halted for it";
   if (!version) decision.reason += "; plan name is not a version, the daemon maps it";
   if (decision.url.empty() && !info.binaries.empty()) {
     decision.reason += "; no binary listed for " + platform.os + "/" + platform.arch;
   }
   if (!info.info_url.empty()) {
-    decision.reason += "; info points at " + text_excerpt(info.info_url, 200) + " (not followed)";
+    decision.reason += "; info points at " + outside_text(info.info_url, 200) + " (not followed)";
   }
   return decision;
 }

@@ -2,15 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "visor/common/command_line.h"
+#include "visor/common/outside_text.h"
 #include "visor/process/captured_run.h"
-#include "visor/process/command_line.h"
 #include "visor/sources/json_fields.h"
 
 namespace visor {
 namespace {
 
-// The reply is a flat object two levels deep; anything nested deeper is not a reply of vega
-// and is not built at all.
+// The reply is a flat object two levels deep; anything nested deeper is not a reply of vega.
 constexpr int kMaxDepth = 8;
 constexpr std::size_t kMaxOutput = 64 * 1024;
 
@@ -59,26 +59,12 @@ std::vector<std::string> history_segment_command(const std::string& vega_binary,
 }
 
 Result<std::uint64_t> parse_latest_history_segment(std::string_view output) {
-  bool too_deep = false;
-  // The parser callback sees every value's depth; deeper ones are discarded as they are read.
-  const nlohmann::json::parser_callback_t limit =
-      [&too_deep](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
-        if ((event == nlohmann::json::parse_event_t::object_start ||
-             event == nlohmann::json::parse_event_t::array_start) &&
-            depth > kMaxDepth) {
-          too_deep = true;
-          return false;
-        }
-        return true;
-      };
-  const nlohmann::json document = nlohmann::json::parse(output.begin(), output.end(), limit, false);
   const std::string where = "latest history segment: ";
-  if (document.is_discarded()) {
-    return Result<std::uint64_t>::failure(
-        where + (output.empty() ? "the command printed nothing"
-                                : "not JSON (starts with '" + text_excerpt(output) + "')"));
-  }
-  if (too_deep) return Result<std::uint64_t>::failure(where + "JSON nested too deep");
+  if (output.empty()) return Result<std::uint64_t>::failure(where + "the command printed nothing");
+  std::string error;
+  const auto parsed = parse_outside_json(output, error, kMaxDepth);
+  if (!parsed) return Result<std::uint64_t>::failure(where + error);
+  const nlohmann::json& document = *parsed;
   if (!document.is_object() || !document.contains("latest_segment") ||
       document["latest_segment"].is_null()) {
     return Result<std::uint64_t>::failure(where + "the data node has no history segment");
@@ -109,7 +95,7 @@ Result<std::uint64_t> latest_history_segment(const std::vector<std::string>& arg
     return Result<std::uint64_t>::failure(
         "latest history segment: " + described + " ended with " +
         (run->status ? run->status->describe() : std::string("an unknown status")) +
-        (run->output.empty() ? "" : ": '" + text_excerpt(run->output, 160) + "'"));
+        (run->output.empty() ? "" : ": '" + outside_text(run->output, 160) + "'"));
   }
   if (run->truncated) {
     return Result<std::uint64_t>::failure("latest history segment: " + described +

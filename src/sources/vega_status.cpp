@@ -3,6 +3,8 @@
 #include <optional>
 
 #include "visor/sources/json_fields.h"
+
+#include "visor/common/outside_text.h"
 #include "visor/store/semver.h"
 
 namespace visor {
@@ -15,22 +17,23 @@ Result<VegaUpgradeStatus> fail(std::string message) {
 std::string describe_id(const nlohmann::json& document) {
   const auto found = document.find("id");
   if (found == document.end()) return "no id";
-  return "id " + text_excerpt(found->dump(), 40);
+  return "id " + describe_json(*found, 40);
 }
 
 // The message of a JSON-RPC error value: {"code":..,"message":".."}, a string, or anything else.
 std::string error_message(const nlohmann::json& error) {
-  if (error.is_string()) return error.get<std::string>();
+  if (error.is_string()) return outside_text(error.get_ref<const std::string&>());
   if (error.is_object()) {
     std::string text;
     if (const auto code = error.find("code"); code != error.end() && code->is_number_integer()) {
       text = "code " + code->dump() + ": ";
     }
     const auto message = error.find("message");
-    if (message != error.end() && message->is_string()) return text + message->get<std::string>();
-    return text + text_excerpt(error.dump(), 200);
+    if (message != error.end() && message->is_string())
+      return text + outside_text(message->get_ref<const std::string&>());
+    return text + describe_json(error);
   }
-  return text_excerpt(error.dump(), 200);
+  return describe_json(error);
 }
 
 }  // namespace
@@ -46,7 +49,7 @@ Result<VegaUpgradeStatus> parse_vega_reply(std::string_view body, int expected_i
   if (!parsed) return fail(error);
   const nlohmann::json& document = *parsed;
   if (!document.is_object()) {
-    return fail("wrong shape: expected a JSON-RPC reply object, got '" + text_excerpt(body) + "'");
+    return fail("wrong shape: expected a JSON-RPC reply object, got '" + outside_text(body) + "'");
   }
   const auto id = document.find("id");
   if (id == document.end() || !id->is_number_integer() || id->get<std::int64_t>() != expected_id) {
@@ -59,17 +62,17 @@ Result<VegaUpgradeStatus> parse_vega_reply(std::string_view body, int expected_i
   }
   const auto result = document.find("result");
   if (result == document.end() || !result->is_object()) {
-    return fail("wrong shape: no \"result\" object in '" + text_excerpt(body) + "'");
+    return fail("wrong shape: no \"result\" object in '" + outside_text(body) + "'");
   }
   const auto ready = result->find("ReadyToUpgrade");
   if (ready == result->end() || !ready->is_boolean()) {
     return fail("wrong shape: result.ReadyToUpgrade is missing or not true/false in '" +
-                text_excerpt(body) + "'");
+                outside_text(body) + "'");
   }
   const auto info = result->find("AcceptedReleaseInfo");
   if (info == result->end() || !(info->is_null() || info->is_object())) {
     return fail("wrong shape: result.AcceptedReleaseInfo is missing or not an object in '" +
-                text_excerpt(body) + "'");
+                outside_text(body) + "'");
   }
   VegaUpgradeStatus status;
   status.ready_to_upgrade = ready->get<bool>();
@@ -84,7 +87,7 @@ Result<VegaUpgradeStatus> parse_vega_reply(std::string_view body, int expected_i
 
   const auto version = SemVer::parse(status.release_tag);
   if (!version) {
-    return fail("accepted release tag '" + text_excerpt(status.release_tag) + "' is not a version");
+    return fail("accepted release tag '" + outside_text(status.release_tag) + "' is not a version");
   }
   status.version = version->str();
   const auto height = info->find("UpgradeBlockHeight");
@@ -92,7 +95,7 @@ Result<VegaUpgradeStatus> parse_vega_reply(std::string_view body, int expected_i
     return fail("wrong shape: AcceptedReleaseInfo.UpgradeBlockHeight is missing");
   const auto height_value = json_unsigned(*height);
   if (!height_value) {
-    return fail("AcceptedReleaseInfo.UpgradeBlockHeight " + text_excerpt(height->dump(), 40) +
+    return fail("AcceptedReleaseInfo.UpgradeBlockHeight " + describe_json(*height, 40) +
                 " is not a block height");
   }
   status.upgrade_height = *height_value;

@@ -1,5 +1,7 @@
 #include "visor/store/binary_store.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,7 +55,8 @@ std::vector<std::string> BinaryStore::clean_tmp() {
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(tmp_dir(), error)) {
     const std::string file = entry.path().filename().string();
-    if (entry.is_regular_file() && entry.path().extension() == ".part") continue;
+    std::error_code kind_error;
+    if (entry.is_regular_file(kind_error) && entry.path().extension() == ".part") continue;
     std::error_code ignored;
     fs::remove_all(entry.path(), ignored);
     removed.push_back(file);
@@ -123,12 +126,13 @@ Status BinaryStore::install_copies(const std::string& version,
       return Status::failure("version " + version + ": no file given for binary " + name);
     }
   }
-  if (has_version(version) || fs::exists(version_dir(version))) {
+  std::error_code error;
+  if (has_version(version) || fs::exists(version_dir(version), error)) {
     return Status::failure("version " + version + " is already in the store (" +
                            version_dir(version) + "); the store never overwrites");
   }
+  if (error) return Status::failure("checking " + version_dir(version) + ": " + error.message());
   const std::string prepared = tmp_dir() + "/import-" + version + "-" + std::to_string(::getpid());
-  std::error_code error;
   fs::remove_all(prepared, error);
   fs::create_directories(prepared, error);
   if (error) return Status::failure("creating " + prepared + ": " + error.message());
@@ -142,13 +146,54 @@ Status BinaryStore::install_copies(const std::string& version,
   return install_directory(version, prepared);
 }
 
+Status BinaryStore::replace_copy(const std::string& version, const std::string& file) const {
+  if (!fs::exists(version_dir(version))) return install_copy(version, file);
+  if (current_version() == version) {
+    return Status::failure("version " + version + " is current; the running version is never " +
+                           "replaced (stage the new binary under another version)");
+  }
+  const std::string prepared = tmp_dir() + "/replace-" + version + "-" + std::to_string(::getpid());
+  std::error_code error;
+  fs::remove_all(prepared, error);
+  fs::create_directories(prepared, error);
+  if (error) return Status::failure("creating " + prepared + ": " + error.message());
+  Status copied = copy_file_synced(file, prepared + "/" + name_, 0755);
+  if (copied) copied = fsync_directory(prepared);
+  if (!copied) {
+    fs::remove_all(prepared, error);
+    return copied;
+  }
+  // renameat2(RENAME_EXCHANGE) swaps both folders in one step: upgrades/<version> is never
+  // missing or half-written; afterwards `prepared` holds the old binary, which is removed.
+  if (::renameat2(AT_FDCWD, prepared.c_str(), AT_FDCWD, version_dir(version).c_str(),
+                  RENAME_EXCHANGE) != 0) {
+    const std::string cause = errno_text(errno);
+    fs::remove_all(prepared, error);
+    return Status::failure("replacing " + version_dir(version) + ": renameat2: " + cause);
+  }
+  fs::remove_all(prepared, error);
+  return fsync_directory(home_ + "/upgrades");
+}
+
+std::string BinaryStore::current_binary_name() const {
+  std::error_code error;
+  std::string found;
+  for (const auto& entry : fs::directory_iterator(current_link(), error)) {
+    if (!found.empty()) return {};
+    found = entry.path().filename().string();
+  }
+  return found;
+}
+
 Status BinaryStore::install_directory(const std::string& version,
                                       const std::string& prepared_dir) const {
   const std::string destination = version_dir(version);
-  if (fs::exists(destination)) {
+  std::error_code error;
+  if (fs::exists(destination, error)) {
     return Status::failure("version " + version + " is already in the store (" + destination +
                            "); the store never overwrites");
   }
+  if (error) return Status::failure("checking " + destination + ": " + error.message());
   Status synced = fsync_directory(prepared_dir);
   if (!synced) return synced;
   // rename() of a folder is atomic: upgrades/<version> appears complete or not at all.

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <string>
 
+#include "visor/common/files.h"
+
 namespace visor {
 namespace {
 
@@ -25,10 +27,10 @@ std::optional<pid_t> read_pid(int fd) {
 
 Result<HomeLock> HomeLock::acquire(const std::string& home) {
   const std::string path = home + "/visor.lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Result<HomeLock>::failure("cannot open lock file " + path + ": " + errno_text(errno));
-  }
+  // Non-blocking open and a regular file only: a FIFO put there is an error, never a hang.
+  auto opened = open_regular_file(path, O_RDWR | O_CREAT, 0644);
+  if (!opened) return Result<HomeLock>::failure("cannot open lock file: " + opened.error());
+  const int fd = *opened;
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     const auto pid = read_pid(fd);
@@ -53,8 +55,9 @@ Result<HomeLock> HomeLock::acquire(const std::string& home) {
 
 std::optional<pid_t> HomeLock::holder(const std::string& home) {
   const std::string path = home + "/visor.lock";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  auto opened = open_regular_file(path);
+  if (!opened) return std::nullopt;
+  const int fd = *opened;
   std::optional<pid_t> pid;
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
     pid = read_pid(fd);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "visor/common/files.h"
+#include "visor/common/outside_text.h"
 
 namespace visor {
 
@@ -29,13 +30,16 @@ std::string render_state(const StoreState& state) {
   }
   document["plans"] = state.plans;
   document["done_plans"] = state.done_plans;
-  return document.dump(2) + "\n";
+  return dump_json(document, 2) + "\n";
 }
 
 Result<StoreState> parse_state(const std::string& text) {
   StoreState state;
+  std::string error;
+  const auto parsed = parse_outside_json(text, error);
+  if (!parsed) return Result<StoreState>::failure("state is not valid: " + error);
   try {
-    const json document = json::parse(text);
+    const json& document = *parsed;
     if (!document.is_object()) return Result<StoreState>::failure("state is not a JSON object");
     state.current = document.value("current", "");
     state.previous = document.value("previous", "");

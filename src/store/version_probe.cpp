@@ -1,7 +1,7 @@
 #include "visor/store/version_probe.h"
 
+#include "visor/common/command_line.h"
 #include "visor/process/captured_run.h"
-#include "visor/process/command_line.h"
 
 namespace visor {
 

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "visor/common/command_line.h"
 #include "visor/common/log.h"
-#include "visor/process/command_line.h"
 #include "visor/process/process_table.h"
 #include "visor/sources/cosmos_source.h"
 #include "visor/sources/source_factory.h"

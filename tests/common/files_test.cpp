@@ -93,13 +93,46 @@ TEST_F(Files, ReadChunksHandsOverEveryByteAndStopsWhenAsked) {
 
   const auto too_large = read_small_file(path, 5000);
   ASSERT_FALSE(too_large);
-  EXPECT_EQ(too_large.error(), "reading " + path + ": larger than 5000 bytes");
+  // Refused by its size before any of it is read.
+  EXPECT_EQ(too_large.error(), path + ": larger than 5000 bytes");
   EXPECT_EQ(read_small_file(path, 10000).value(), content);
 
   const Status missing =
       read_chunks(root_ + "/none", 16, [](const char*, std::size_t) { return std::string(); });
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error(), "opening " + root_ + "/none: No such file or directory");
+}
+
+TEST_F(Files, SpecialFilesAreRefusedWithoutHanging) {
+  // A FIFO without a writer would block a plain open() forever; a directory or a device is not
+  // a file visor could have written. Each is one clear error naming what it is.
+  const std::string fifo = root_ + "/state.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  auto from_fifo = read_small_file(fifo);
+  ASSERT_FALSE(from_fifo);
+  EXPECT_NE(from_fifo.error().find("is not a regular file (a FIFO)"), std::string::npos)
+      << from_fifo.error();
+  auto from_directory = read_small_file(root_);
+  ASSERT_FALSE(from_directory);
+  EXPECT_NE(from_directory.error().find("(a directory)"), std::string::npos);
+  auto from_device = read_small_file("/dev/zero");
+  ASSERT_FALSE(from_device);
+  EXPECT_NE(from_device.error().find("(a character device)"), std::string::npos);
+  EXPECT_FALSE(read_chunks(fifo, 16, [](const char*, std::size_t) { return std::string(); }));
+  EXPECT_FALSE(copy_file_synced(fifo, root_ + "/copy", 0644));
+}
+
+TEST_F(Files, ReadSmallFileRefusesALargerFileAndTellsMissingApart) {
+  const std::string path = root_ + "/big";
+  ASSERT_TRUE(write_file_atomic(path, std::string(5000, 'x')));
+  bool missing = true;
+  auto refused = read_small_file(path, 4096, &missing);
+  ASSERT_FALSE(refused);
+  EXPECT_FALSE(missing);
+  EXPECT_NE(refused.error().find("larger than 4096 bytes"), std::string::npos);
+  EXPECT_EQ(read_small_file(path, 5000, &missing).value().size(), 5000u);
+  EXPECT_FALSE(read_small_file(root_ + "/absent", 4096, &missing));
+  EXPECT_TRUE(missing);
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ class ConfigLoader : public ::testing::Test {
           auto it = environment_.find(name);
           return it == environment_.end() ? nullptr : it->second.c_str();
         },
-        require_command);
+        require_command, names_);
   }
   static RawValue flag(const std::string& value, const std::string& name) {
     return {value, "--" + name};
@@ -39,7 +39,70 @@ class ConfigLoader : public ::testing::Test {
 
   std::string directory_;
   std::map<std::string, std::string> environment_;
+  std::vector<std::string> names_;  // every variable set, for the unknown VISOR_* warning
 };
+
+TEST_F(ConfigLoader, MisspeltKeysAndFlagsNameTheClosestOption) {
+  environment_["VISOR_HOME"] = directory_;
+  write_config(R"({"cmd": "lavap", "lava_rest": "http://x:1317", "stop-timout": "5s"})");
+  auto loaded = load({{"lava-rst", flag("http://y", "lava-rst")}});
+  ASSERT_EQ(loaded.errors.size(), 3u);
+  std::string all;
+  for (const auto& error : loaded.errors) all += error + "\n";
+  EXPECT_NE(all.find("unknown key 'lava_rest' (did you mean 'lava-rest'?)"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("unknown key 'stop-timout' (did you mean 'stop-timeout'?)"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("unknown option --lava-rst (did you mean '--lava-rest'?)"), std::string::npos)
+      << all;
+}
+
+TEST_F(ConfigLoader, AnUnknownVisorVariableIsOneWarningNamingTheClosest) {
+  environment_["VISOR_POLL_INTERVALL"] = "2s";
+  names_ = {"PATH", "VISOR_POLL_INTERVALL", "VISOR_UPGRADE_VERSION", "VISOR_HOME"};
+  auto loaded = load({{"cmd", flag("lavap", "cmd")}});
+  EXPECT_TRUE(loaded.errors.empty());
+  ASSERT_EQ(loaded.warnings.size(), 1u);
+  EXPECT_NE(loaded.warnings[0].find("VISOR_POLL_INTERVALL"), std::string::npos);
+  EXPECT_NE(loaded.warnings[0].find("VISOR_POLL_INTERVAL,"), std::string::npos)
+      << loaded.warnings[0];
+  EXPECT_NE(loaded.warnings[0].find("--poll-interval"), std::string::npos);
+}
+
+TEST_F(ConfigLoader, TildeInPathsIsTheUsersHome) {
+  std::filesystem::create_directories(directory_ + "/custom");
+  std::ofstream(directory_ + "/custom/visor.json") << R"({"stdin-file": "~/custom/visor.json"})";
+  auto loaded = load({{"cmd", flag("lavap", "cmd")},
+                      {"home", flag("~/node-home", "home")},
+                      {"config", flag("~/custom/visor.json", "config")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_EQ(loaded.options.home, directory_ + "/node-home");
+  EXPECT_EQ(loaded.options.stdin_file, directory_ + "/custom/visor.json");
+}
+
+TEST_F(ConfigLoader, EveryEffectiveValueKnowsItsOrigin) {
+  environment_["VISOR_HOME"] = directory_;
+  write_config(R"({"max-restarts": 3})");
+  environment_["VISOR_BACKOFF_MAX"] = "90s";
+  auto loaded = load({{"cmd", flag("lavap", "cmd")}, {"profile", flag("vega", "profile")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_EQ(loaded.effective.at("cmd").kind, OriginKind::flag);
+  EXPECT_EQ(loaded.effective.at("backoff-max").kind, OriginKind::environment);
+  EXPECT_EQ(loaded.effective.at("max-restarts").kind, OriginKind::config_file);
+  EXPECT_EQ(loaded.effective.at("source").kind, OriginKind::profile);
+  EXPECT_EQ(loaded.effective.at("source").value, "vega");
+  EXPECT_EQ(loaded.effective.at("healthy-after").kind, OriginKind::default_value);
+  EXPECT_EQ(loaded.effective.at("poll-interval").value, "1s");
+  EXPECT_EQ(loaded.effective.count("lava-rest"), 0u);
+}
+
+TEST_F(ConfigLoader, ErrorsNameTheOptionAsItsFlag) {
+  environment_["VISOR_STOP_TIMEOUT"] = "soon";
+  auto loaded = load({{"cmd", flag("lavap", "cmd")}});
+  ASSERT_EQ(loaded.errors.size(), 1u);
+  EXPECT_EQ(loaded.errors[0].rfind("--stop-timeout (from VISOR_STOP_TIMEOUT)", 0), 0u)
+      << loaded.errors[0];
+}
 
 TEST_F(ConfigLoader, DefaultsMatchTheContract) {
   auto loaded = load({{"cmd", flag("lavap rpcprovider", "cmd")}});
@@ -76,8 +139,8 @@ TEST_F(ConfigLoader, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
   EXPECT_EQ(loaded.options.backoff_max, Duration(90000));  // environment
   EXPECT_EQ(loaded.options.max_restarts, 3);               // file
   EXPECT_EQ(loaded.options.command, std::vector<std::string>{"from-file"});
-  EXPECT_EQ(loaded.options.healthy_after, Duration(10000));  // default
-  EXPECT_EQ(loaded.options.config_file.empty(), true);
+  EXPECT_EQ(loaded.options.healthy_after, Duration(10000));            // default
+  EXPECT_EQ(loaded.options.config_file, directory_ + "/config.json");  // the one read
 }
 
 TEST_F(ConfigLoader, ExplicitConfigFileAndBooleansAndLists) {
@@ -201,7 +264,7 @@ TEST(ConfigSizes, AnOverflowingSizeIsAnError) {
 // --- service sets (--child, "children", --group) ---
 
 RawValue children_flag(std::vector<std::string> values) {
-  return RawValue{values.front(), "--child", std::move(values)};
+  return RawValue{values.front(), "--child", OriginKind::flag, std::move(values)};
 }
 
 bool has_error(const LoadedConfig& loaded, const std::string& part) {

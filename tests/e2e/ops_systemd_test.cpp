@@ -134,7 +134,8 @@ TEST(OpsSystemd, TheGeneratedUnitPassesSystemdAnalyzeVerify) {
   TempDir dir;
   // No --user: verify would depend on this machine's user database.
   const std::string unit = dir / "visor-e2e-ops.service";
-  Process create({visor_binary(), "create-service", "--cmd",
+  // --visor-path: this build's visor (verify needs an existing binary; nothing is installed).
+  Process create({visor_binary(), "create-service", "--visor-path", visor_binary(), "--cmd",
                   test_child_binary() + R"( --print "hello world" --print 100% --print $HOME)",
                   "--home", dir / "home", "--name", "visor-e2e-ops", "--output", unit,
                   "--visor-args", "--health-listen 127.0.0.1:9187 --stop-timeout 10s"},

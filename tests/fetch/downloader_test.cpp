@@ -206,6 +206,9 @@ TEST_F(DownloaderTest, HttpsVerifiesTheServerCertificate) {
   const Result<DownloadResult> untrusted = download(secure);  // self-signed: not trusted
   ASSERT_FALSE(untrusted.ok());
   EXPECT_NE(untrusted.error().find("certificate"), std::string::npos) << untrusted.error();
+  // The way out is named, and curl's "SSL" keeps its capitals.
+  EXPECT_NE(untrusted.error().find("--ca-bundle"), std::string::npos) << untrusted.error();
+  EXPECT_EQ(untrusted.error().find("sSL"), std::string::npos) << untrusted.error();
   EXPECT_FALSE(exists(part()));
 
   secure.ca_bundle = temp_ / "cert.pem";

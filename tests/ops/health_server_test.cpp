@@ -73,6 +73,12 @@ TEST(HealthAnswers, ReadyzNeedsARunningChildAndNoUpgrade) {
   status = running();
   status.child_up = false;
   EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 503u);
+  // A download in the background (pre-staging) does not take the serving node out of a load
+  // balancer: only the switch itself (upgrade_in_progress) does.
+  status = running();
+  status.upgrade_target = "5.3.0";
+  status.download_percent = 40;
+  EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 200u);
 }
 
 TEST(HealthAnswers, MetricsMethodsAndPaths) {
@@ -85,6 +91,7 @@ TEST(HealthAnswers, MetricsMethodsAndPaths) {
   const HealthAnswer post = answer_health_request("POST", "/healthz", status);
   EXPECT_EQ(post.status, 405u);
   EXPECT_EQ(post.allow, "GET, HEAD");
+  EXPECT_EQ(answer_health_request("GET", "/", status).status, 404u);  // no index page
   EXPECT_EQ(answer_health_request("GET", "/nothing", status).status, 404u);
   EXPECT_EQ(answer_health_request("GET", "/healthz/../etc", status).status, 404u);
 }

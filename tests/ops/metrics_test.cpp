@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "prometheus_text_validator.h"
+#include "visor/common/outside_text.h"
 
 namespace visor {
 namespace {
@@ -100,10 +101,15 @@ TEST(Metrics, AnUnexpectedUpgradeResultOrStateIsStillReported) {
   EXPECT_EQ(parsed.value("visor_state", {{"state", "something-new"}}), 1);
 }
 
-TEST(Metrics, LabelValuesAreEscapedAndReadBackUnchanged) {
+TEST(Metrics, LabelValuesAreEscapedAndReadBackAsTheirOutsideTextExcerpt) {
+  // A newline is outside text's "\n" escape first (two characters), then the backslash is
+  // escaped for the format: a reader gets the two characters back, never a line break.
   EXPECT_EQ(escape_label_value(R"(a\b"c)"
                                "\nd"),
-            R"(a\\b\"c\nd)");
+            R"(a\\b\"c\\nd)");
+  EXPECT_EQ(escape_label_value("bad \xff byte"), "bad \xEF\xBF\xBD byte");
+  EXPECT_LE(escape_label_value(std::string(10000, 'v')).size(),
+            kMaxLabelBytes + kExcerptMarkerBytes);
   EXPECT_EQ(escape_label_value("plain 5.2.1-rc1"), "plain 5.2.1-rc1");
   LiveStatus status;
   status.current_version = "5.2.1\"}\\ evil\nnext_line 1";
@@ -111,7 +117,7 @@ TEST(Metrics, LabelValuesAreEscapedAndReadBackUnchanged) {
   const std::string text = render_metrics(status);
   const auto parsed = validate_prometheus_text(text);
   ASSERT_TRUE(parsed.errors.empty()) << joined(parsed.errors) << text;
-  EXPECT_EQ(parsed.value("visor_version_info", {{"current", status.current_version},
+  EXPECT_EQ(parsed.value("visor_version_info", {{"current", R"(5.2.1"}\ evil\nnext_line 1)"},
                                                 {"binary", status.binary},
                                                 {"visor", VISOR_VERSION}}),
             1);

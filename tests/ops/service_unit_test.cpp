@@ -10,8 +10,6 @@
 #include <sstream>
 #include <vector>
 
-#include "visor/cli/cli.h"
-
 namespace visor {
 namespace {
 
@@ -212,40 +210,23 @@ TEST(ServiceUnit, SetRequestsAreChecked) {
             std::string::npos);
 }
 
-class CreateServiceCommand : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/visor-unit-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
-};
-
-TEST_F(CreateServiceCommand, WritesTheUnitToOutput) {
+TEST(ServiceUnit, EveryDataFolderOfTheNodeIsWritable) {
+  // Any absolute path given to an option naming a home or a dir, in both spellings.
+  EXPECT_EQ(node_data_paths({"vega", "start", "--home", "/srv/vega", "--tendermint-home=/srv/tm",
+                             "--log-dir", "/var/log/vega/", "--nodewallet-passphrase-file",
+                             "/etc/pass", "--home", "relative"}),
+            (std::vector<std::string>{"/srv/vega", "/srv/tm", "/var/log/vega/"}));
   ServiceRequest request = lavap_request();
-  request.output = dir_ + "/lavap.service";
-  ASSERT_EQ(run_create_service(request), kExitOk);
-  std::ifstream input(request.output);
-  std::stringstream text;
-  text << input.rdbuf();
-  EXPECT_TRUE(has_line(text.str(), "Type=notify"));
-  // The ExecStart names this very executable by its absolute path.
-  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
-  EXPECT_EQ(value_of(text.str(), "ExecStart").rfind(self + " wrap ", 0), 0u);
-  // Nothing else (no temporary file) is left behind.
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_),
-                          std::filesystem::directory_iterator()),
-            1);
+  request.cmd = "vega start --home /srv/vega --tendermint-home /srv/tm";
+  EXPECT_EQ(value_of(render_service_unit(request, "/usr/bin/visor"), "ReadWritePaths"),
+            "/var/lib/visor /srv/vega /srv/tm");
 }
 
-TEST_F(CreateServiceCommand, RefusesABadRequestWithTheConfigurationExitCode) {
+TEST(ServiceUnit, TheEffectiveStopTimeoutWins) {
   ServiceRequest request = lavap_request();
-  request.cmd = "'";
-  request.output = dir_ + "/bad.service";
-  EXPECT_EQ(run_create_service(request), kExitConfiguration);
-  EXPECT_FALSE(std::filesystem::exists(request.output));
+  request.extra_args = "--stop-timeout 2m";
+  request.stop_timeout = Duration(60000);  // e.g. from config.json, resolved by the caller
+  EXPECT_EQ(value_of(render_service_unit(request, "/usr/bin/visor"), "TimeoutStopSec"), "75s");
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ TEST(LavaParams, RejectsWhatIsNotJson) {
         << parsed.error();
   }
   auto html = parse_lava_params("<html>\n502</html>", LavaRole::provider);
-  EXPECT_EQ(html.error(), "not JSON (starts with '<html> 502</html>')");
+  EXPECT_EQ(html.error(), "not JSON (starts with '<html>\\n502</html>')");
 }
 
 TEST(LavaParams, RejectsTheWrongShape) {

@@ -92,7 +92,7 @@ TEST(VegaStatus, WrongIdIsAnError) {
 TEST(VegaStatus, RejectsWhatIsNotJson) {
   auto html = parse_vega_reply("404 page not found\n", 7);
   ASSERT_FALSE(html);
-  EXPECT_EQ(html.error(), "not JSON (starts with '404 page not found ')");
+  EXPECT_EQ(html.error(), "not JSON (starts with '404 page not found\\n')");
   EXPECT_EQ(parse_vega_reply("", 7).error(), "empty, expected JSON");
   EXPECT_FALSE(parse_vega_reply(reply(kAccepted, true).substr(0, 40), 7));
 }

@@ -127,5 +127,30 @@ TEST(VersionProbe, AMissingBinaryIsAClearError) {
   EXPECT_NE(version.error().find("/nonexistent/lavap"), std::string::npos);
 }
 
+TEST_F(BinaryStoreTest, ReplaceCopySwapsAStagedVersionButNeverTheCurrent) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  ASSERT_TRUE(store.install_copy("5.2.1", make_binary("5.2.1")).ok());
+  ASSERT_TRUE(store.switch_to("5.2.1").ok());
+  EXPECT_EQ(store.current_binary_name(), "lavap");
+  ASSERT_TRUE(store.install_copy("5.3.0", make_binary("5.3.0")).ok());
+
+  const std::string rebuilt = root_ + "/rebuilt";
+  std::ofstream(rebuilt) << "#!/bin/sh\necho 5.3.0 rebuilt\n";
+  fs::permissions(rebuilt, fs::perms::owner_all);
+  ASSERT_TRUE(store.replace_copy("5.3.0", rebuilt).ok());
+  std::ifstream replaced(store.binary_path("5.3.0"));
+  std::string text((std::istreambuf_iterator<char>(replaced)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("rebuilt"), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(store.tmp_dir()));  // the old copy is gone
+
+  const Status refused = store.replace_copy("5.2.1", rebuilt);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().find("is current"), std::string::npos) << refused.error();
+  auto probed = probe_version(store.current_binary(), {"version"});
+  ASSERT_TRUE(probed.ok());
+  EXPECT_EQ(probed->str(), "5.2.1");
+}
+
 }  // namespace
 }  // namespace visor

@@ -4,32 +4,41 @@
 #include <string>
 #include <vector>
 
-#include "visor/config/options.h"
+#include "visor/daemon/preflight.h"
+#include "visor/ops/service_unit.h"
 
 namespace visor {
 
-/// `visor check`: configuration is valid (already checked by the caller); probe the rest.
-int run_check(const Options& options);
+/// `visor check`: prints what preflight found (every error, every warning, the binary wrap would
+/// run) and probes the configured endpoints. Exit 2 when wrap would exit 2 (a configuration
+/// error), 1 when the configuration is valid but an endpoint is unreachable, garbled or of
+/// another chain, 0 when all is well.
+int run_check(const Preflight& checked);
+/// `visor config`: the effective configuration of wrap, one option per line with its origin.
+/// Exit 2 (after printing what is valid) when the configuration has errors.
+int run_config(const LoadedConfig& loaded, bool json);
 /// `visor init`: create the home layout; import `import_path` as the first version when given.
 int run_init(const std::string& home, const std::string& import_path);
-/// `visor add-upgrade`: stage `file` as `version` (optionally for Cosmos plan `plan`). Unless
-/// `stage_only` (or a plan is named), a visor running with --source none then switches to it.
-int run_add_upgrade(const std::string& home, const std::string& version, const std::string& file,
-                    const std::string& plan, const std::string& version_args, bool stage_only);
+
+/// What `visor add-upgrade` was asked.
+struct AddUpgradeRequest {
+  std::string home;
+  std::string name;  ///< the managed binary's name (see resolve in cli.cpp); never empty
+  std::string version;
+  std::string file;
+  std::string plan;
+  std::string version_args = "version";
+  bool stage_only = false;
+  bool force = false;  ///< replace a staged version that is not current
+};
+/// `visor add-upgrade`: stage `file` as upgrades/<version>/<name> (optionally for a Cosmos
+/// plan). Unless `stage_only` (or a plan is named), a visor running with --source none then
+/// switches to it.
+int run_add_upgrade(const AddUpgradeRequest& request);
 /// `visor status`: the store's state and the live state of a running visor.
 int run_status(const std::string& home, bool json);
-
-/// What `visor create-service` writes.
-struct ServiceRequest {
-  std::string cmd;
-  std::vector<std::string> children;  ///< `--child NAME=COMMAND` of a service set, instead of cmd
-  std::string name;
-  std::string user;
-  std::string home;
-  std::string output;
-  std::string extra_args;
-};
-/// `visor create-service`: print or write a systemd unit.
+/// `visor create-service`: print or write a systemd unit for a request whose --cmd and
+/// --visor-args passed wrap's validation.
 int run_create_service(const ServiceRequest& request);
 
 }  // namespace visor

@@ -29,13 +29,24 @@ Status copy_file_synced(const std::string& from, const std::string& to, int mode
 /// beside it is renamed over it, then the directory is fsynced.
 Status replace_symlink(const std::string& target, const std::string& link);
 
+/// Opens `path` the way visor opens every file it reads: with O_NONBLOCK, so that a FIFO (or a
+/// device) put in its place never hangs open() or read(), then fstat(): anything but a regular
+/// file is an error ("... is not a regular file (a FIFO)"). `flags` adds to O_CLOEXEC|O_NOCTTY
+/// (O_RDONLY by default; O_RDWR|O_CREAT with `mode` for a lock file). Returns the descriptor,
+/// which the caller closes; `missing`, when given, is set when the file does not exist.
+Result<int> open_regular_file(const std::string& path, int flags = 0, int mode = 0644,
+                              bool* missing = nullptr);
+
 /// Reads `path` from start to end in chunks of at most `chunk_size` bytes, handing each to
-/// `consume`; a non-empty text returned by `consume` stops the reading and becomes the error
-/// (after "reading <path>: "). Errors name the path and the cause.
+/// `consume` (the file is opened by open_regular_file); a non-empty text returned by `consume`
+/// stops the reading and becomes the error (after "reading <path>: "). Errors name the path and the
+/// cause.
 Status read_chunks(const std::string& path, std::size_t chunk_size,
                    const std::function<std::string(const char* data, std::size_t length)>& consume);
 
-/// Reads a whole file of at most `max_bytes`.
-Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes = 1 << 20);
+/// Reads a whole regular file of at most `max_bytes` (opened by open_regular_file; larger is an
+/// error, also when it grows while being read). `missing` as for open_regular_file.
+Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes = 1 << 20,
+                                    bool* missing = nullptr);
 
 }  // namespace visor

@@ -2,6 +2,7 @@
 // Child output never passes through here; it goes straight to the inherited descriptors.
 #pragma once
 
+#include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -16,6 +17,12 @@ struct Field {
   std::string key;
   std::string value;
 };
+
+/// The longest message a line carries, and the longest field key or value, in bytes; longer text
+/// is cut with a marker. Messages and fields pass through outside_text(), so a line is always
+/// one line of valid UTF-8 whatever outside text a message quotes.
+inline constexpr std::size_t kMaxMessageBytes = 2048;
+inline constexpr std::size_t kMaxFieldBytes = 512;
 
 /// Configures the process-wide logger writing to stderr.
 void setup(Format format, Level level);

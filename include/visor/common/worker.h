@@ -6,9 +6,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <exception>
 #include <functional>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
+
+#include "visor/common/log.h"
 
 namespace visor {
 
@@ -27,12 +32,23 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  /// Runs `job` on the worker thread, then `done(result)` on the main io_context.
+  /// Runs `job` on the worker thread, then `done(result)` on the main io_context. The job's
+  /// result type R has a `static R failure(std::string)` (Status, Result<T>, FetchOutcome): an
+  /// exception escaping the job becomes such a failure and one log line, never the end of
+  /// visor (the child it supervises would run on unsupervised).
   template <typename Job, typename Done>
   void run(Job job, Done done) {
     boost::asio::post(jobs_, [this, job = std::move(job), done = std::move(done)]() mutable {
-      auto result = job();
-      boost::asio::post(main_, [done = std::move(done), result = std::move(result)]() mutable {
+      using Outcome = decltype(job());
+      std::optional<Outcome> result;  // Outcome need not be default-constructible
+      try {
+        result.emplace(job());
+      } catch (const std::exception& error) {
+        result.emplace(escaped<Outcome>(error.what()));
+      } catch (...) {
+        result.emplace(escaped<Outcome>("an exception of unknown type"));
+      }
+      boost::asio::post(main_, [done = std::move(done), result = std::move(*result)]() mutable {
         done(std::move(result));
       });
     });
@@ -42,6 +58,12 @@ class Worker {
   void to_main(std::function<void()> callback) { boost::asio::post(main_, std::move(callback)); }
 
  private:
+  template <typename Outcome>
+  static Outcome escaped(const std::string& what) {
+    log::error("worker_exception", "a background job failed unexpectedly: " + what);
+    return Outcome::failure("unexpected error: " + what);
+  }
+
   boost::asio::io_context& main_;
   boost::asio::io_context jobs_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;

@@ -1,4 +1,4 @@
-// Every setting of `visor wrap`, typed, with the defaults of PRODUCT.md section 3.
+// Every setting of `visor wrap`, typed, with their defaults (docs/configuration.md).
 #pragma once
 
 #include <csignal>

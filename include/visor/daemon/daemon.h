@@ -3,10 +3,12 @@
 #pragma once
 
 #include "visor/config/options.h"
+#include "visor/daemon/preflight.h"
 
 namespace visor {
 
-/// Runs the supervisor until it exits; returns visor's exit code.
-int run_daemon(const Options& options);
+/// Runs the supervisor until it exits, running `binary` (what preflight chose for `options`);
+/// returns visor's exit code.
+int run_daemon(const Options& options, const BinaryChoice& binary);
 
 }  // namespace visor

@@ -1,4 +1,4 @@
-// Artifact URL templates of PRODUCT.md section 3: {version}, {tag}, {os}, {arch}, {name}.
+// Artifact URL templates: {version}, {tag}, {os}, {arch}, {name} (docs/configuration.md).
 #pragma once
 
 #include <string>

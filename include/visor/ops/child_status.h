@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "visor/ops/live_status.h"
+#include "visor/common/live_status.h"
 
 namespace visor {
 

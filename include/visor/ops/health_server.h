@@ -16,8 +16,8 @@
 #include <string_view>
 
 #include "visor/common/clock.h"
+#include "visor/common/live_status.h"
 #include "visor/common/result.h"
-#include "visor/ops/live_status.h"
 
 namespace visor {
 

@@ -3,10 +3,11 @@
 // clean.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
-#include "visor/ops/live_status.h"
+#include "visor/common/live_status.h"
 
 namespace visor {
 
@@ -21,7 +22,12 @@ std::string render_metrics(const LiveStatus& status);
 /// The same, with the wall-clock time the per-child uptimes are measured to (for tests).
 std::string render_metrics(const LiveStatus& status, double now_unixtime);
 
-/// Escapes a label value for the text format: `\` -> `\\`, `"` -> `\"`, newline -> `\n`.
+/// The longest label value, in bytes, before the format's escapes.
+inline constexpr std::size_t kMaxLabelBytes = 256;
+
+/// Escapes a label value for the text format after passing it through outside_text() (valid
+/// UTF-8, control characters written as escapes such as `\n`, at most kMaxLabelBytes): then
+/// `\` -> `\\`, `"` -> `\"`.
 std::string escape_label_value(std::string_view value);
 
 /// Formats a sample value: integers without a fraction, NaN as `NaN`, infinities as `+Inf`/`-Inf`,

@@ -7,9 +7,9 @@
 #include <memory>
 #include <optional>
 
+#include "visor/common/live_status.h"
 #include "visor/common/result.h"
 #include "visor/config/options.h"
-#include "visor/ops/live_status.h"
 
 namespace visor {
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "visor/common/clock.h"
-#include "visor/ops/live_status.h"
+#include "visor/common/live_status.h"
 
 namespace visor {
 

@@ -10,11 +10,8 @@
 
 namespace visor {
 
-/// A short, single-line excerpt of untrusted text for an error message: control characters
-/// become spaces and anything past `max_chars` is replaced by "...".
-std::string text_excerpt(std::string_view text, std::size_t max_chars = 80);
-
-/// Parses `body` as JSON without throwing; nullopt and `error` ("not JSON (...)") otherwise.
+/// Parses a reply body as JSON without throwing and with a depth limit (parse_outside_json in
+/// visor/common/outside_text.h); nullopt and a one-line `error` otherwise.
 std::optional<nlohmann::json> parse_json(std::string_view body, std::string& error);
 
 /// A non-negative whole number given as a JSON number or a decimal string (Cosmos and Go

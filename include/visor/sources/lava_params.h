@@ -22,6 +22,10 @@ struct LavaVersions {
 /// "http://h:1317/" -> "http://h:1317/lavanet/lava/protocol/params".
 std::string lava_params_url(std::string_view rest_base);
 
+/// What to tell an operator whose --lava-rest answered `http_status` (a 404 or 501 usually means
+/// the URL is not a REST endpoint); empty when there is nothing to add.
+std::string lava_rest_hint(int http_status);
+
 /// Parses `{"params":{"version":{"provider_target":"5.3.0","provider_min":"4.2.1",...}}}` and
 /// picks the pair of `role`. Extra fields are ignored; only the role's two fields are required.
 /// Errors (without the URL): not JSON, wrong shape, a missing field, a value that is not a

@@ -24,7 +24,16 @@ struct FetchOutcome {
   Kind kind = Kind::failed;
   std::string body;
   std::string error;
+  int http_status = 0;         ///< the HTTP status of a reply, 0 when there was none
   double latency_seconds = 0;  ///< time spent in the fetch itself (set by PollLoop)
+
+  /// A failed fetch with `error` as its one line (also what an escaping exception becomes).
+  static FetchOutcome failure(std::string error) {
+    FetchOutcome outcome;
+    outcome.kind = Kind::failed;
+    outcome.error = std::move(error);
+    return outcome;
+  }
 };
 
 /// Runs fetches: the first one at start(), then one `interval` after each completes, so that

@@ -26,6 +26,10 @@ struct UpgradeInfo {
   std::string info_url;
 };
 
+/// The `info` of the request `visor add-upgrade` writes for a visor with --source none: a
+/// manual upgrade, not a chain halt (its height is only a request number).
+inline constexpr const char* kManualUpgradeInfo = "visor add-upgrade";
+
 /// The os/arch pair that keys `binaries` and fills {os}/{arch}: e.g. {"linux", "amd64"}.
 struct Platform {
   std::string os;

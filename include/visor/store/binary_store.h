@@ -51,6 +51,9 @@ class BinaryStore {
   std::optional<std::string> current_version() const;
   /// True when upgrades/<version>/<name> is an executable file, for each of names().
   bool has_version(const std::string& version) const;
+  /// The name of the binary `current` holds when it holds exactly one file (a store made by
+  /// an earlier run knows its binary's name this way); empty otherwise.
+  std::string current_binary_name() const;
   /// Versions present in upgrades/, oldest first (semver order; non-semver names last).
   std::vector<std::string> versions() const;
 
@@ -62,6 +65,10 @@ class BinaryStore {
   /// copy; every name must be given. The version appears with all of them or not at all.
   Status install_copies(const std::string& version,
                         const std::map<std::string, std::string>& files) const;
+  /// Replaces the binary of a version that is already in the store and is not current (for
+  /// `add-upgrade --force`): the new copy is prepared in tmp/ and swapped in with one atomic
+  /// rename, so upgrades/<version> holds the old or the new binary, never a mix.
+  Status replace_copy(const std::string& version, const std::string& file) const;
   /// Moves `prepared_dir` (in tmp/, holding a verified binary for each of names()) to
   /// upgrades/<version>.
   Status install_directory(const std::string& version, const std::string& prepared_dir) const;

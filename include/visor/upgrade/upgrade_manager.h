@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "visor/common/live_status.h"
 #include "visor/common/worker.h"
 #include "visor/config/options.h"
-#include "visor/ops/live_status.h"
 #include "visor/process/lifecycle.h"
 #include "visor/process/supervisor.h"
 #include "visor/sources/source.h"

@@ -1,4 +1,4 @@
-#include "visor/process/command_line.h"
+#include "visor/common/command_line.h"
 
 namespace visor {
 

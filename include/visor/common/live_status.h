@@ -28,6 +28,9 @@ struct LiveStatus {
   std::string current_version;     ///< empty when unknown
   pid_t child_pid = 0;
   bool child_up = false;
+  /// True from the moment a switch begins (the old child is stopped) until the new version has
+  /// passed probation or was rolled back; a download or pre-staging alone does not set it, so
+  /// /readyz stays 200 while the old version keeps serving.
   bool upgrade_in_progress = false;
   std::string upgrade_target;  ///< version being downloaded or switched to
   int download_percent = -1;   ///< -1 when unknown or idle
