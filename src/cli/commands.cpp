@@ -183,7 +183,7 @@ int run_config(const LoadedConfig& loaded, bool json) {
   if (json) {
     const nlohmann::json out = {
         {"options", document}, {"errors", loaded.errors}, {"warnings", loaded.warnings}};
-    std::cout << out.dump(2) << "\n";
+    std::cout << dump_json(out, 2) << "\n";  // values may hold any bytes a user gave
   } else {
     for (const auto& warning : loaded.warnings) std::cerr << "visor: warning: " << warning << "\n";
     for (const auto& error : loaded.errors) std::cerr << "visor: error: " << error << "\n";

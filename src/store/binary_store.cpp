@@ -147,7 +147,13 @@ Status BinaryStore::install_copies(const std::string& version,
 }
 
 Status BinaryStore::replace_copy(const std::string& version, const std::string& file) const {
-  if (!fs::exists(version_dir(version))) return install_copy(version, file);
+  std::error_code present_error;
+  if (!fs::exists(version_dir(version), present_error)) {
+    if (present_error) {
+      return Status::failure("checking " + version_dir(version) + ": " + present_error.message());
+    }
+    return install_copy(version, file);
+  }
   if (current_version() == version) {
     return Status::failure("version " + version + " is current; the running version is never " +
                            "replaced (stage the new binary under another version)");

@@ -322,7 +322,22 @@ class Visor:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 raise Broken("%s: visor did not stop within 20 s of SIGTERM" % self.name)
+            finally:
+                self.kill_orphans()
+        self.kill_orphans()  # a visor that died left its child running unsupervised
         self.log.close()
+
+    def kill_orphans(self):
+        if not os.path.exists(self.pid_file):
+            return
+        for pid in open(self.pid_file).read().split():
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as cmdline:
+                    if b"visor-test-child" not in cmdline.read():
+                        continue  # gone, and the number reused by another process
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
 
     def check_log(self):
         with open(self.log_path, "rb") as log:

@@ -25,8 +25,8 @@ inline std::string release_server_script() {
   if (const char* source = ::getenv("VISOR_SOURCE_DIR")) {
     return std::string(source) + "/tests/e2e/support/release_server.py";
   }
-  const std::filesystem::path here(__FILE__);
-  return (here.parent_path().parent_path() / "e2e" / "support" / "release_server.py").string();
+  // The build passes the source tree: __FILE__ can be relative (ccache's base_dir rewrites it).
+  return std::string(VISOR_SOURCE_DIR) + "/tests/e2e/support/release_server.py";
 }
 
 /// A fresh directory under the test temp dir, removed with everything in it on destruction.

@@ -26,7 +26,8 @@ namespace visor::test {
 
 /// The directory of this file: the Python servers live beside it.
 inline std::filesystem::path sources_test_dir() {
-  return std::filesystem::path(__FILE__).parent_path();
+  // The build passes the source tree: __FILE__ can be relative (ccache's base_dir rewrites it).
+  return std::filesystem::path(VISOR_SOURCE_DIR) / "tests" / "sources";
 }
 
 /// A fresh directory under /tmp, removed at the end of the test.
