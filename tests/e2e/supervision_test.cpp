@@ -208,8 +208,8 @@ int zombies_of(pid_t parent) {
   while (dirent* entry = readdir(proc)) {
     if (!std::all_of(entry->d_name, entry->d_name + std::strlen(entry->d_name), ::isdigit))
       continue;
-    std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // read_file: a process that exits meanwhile reads as empty, never as an exception.
+    const std::string text = read_file(std::string("/proc/") + entry->d_name + "/stat");
     const auto close = text.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(text.substr(close + 2));
@@ -225,8 +225,8 @@ int zombies_of(pid_t parent) {
 // The children of `parent` (host pids).
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> children;
-  std::ifstream file("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
-                     "/children");
+  std::istringstream file(read_file("/proc/" + std::to_string(parent) + "/task/" +
+                                    std::to_string(parent) + "/children"));
   pid_t pid;
   while (file >> pid) children.push_back(pid);
   return children;

@@ -149,10 +149,17 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream input(path, std::ios::binary);
-  std::ostringstream text;
-  text << input.rdbuf();
-  return text.str();
+  // read(2), not a stream: a /proc file of a process that exits while it is read fails with
+  // ESRCH, which libstdc++'s filebuf turns into an exception; here it is what was read so far.
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[8192];
+  ssize_t got;
+  while ((got = ::read(fd, buffer, sizeof buffer)) > 0)
+    text.append(buffer, static_cast<std::size_t>(got));
+  ::close(fd);
+  return text;
 }
 
 void write_file(const std::string& path, const std::string& content, int mode) {
