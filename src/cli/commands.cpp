@@ -15,6 +15,7 @@
 #include "visor/common/files.h"
 #include "visor/common/outside_text.h"
 #include "visor/fetch/http_client.h"
+#include "visor/ops/child_status.h"
 #include "visor/process/process_table.h"
 #include "visor/sources/cometbft_rpc.h"
 #include "visor/sources/lava_params.h"
@@ -421,6 +422,9 @@ int run_status(const std::string& home, bool json_output) {
     document["visor_pid"] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
     document["network"] = live.is_object() && live.contains("network") ? live["network"] : nullptr;
     document["live"] = live;
+    document["children"] = children_for_status(
+        live.is_object() && live.contains("children") ? live["children"] : nlohmann::json(),
+        unix_time_now());
     std::cout << dump_json(document, 2) << "\n";
     return kExitOk;
   }
@@ -464,6 +468,8 @@ int run_status(const std::string& home, bool json_output) {
     std::cout << "\n";
     const std::string error = text_field("last_error");
     if (!error.empty()) std::cout << "error:    " << outside_text(error, 1000) << "\n";
+    if (live.contains("children"))
+      std::cout << render_children_text(children_for_status(live["children"], unix_time_now()));
     print_network(live.contains("network") ? live["network"] : nlohmann::json());
   }
   return kExitOk;

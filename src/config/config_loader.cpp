@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "visor/common/command_line.h"
@@ -90,6 +91,15 @@ bool set_size(std::uint64_t& target, const std::string& value, std::string& erro
   return true;
 }
 
+// The one check of a --ready-pattern, for the set's and for each child's.
+bool check_ready_pattern(const std::string& value, std::string& error) {
+  // The same engine and options as the supervisor's matcher.
+  const std::string problem = line_pattern_error(value);
+  if (problem.empty()) return true;
+  error = "invalid regular expression (RE2 syntax): " + problem;
+  return false;
+}
+
 template <typename Enum, size_t N>
 bool set_enum(Enum& target, const std::string& value,
               const std::pair<const char*, Enum> (&choices)[N], std::string& error) {
@@ -116,6 +126,18 @@ const std::vector<OptionRule>& rules() {
            return false;
          }
          return true;
+       }},
+      // The children are assembled after the other options (assemble_children): the setter
+      // only keeps the flag in the table of names, help and environment variables.
+      {{"child", "", "NAME=COMMAND: one child of a service set; repeatable; instead of --cmd",
+        false, true},
+       [](Options&, const std::string&, std::string&) { return true; }},
+      {{"group", "independent",
+        "how the children of a set restart: independent|together (together with profile vega)"},
+       [](Options& o, const std::string& v, std::string& e) {
+         static const std::pair<const char*, GroupPolicy> kChoices[] = {
+             {"independent", GroupPolicy::independent}, {"together", GroupPolicy::together}};
+         return set_enum(o.group, v, kChoices, e);
        }},
       {{"home", "", "the binary store and state (default $HOME/.visor)"},
        [](Options& o, const std::string& v, std::string&) {
@@ -294,12 +316,7 @@ const std::vector<OptionRule>& rules() {
        }},
       {{"ready-pattern", "", "regular expression the child must print before an upgrade counts"},
        [](Options& o, const std::string& v, std::string& e) {
-         // The same engine and options as the supervisor's matcher.
-         const std::string problem = line_pattern_error(v);
-         if (!problem.empty()) {
-           e = "invalid regular expression (RE2 syntax): " + problem;
-           return false;
-         }
+         if (!check_ready_pattern(v, e)) return false;
          o.ready_pattern = v;
          return true;
        }},
@@ -391,8 +408,70 @@ std::string json_to_text(const nlohmann::json& value, bool& ok) {
   return {};
 }
 
-// Reads the JSON config file into raw values, adding any problem to `errors`.
-RawValues read_config_file(const std::string& path, std::vector<std::string>& errors) {
+// The keys one entry of "children" may have; everything else is the set's.
+constexpr const char* kChildKeys[] = {"name", "cmd", "upgrade-args", "stdin-file", "ready-pattern"};
+
+// Reads the config file's "children" list (each entry checked later with the flags' children).
+std::vector<ChildSpec> read_children(const nlohmann::json& list, const std::string& path,
+                                     std::vector<std::string>& errors) {
+  std::vector<ChildSpec> children;
+  const std::string where = "config file " + path + ": children";
+  if (!list.is_array()) {
+    errors.push_back(where + " must be a list of {\"name\", \"cmd\", ...} objects");
+    return children;
+  }
+  for (std::size_t index = 0; index < list.size(); ++index) {
+    const auto& entry = list[index];
+    const std::string at = where + "[" + std::to_string(index) + "]";
+    if (!entry.is_object()) {
+      errors.push_back(at + " must be an object with \"name\" and \"cmd\"");
+      continue;
+    }
+    ChildSpec child;
+    for (const auto& [key, value] : entry.items()) {
+      bool known = false;
+      for (const char* allowed : kChildKeys) known = known || key == allowed;
+      if (!known) {
+        errors.push_back(at + ": unknown key '" + key +
+                         "' (a child has name, cmd, upgrade-args, stdin-file, ready-pattern)");
+        continue;
+      }
+      bool ok = false;
+      std::string text = json_to_text(value, ok);
+      if (!ok || (key != "upgrade-args" && !value.is_string())) {
+        errors.push_back(at + ": key '" + key + "' must be a string" +
+                         (key == "upgrade-args" ? " or a list of strings" : ""));
+        continue;
+      }
+      if (key == "name") {
+        child.name = std::move(text);
+      } else if (key == "cmd") {
+        child.cmd = std::move(text);
+      } else if (key == "upgrade-args") {
+        std::vector<std::string> words;
+        std::string error;
+        if (!set_words(words, text, error)) {
+          errors.push_back(at + ": upgrade-args: " + error);
+          continue;
+        }
+        child.upgrade_args = std::move(words);
+      } else if (key == "stdin-file") {
+        child.stdin_file = std::move(text);
+      } else {
+        child.ready_pattern = std::move(text);
+      }
+    }
+    if (!entry.contains("name")) errors.push_back(at + ": \"name\" is missing");
+    if (!entry.contains("cmd")) errors.push_back(at + ": \"cmd\" is missing");
+    children.push_back(std::move(child));
+  }
+  return children;
+}
+
+// Reads the JSON config file into raw values, adding any problem to `errors`; the "children"
+// list goes to `children` (set only when the file has one).
+RawValues read_config_file(const std::string& path, std::vector<std::string>& errors,
+                           std::optional<std::vector<ChildSpec>>& children) {
   RawValues values;
   // Non-blocking open, regular files only, at most 1 MiB: a FIFO there is an error, not a hang.
   auto text = read_small_file(path, std::size_t{1} << 20);
@@ -412,6 +491,16 @@ RawValues read_config_file(const std::string& path, std::vector<std::string>& er
     return values;
   }
   for (const auto& [key, value] : document.items()) {
+    if (key == "children") {
+      children = read_children(value, path, errors);
+      continue;
+    }
+    if (key == "child") {
+      errors.push_back("config file " + path +
+                       ": key 'child' is a flag; the file lists a set as \"children\": "
+                       "[{\"name\": ..., \"cmd\": ...}]");
+      continue;
+    }
     if (!find_rule(key)) {
       errors.push_back("config file " + path + ": unknown key '" + key + "'" +
                        did_you_mean(key, option_names()));
@@ -488,6 +577,92 @@ RawValues cosmovisor_values(const GetEnvironment& get_environment, LoadedConfig&
                               ignored);
   }
   return values;
+}
+
+// Splits `--child NAME=COMMAND`.
+bool parse_child_flag(const std::string& text, ChildSpec& child, std::string& error) {
+  const auto equals = text.find('=');
+  if (equals == std::string::npos) {
+    error = "expected NAME=COMMAND, e.g. core=\"vega start --home /srv/vega\", got '" + text + "'";
+    return false;
+  }
+  child.name = text.substr(0, equals);
+  child.cmd = text.substr(equals + 1);
+  return true;
+}
+
+// Builds options.children from --child (or VISOR_CHILD), else the file's "children", else the
+// one child of --cmd, and checks each: a valid unique name, a command, its own ready pattern
+// and stdin file. The first child's command is also options.cmd/command.
+void assemble_children(Options& options, const RawValue* child_flags,
+                       std::optional<std::vector<ChildSpec>> file_children,
+                       const std::string& file_path, bool cmd_given,
+                       std::vector<std::string>& errors) {
+  std::vector<ChildSpec> children;
+  std::string origin;
+  if (child_flags) {
+    origin = child_flags->origin;
+    const std::vector<std::string> texts = child_flags->list.empty()
+                                               ? std::vector<std::string>{child_flags->value}
+                                               : child_flags->list;
+    for (const auto& text : texts) {
+      ChildSpec child;
+      std::string error;
+      if (!parse_child_flag(text, child, error)) {
+        errors.push_back(origin + ": " + error);
+        continue;
+      }
+      children.push_back(std::move(child));
+    }
+  } else if (file_children) {
+    origin = "config file " + file_path + ": children";
+    children = std::move(*file_children);
+    if (children.empty()) errors.push_back(origin + " is empty");
+  }
+  const bool set_given = child_flags || file_children;
+  if (set_given && cmd_given) {
+    errors.push_back("--cmd cannot be combined with " +
+                     std::string(child_flags ? origin : "\"children\" in the config file") +
+                     ": give the set's children only, or one --cmd");
+  }
+  if (!set_given) {
+    if (options.command.empty()) return;
+    ChildSpec only;
+    only.name = child_name_for_binary(binary_name(options));
+    only.cmd = options.cmd;
+    only.command = options.command;
+    options.children.push_back(std::move(only));
+    return;
+  }
+  std::set<std::string> names;
+  for (auto& child : children) {
+    const std::string label = origin + " '" + child.name + "'";
+    if (!valid_child_name(child.name)) {
+      errors.push_back(origin + ": invalid child name '" + child.name +
+                       "' (lower-case letters, digits and '-', not starting with '-')");
+    } else if (!names.insert(child.name).second) {
+      errors.push_back(origin + ": child name '" + child.name + "' is used twice");
+    }
+    std::string error;
+    if (!set_words(child.command, child.cmd, error)) {
+      errors.push_back(label + ": command: " + error);
+    } else if (child.command.empty()) {
+      errors.push_back(label + ": the command line is empty");
+    }
+    if (!child.ready_pattern.empty() && !check_ready_pattern(child.ready_pattern, error)) {
+      errors.push_back(label + ": ready-pattern: " + error);
+    }
+    std::error_code ignored;
+    if (!child.stdin_file.empty() && !std::filesystem::is_regular_file(child.stdin_file, ignored) &&
+        !std::filesystem::is_fifo(child.stdin_file, ignored)) {
+      errors.push_back(label + ": stdin-file: not a readable file: " + child.stdin_file);
+    }
+  }
+  options.children = std::move(children);
+  if (!options.children.empty()) {
+    options.cmd = options.children.front().cmd;
+    options.command = options.children.front().command;
+  }
 }
 
 // Options are named as the flag an operator would type, whatever layer the value came from.
@@ -578,7 +753,8 @@ RawValues profile_values(const std::string& profile) {
         {"download-url",
          value(
              "https://github.com/vegaprotocol/vega/releases/download/{tag}/vega-{os}-{arch}.zip")},
-        {"upgrade-args", value("--snapshot.load-from-block-height {height}")}};
+        {"upgrade-args", value("--snapshot.load-from-block-height {height}")},
+        {"group", value("together")}};
   }
   if (profile == "cosmos") {
     return {{"source", value("cosmos")}};
@@ -640,13 +816,16 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     home = ".visor";
   }
   RawValues file;
+  std::string file_path;
+  std::optional<std::vector<ChildSpec>> file_children;
   bool default_config_read = false;
   if (const auto* raw = pick("config")) {
-    file = read_config_file(expand_home(raw->value, get_environment), errors);
+    file_path = expand_home(raw->value, get_environment);
   } else if (std::error_code ignored; std::filesystem::exists(home + "/config.json", ignored)) {
-    file = read_config_file(home + "/config.json", errors);
+    file_path = home + "/config.json";
     default_config_read = true;
   }
+  if (!file_path.empty()) file = read_config_file(file_path, errors, file_children);
 
   std::string profile;
   if (const auto* raw = pick("profile")) {
@@ -682,6 +861,7 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   bool poll_interval_given = false;
   for (const auto& rule : rules()) {
     const std::string& name = rule.spec.name;
+    if (name == "child") continue;  // assemble_children, below
     RawValue chosen;
     if (const auto* raw = pick_given(name)) {
       chosen = *raw;
@@ -726,8 +906,21 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     loaded.effective["vega-admin-socket"] =
         RawValue{options.vega_admin_socket, "", OriginKind::default_value};
   }
-  if (require_command && options.command.empty() && options.cmd.empty()) {
-    errors.push_back("--cmd is required: the command line of the node to supervise");
+  const bool cmd_given = !options.cmd.empty() || !options.command.empty();
+  assemble_children(options, pick("child"), std::move(file_children), file_path, cmd_given, errors);
+  if (require_command && options.command.empty() && options.cmd.empty() &&
+      options.children.empty()) {
+    errors.push_back(
+        "--cmd is required: the command line of the node to supervise (or --child NAME=COMMAND "
+        "for each child of a set)");
+  }
+  if (const auto names = binary_names(options);
+      names.size() > 1 && !options.download_url.empty() &&
+      options.download_url.find("{name}") == std::string::npos) {
+    std::string listed;
+    for (const auto& name : names) listed += (listed.empty() ? "" : ", ") + name;
+    errors.push_back("--download-url has no {name} while the set runs several binaries (" + listed +
+                     "): add {name} so that each binary has its own artifact");
   }
   if (options.source == SourceKind::lava && options.lava_rest.empty() && options.node.empty()) {
     errors.push_back(

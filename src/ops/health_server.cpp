@@ -42,20 +42,28 @@ HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::str
   return {code, kJsonType, dump_json(body) + "\n", ""};
 }
 
+// "the child is not running", or which child of a set is not.
+std::string not_running(const LiveStatus& status) {
+  const std::string down = first_child_down(status);
+  return down.empty() ? "the child is not running" : "child " + down + " is not running";
+}
+
 HealthAnswer healthz(const LiveStatus& status) {
   if (status.state == "exited") return json_answer(503, status, "visor is exiting");
   if (status.state == "held") {
     return json_answer(
         503, status,
-        "the child is stopped for the upgrade" +
+        std::string(status.children.size() > 1 ? "the children are" : "the child is") +
+            " stopped for the upgrade" +
             (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target));
   }
-  if (!status.child_up) return json_answer(503, status, "the child is not running");
-  return json_answer(200, status, "the child is running");
+  if (!every_child_up(status)) return json_answer(503, status, not_running(status));
+  return json_answer(
+      200, status, status.children.size() > 1 ? "every child is running" : "the child is running");
 }
 
 HealthAnswer readyz(const LiveStatus& status) {
-  if (!status.child_up) return json_answer(503, status, "the child is not running");
+  if (!every_child_up(status)) return json_answer(503, status, not_running(status));
   if (status.upgrade_in_progress) return json_answer(503, status, "an upgrade is in progress");
   if (status.state != "running")
     return json_answer(503, status, "the child is in state " + status.state);

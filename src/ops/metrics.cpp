@@ -1,5 +1,6 @@
 #include "visor/ops/metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "visor/common/clock.h"
 #include "visor/common/outside_text.h"
 #include "visor/process/lifecycle.h"
 
@@ -112,14 +114,36 @@ std::string format_sample_value(double value) {
 }
 
 std::string render_metrics(const LiveStatus& status) {
+  return render_metrics(status, unix_time_now());
+}
+
+std::string render_metrics(const LiveStatus& status, double now_unixtime) {
   const auto count = [](std::uint64_t value) { return static_cast<double>(value); };
   Exposition out;
 
-  out.single("visor_child_up", "gauge",
-             "Whether the supervised child process is up (1) or not (0).", status.child_up ? 1 : 0);
-  out.single("visor_child_restarts_total", "counter",
-             "Restarts of the child after it crashed, since visor started.",
-             count(status.child_restarts_total));
+  // Per-child families: one sample per child of the set, labelled child="NAME"; without a
+  // list of children, one unlabelled sample for the one child.
+  out.family("visor_child_up", "gauge",
+             "Whether the supervised child process is up (1) or not (0), per child.");
+  if (status.children.empty()) out.sample("visor_child_up", status.child_up ? 1 : 0);
+  for (const auto& child : status.children)
+    out.sample("visor_child_up", child.up ? 1 : 0, {{"child", child.name}});
+  out.family("visor_child_restarts_total", "counter",
+             "Restarts of the child after it crashed, since visor started, per child.");
+  if (status.children.empty())
+    out.sample("visor_child_restarts_total", count(status.child_restarts_total));
+  for (const auto& child : status.children)
+    out.sample("visor_child_restarts_total", count(child.restarts), {{"child", child.name}});
+  if (!status.children.empty()) {
+    out.family("visor_child_uptime_seconds", "gauge",
+               "How long the child's current process has run; 0 while it is not running.");
+    for (const auto& child : status.children) {
+      const double uptime = child.up && child.started_unixtime > 0
+                                ? std::max(0.0, now_unixtime - child.started_unixtime)
+                                : 0.0;
+      out.sample("visor_child_uptime_seconds", uptime, {{"child", child.name}});
+    }
+  }
 
   out.family("visor_state", "gauge",
              "The supervision state: 1 for the current state, 0 for every other one.");

@@ -8,6 +8,7 @@
 
 #include "visor/common/command_line.h"
 #include "visor/config/duration.h"
+#include "visor/config/options.h"
 
 namespace visor {
 namespace {
@@ -52,6 +53,17 @@ std::optional<std::string> flag_value(const std::vector<std::string>& words,
 std::vector<std::string> split_or_empty(const std::string& text) {
   auto words = split_command_line(text);
   return words ? words.value() : std::vector<std::string>{};
+}
+
+// The command line of each child: --cmd's, or the COMMAND of every --child NAME=COMMAND.
+std::vector<std::string> child_commands(const ServiceRequest& request) {
+  if (request.children.empty()) return {request.cmd};
+  std::vector<std::string> commands;
+  for (const auto& child : request.children) {
+    const auto equals = child.find('=');
+    commands.push_back(equals == std::string::npos ? std::string() : child.substr(equals + 1));
+  }
+  return commands;
 }
 
 std::string format_seconds(Duration duration) {
@@ -133,7 +145,7 @@ std::string quote_exec_word(std::string_view word) {
 std::string service_name(const ServiceRequest& request) {
   std::string name = request.name;
   if (name.empty()) {
-    const auto words = split_or_empty(request.cmd);
+    const auto words = split_or_empty(child_commands(request).front());
     name = words.empty() ? "visor" : std::filesystem::path(words.front()).filename().string();
   }
   const std::string suffix = ".service";
@@ -146,11 +158,37 @@ std::string service_name(const ServiceRequest& request) {
 
 Status check_service_request(const ServiceRequest& request) {
   std::vector<std::string> errors;
-  auto command = split_command_line(request.cmd);
-  if (!command) {
-    errors.push_back("--cmd: " + command.error());
-  } else if (command->empty()) {
-    errors.push_back("--cmd is empty");
+  if (request.children.empty()) {
+    auto command = split_command_line(request.cmd);
+    if (!command) {
+      errors.push_back("--cmd: " + command.error());
+    } else if (command->empty()) {
+      errors.push_back("--cmd is empty");
+    }
+  } else if (!request.cmd.empty()) {
+    errors.push_back("--cmd cannot be combined with --child: give one --cmd or the set's children");
+  }
+  std::vector<std::string> names;
+  for (const auto& child : request.children) {
+    const auto equals = child.find('=');
+    const std::string name = child.substr(0, equals);
+    if (equals == std::string::npos) {
+      errors.push_back("--child: expected NAME=COMMAND, got '" + child + "'");
+      continue;
+    }
+    if (!valid_child_name(name)) {
+      errors.push_back("--child: invalid child name '" + name +
+                       "' (lower-case letters, digits and '-', not starting with '-')");
+    } else if (std::find(names.begin(), names.end(), name) != names.end()) {
+      errors.push_back("--child: child name '" + name + "' is used twice");
+    }
+    names.push_back(name);
+    auto command = split_command_line(child.substr(equals + 1));
+    if (!command) {
+      errors.push_back("--child " + name + ": " + command.error());
+    } else if (command->empty()) {
+      errors.push_back("--child " + name + ": the command line is empty");
+    }
   }
   if (auto extra = split_command_line(request.extra_args); !extra) {
     errors.push_back("--visor-args: " + extra.error());
@@ -185,12 +223,18 @@ Status check_service_request(const ServiceRequest& request) {
 }
 
 std::string render_service_unit(const ServiceRequest& request, const std::string& visor_path) {
-  const auto command = split_or_empty(request.cmd);
+  const auto commands = child_commands(request);
+  const auto command = split_or_empty(commands.front());
   const auto extra = split_or_empty(request.extra_args);
   const std::string binary =
       command.empty() ? "the node" : std::filesystem::path(command.front()).filename().string();
 
-  std::vector<std::string> exec{visor_path, "wrap", "--home", request.home, "--cmd", request.cmd};
+  std::vector<std::string> exec{visor_path, "wrap", "--home", request.home};
+  if (request.children.empty()) {
+    exec.insert(exec.end(), {"--cmd", request.cmd});
+  } else {
+    for (const auto& child : request.children) exec.insert(exec.end(), {"--child", child});
+  }
   exec.insert(exec.end(), extra.begin(), extra.end());
   // One option per line: systemd joins lines that end in a backslash.
   std::string exec_start;
@@ -209,9 +253,11 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
   // visor writes its home; the node writes its data folders; --link replaces a symlink in its
   // folder.
   std::vector<std::string> writable{request.home};
-  for (const auto& path : node_data_paths(command)) {
-    if (std::find(writable.begin(), writable.end(), path) == writable.end())
-      writable.push_back(path);
+  for (const auto& child_command : commands) {
+    for (const auto& path : node_data_paths(split_or_empty(child_command))) {
+      if (std::find(writable.begin(), writable.end(), path) == writable.end())
+        writable.push_back(path);
+    }
   }
   if (const auto link = flag_value(extra, "--link");
       link && !link->empty() && link->front() == '/') {
@@ -239,7 +285,11 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
       "# The node can write only to ReadWritePaths= below (ProtectSystem=strict): add its data\n";
   unit += "# folder there if it keeps data elsewhere. Logs: journalctl -u " + name + ".service\n";
   unit += "[Unit]\n";
-  unit += "Description=" + binary + " supervised by visor\n";
+  unit +=
+      "Description=" + binary +
+      (request.children.size() > 1 ? " (" + std::to_string(request.children.size()) + " children)"
+                                   : std::string()) +
+      " supervised by visor\n";
   unit += "Wants=network-online.target\n";
   unit += "After=network-online.target\n";
   unit += "\n[Service]\n";

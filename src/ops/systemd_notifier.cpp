@@ -74,6 +74,14 @@ std::string status_summary(const LiveStatus& status) {
     summary += "; downloading " + status.upgrade_target + " " +
                std::to_string(status.download_percent) + "%";
   }
+  if (status.children.size() > 1) {  // a set: name each child and its state
+    summary += " [";
+    for (std::size_t index = 0; index < status.children.size(); ++index) {
+      if (index > 0) summary += ", ";
+      summary += status.children[index].name + " " + status.children[index].state;
+    }
+    summary += "]";
+  }
   if (!status.last_error.empty()) summary += "; " + status.last_error;
   // One line of valid UTF-8 (a newline would end the STATUS= assignment), bounded.
   return outside_text(summary, kMaxSummaryLength - kExcerptMarkerBytes);
@@ -104,7 +112,7 @@ void SystemdNotifier::schedule_watchdog() {
 
 void SystemdNotifier::status_changed(const LiveStatus& status) {
   std::string message;
-  if (status.child_up && !ready_sent_) {
+  if (every_child_up(status) && !ready_sent_) {
     ready_sent_ = true;
     message += "READY=1\n";
   }

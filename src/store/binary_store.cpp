@@ -29,7 +29,12 @@ bool valid_version_name(const std::string& version) {
 }  // namespace
 
 BinaryStore::BinaryStore(std::string home, std::string name)
-    : home_(std::move(home)), name_(std::move(name)) {}
+    : home_(std::move(home)), name_(name), names_{std::move(name)} {}
+
+BinaryStore::BinaryStore(std::string home, std::vector<std::string> names)
+    : home_(std::move(home)),
+      name_(names.empty() ? std::string() : names.front()),
+      names_(std::move(names)) {}
 
 std::string BinaryStore::version_dir(const std::string& version) const {
   return home_ + "/upgrades/" + version;
@@ -37,6 +42,10 @@ std::string BinaryStore::version_dir(const std::string& version) const {
 
 std::string BinaryStore::binary_path(const std::string& version) const {
   return version_dir(version) + "/" + name_;
+}
+
+std::string BinaryStore::binary_path(const std::string& version, const std::string& name) const {
+  return version_dir(version) + "/" + name;
 }
 
 Status BinaryStore::open() {
@@ -100,7 +109,7 @@ std::string BinaryStore::current_problem() const {
     return "points at " + target + ", not at a folder of " + home_ + "/upgrades";
   }
   if (!has_version(version)) {
-    return "points at " + target + ", which is not a folder holding the executable file " + name_;
+    return "points at " + target + ", which is not a folder holding the executable files of the release";
   }
   return {};
 }
@@ -110,10 +119,18 @@ bool BinaryStore::has_version(const std::string& version) const {
   // lstat, not stat: a folder or binary that is itself a link could lead anywhere.
   struct stat folder {};
   struct stat binary {};
-  const std::string path = binary_path(version);
-  return ::lstat(version_dir(version).c_str(), &folder) == 0 && S_ISDIR(folder.st_mode) &&
-         ::lstat(path.c_str(), &binary) == 0 && S_ISREG(binary.st_mode) &&
-         ::access(path.c_str(), X_OK) == 0;
+  if (names_.empty() || ::lstat(version_dir(version).c_str(), &folder) != 0 ||
+      !S_ISDIR(folder.st_mode)) {
+    return false;
+  }
+  for (const auto& name : names_) {
+    const std::string path = binary_path(version, name);
+    if (::lstat(path.c_str(), &binary) != 0 || !S_ISREG(binary.st_mode) ||
+        ::access(path.c_str(), X_OK) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::vector<std::string> BinaryStore::versions() const {
@@ -134,6 +151,16 @@ std::vector<std::string> BinaryStore::versions() const {
 }
 
 Status BinaryStore::install_copy(const std::string& version, const std::string& file) {
+  return install_copies(version, {{name_, file}});
+}
+
+Status BinaryStore::install_copies(const std::string& version,
+                                   const std::map<std::string, std::string>& files) {
+  for (const auto& name : names_) {
+    if (files.count(name) == 0) {
+      return Status::failure("version " + version + ": no file given for binary " + name);
+    }
+  }
   std::error_code error;
   if (has_version(version) || fs::exists(version_dir(version), error)) {
     return Status::failure("version " + version + " is already in the store (" +
@@ -144,13 +171,15 @@ Status BinaryStore::install_copy(const std::string& version, const std::string& 
   fs::remove_all(prepared, error);
   fs::create_directories(prepared, error);
   if (error) return Status::failure("creating " + prepared + ": " + error.message());
-  Status copied = copy_file_synced(file, prepared + "/" + name_, 0755);
-  if (!copied) {
-    fs::remove_all(prepared, error);
-    return copied;
+  for (const auto& name : names_) {
+    Status copied = copy_file_synced(files.at(name), prepared + "/" + name, 0755);
+    if (!copied) {
+      fs::remove_all(prepared, error);
+      return copied;
+    }
   }
   // The copy is hashed, not the original: what is recorded is what the store holds.
-  auto hashed = sha256_file(prepared + "/" + name_);
+  auto hashed = hash_binaries(prepared, names_);
   if (!hashed) {
     fs::remove_all(prepared, error);
     return Status::failure(hashed.error());
@@ -167,6 +196,10 @@ Status BinaryStore::replace_copy(const std::string& version, const std::string& 
       return Status::failure("checking " + version_dir(version) + ": " + present_error.message());
     }
     return install_copy(version, file);
+  }
+  if (names_.size() != 1) {
+    return Status::failure("version " + version + " is already in the store; replacing one " +
+                           "binary of a release of several is refused (remove the version first)");
   }
   if (current_version() == version) {
     return Status::failure("version " + version + " is current; the running version is never " +
@@ -258,12 +291,26 @@ Status BinaryStore::roll_back(const std::string& failed_version, const std::stri
   return save();
 }
 
+Result<std::string> BinaryStore::hash_binaries(const std::string& folder,
+                                               const std::vector<std::string>& names) {
+  if (names.size() == 1) return sha256_file(folder + "/" + names.front());
+  std::string lines;
+  for (const auto& name : names) {
+    auto hashed = sha256_file(folder + "/" + name);
+    if (!hashed) return hashed;
+    lines += name + " " + hashed.value() + "\n";
+  }
+  Sha256 digest;
+  digest.update(lines.data(), lines.size());
+  return digest.hex_digest();
+}
+
 Result<std::string> BinaryStore::hash_binary(const std::string& version) const {
   if (!has_version(version)) {
-    return Result<std::string>::failure(binary_path(version) +
-                                        " is missing or not a regular executable file");
+    return Result<std::string>::failure(version_dir(version) +
+                                        " is missing a regular executable file of the release");
   }
-  return sha256_file(binary_path(version));
+  return hash_binaries(version_dir(version), names_);
 }
 
 std::string BinaryStore::recorded_hash(const std::string& version) const {

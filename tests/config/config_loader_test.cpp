@@ -359,5 +359,139 @@ TEST_F(ConfigLoader, AnInvalidReadyPatternIsAConfigurationErrorInRe2Terms) {
   EXPECT_EQ(fine.options.ready_pattern, "Started\\s+\\d+");
 }
 
+// --- service sets (--child, "children", --group) ---
+
+RawValue children_flag(std::vector<std::string> values) {
+  return RawValue{values.front(), "--child", OriginKind::flag, std::move(values)};
+}
+
+bool has_error(const LoadedConfig& loaded, const std::string& part) {
+  for (const auto& error : loaded.errors) {
+    if (error.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(ConfigLoader, CmdIsASetOfOneNamedAfterItsBinary) {
+  auto loaded = load({{"cmd", flag("/opt/bin/Lava_P rpcprovider eth.yml", "cmd")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  ASSERT_EQ(loaded.options.children.size(), 1U);
+  EXPECT_EQ(loaded.options.children[0].name, "lava-p");
+  EXPECT_EQ(loaded.options.children[0].command,
+            (std::vector<std::string>{"/opt/bin/Lava_P", "rpcprovider", "eth.yml"}));
+  EXPECT_EQ(loaded.options.group, GroupPolicy::independent);
+  EXPECT_EQ(child_name_for_binary("lavap"), "lavap");
+  EXPECT_EQ(child_name_for_binary("_Vega.bin"), "vega-bin");
+  EXPECT_EQ(child_name_for_binary("___"), "child");
+}
+
+TEST_F(ConfigLoader, ChildFlagsMakeASetInListOrder) {
+  auto loaded = load({{"child", children_flag({"eth=lavap rpcprovider eth.yml --from k",
+                                               "osmo=lavap rpcprovider 'osmo chain.yml'"})},
+                      {"group", flag("together", "group")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  const auto& children = loaded.options.children;
+  ASSERT_EQ(children.size(), 2U);
+  EXPECT_EQ(children[0].name, "eth");
+  EXPECT_EQ(children[1].name, "osmo");
+  EXPECT_EQ(children[1].command,
+            (std::vector<std::string>{"lavap", "rpcprovider", "osmo chain.yml"}));
+  EXPECT_EQ(loaded.options.group, GroupPolicy::together);
+  EXPECT_EQ(loaded.options.command, children[0].command);  // the first child stays `command`
+  EXPECT_EQ(binary_names(loaded.options), std::vector<std::string>{"lavap"});
+}
+
+TEST_F(ConfigLoader, ChildrenFromTheFileCarryTheirOwnThreeKeys) {
+  const std::string password = directory_ + "/password";
+  std::ofstream(password) << "secret\n";
+  write_config(R"({"profile": "vega", "children": [
+      {"name": "core", "cmd": "vega start --home /srv/vega", "ready-pattern": "core up",
+       "stdin-file": ")" +
+               password + R"("},
+      {"name": "datanode", "cmd": "vega datanode start --home /srv/datanode"},
+      {"name": "extra", "cmd": "vega tool", "upgrade-args": ["--own", "{version}"]}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto loaded = load({});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  const Options& o = loaded.options;
+  ASSERT_EQ(o.children.size(), 3U);
+  EXPECT_EQ(o.group, GroupPolicy::together);  // the vega profile's default
+  EXPECT_EQ(ready_pattern_for(o, 0), "core up");
+  EXPECT_EQ(ready_pattern_for(o, 1), "");
+  EXPECT_EQ(stdin_file_for(o, 0), password);
+  EXPECT_EQ(stdin_file_for(o, 1), "");
+  // The profile's snapshot flag goes to the core, not to the data node; own args win.
+  EXPECT_EQ(upgrade_args_for(o, 0),
+            (std::vector<std::string>{"--snapshot.load-from-block-height", "{height}"}));
+  EXPECT_TRUE(is_vega_datanode(o.children[1]));
+  EXPECT_TRUE(upgrade_args_for(o, 1).empty());
+  EXPECT_EQ(upgrade_args_for(o, 2), (std::vector<std::string>{"--own", "{version}"}));
+}
+
+TEST_F(ConfigLoader, ChildFlagsReplaceTheFilesListAsAWhole) {
+  write_config(R"({"children": [{"name": "a", "cmd": "x"}, {"name": "b", "cmd": "y"}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto loaded = load({{"child", children_flag({"c=z run"})}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  ASSERT_EQ(loaded.options.children.size(), 1U);
+  EXPECT_EQ(loaded.options.children[0].name, "c");
+  EXPECT_EQ(loaded.options.command, (std::vector<std::string>{"z", "run"}));
+}
+
+TEST_F(ConfigLoader, EverySetErrorIsReportedAtOnce) {
+  write_config(R"({"children": [{"name": "ok", "cmd": "a"}, {"name": "x", "cmd": "b", "home": 1},
+                                {"cmd": "c"}, 7]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto from_file = load({});
+  EXPECT_TRUE(has_error(from_file, "children[1]: unknown key 'home'")) << from_file.errors.size();
+  EXPECT_TRUE(has_error(from_file, "children[2]: \"name\" is missing"));
+  EXPECT_TRUE(has_error(from_file, "children[3] must be an object"));
+
+  auto loaded = load({{"child", children_flag({"Core=vega start", "core=vega start", "core=x",
+                                               "-dash=y", "noequals", "empty=", "q=a 'b"})},
+                      {"group", flag("sometimes", "group")}});
+  EXPECT_TRUE(has_error(loaded, "invalid child name 'Core'"));
+  EXPECT_TRUE(has_error(loaded, "child name 'core' is used twice"));
+  EXPECT_TRUE(has_error(loaded, "invalid child name '-dash'"));
+  EXPECT_TRUE(has_error(loaded, "expected NAME=COMMAND"));
+  EXPECT_TRUE(has_error(loaded, "'empty': the command line is empty"));
+  EXPECT_TRUE(has_error(loaded, "'q': command: "));
+  EXPECT_TRUE(has_error(loaded, "expected independent|together, got 'sometimes'"));
+  EXPECT_GE(loaded.errors.size(), 7U);
+}
+
+TEST_F(ConfigLoader, CmdWithChildrenIsAnError) {
+  auto loaded = load({{"cmd", flag("lavap", "cmd")}, {"child", children_flag({"a=lavap"})}});
+  EXPECT_TRUE(has_error(loaded, "--cmd cannot be combined with --child"));
+  write_config(R"({"cmd": "lavap", "children": [{"name": "a", "cmd": "lavap"}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto from_file = load({});
+  EXPECT_TRUE(has_error(from_file, "--cmd cannot be combined with \"children\""));
+}
+
+TEST_F(ConfigLoader, ATemplateWithoutNameNeedsOneBinaryName) {
+  const RawValue two = children_flag({"core=vega start", "helper=vegawallet service run"});
+  auto loaded =
+      load({{"child", two},
+            {"download-url", flag("https://example.com/{version}/x.zip", "download-url")}});
+  EXPECT_TRUE(has_error(loaded, "--download-url has no {name}")) << loaded.errors.size();
+  auto named =
+      load({{"child", two},
+            {"download-url", flag("https://example.com/{version}/{name}", "download-url")}});
+  EXPECT_TRUE(named.errors.empty()) << named.errors.front();
+  auto one_name =
+      load({{"child", children_flag({"core=vega start", "datanode=vega datanode start"})},
+            {"download-url", flag("https://example.com/{version}/vega.zip", "download-url")}});
+  EXPECT_TRUE(one_name.errors.empty()) << one_name.errors.front();
+}
+
+TEST_F(ConfigLoader, OneChildFromTheEnvironment) {
+  environment_["VISOR_CHILD"] = "node=lavap rpcprovider";
+  auto loaded = load({});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  ASSERT_EQ(loaded.options.children.size(), 1U);
+  EXPECT_EQ(loaded.options.children[0].name, "node");
+}
+
 }  // namespace
 }  // namespace visor

@@ -278,5 +278,23 @@ TEST(HealthServerListen, ReportsABadOrBusyAddress) {
   server->stop();
 }
 
+TEST(HealthAnswers, ASetIsHealthyOnlyWhileEveryChildRuns) {
+  LiveStatus status = running();
+  status.children = {{"core", "running", 10, true, 0, 1, ""},
+                     {"datanode", "running", 11, true, 0, 1, ""}};
+  EXPECT_EQ(answer_health_request("GET", "/healthz", status).status, 200u);
+  EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 200u);
+  status.children[1].up = false;
+  status.children[1].state = "backoff";
+  const HealthAnswer down = answer_health_request("GET", "/healthz", status);
+  EXPECT_EQ(down.status, 503u);
+  EXPECT_EQ(nlohmann::json::parse(down.body)["reason"], "child datanode is not running");
+  EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 503u);
+  status.children[1].up = true;
+  status.upgrade_in_progress = true;
+  EXPECT_EQ(answer_health_request("GET", "/healthz", status).status, 200u);
+  EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 503u);
+}
+
 }  // namespace
 }  // namespace visor

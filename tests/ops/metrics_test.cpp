@@ -177,5 +177,25 @@ TEST(PrometheusTextValidator, RejectsBrokenExpositions) {
   EXPECT_GT(errors_of("# HELP a x\n# TYPE a gauge\na 1"), 0u);  // no final newline
 }
 
+LiveStatus set_status() {
+  LiveStatus status = busy_status();
+  status.children = {{"core", "running", 10, true, 2, 1700000000.0, "0.79.0"},
+                     {"data-node", "backoff", 0, false, 5, 0, "0.79.0"}};
+  return status;
+}
+
+TEST(Metrics, EachChildOfASetHasItsOwnLabelledSamples) {
+  const auto parsed = validate_prometheus_text(render_metrics(set_status(), 1700000090.5));
+  ASSERT_TRUE(parsed.errors.empty()) << joined(parsed.errors);
+  EXPECT_EQ(parsed.value("visor_child_up", {{"child", "core"}}), 1);
+  EXPECT_EQ(parsed.value("visor_child_up", {{"child", "data-node"}}), 0);
+  EXPECT_EQ(parsed.value("visor_child_restarts_total", {{"child", "core"}}), 2);
+  EXPECT_EQ(parsed.value("visor_child_restarts_total", {{"child", "data-node"}}), 5);
+  EXPECT_EQ(parsed.types.at("visor_child_uptime_seconds"), "gauge");
+  EXPECT_EQ(parsed.value("visor_child_uptime_seconds", {{"child", "core"}}), 90.5);
+  EXPECT_EQ(parsed.value("visor_child_uptime_seconds", {{"child", "data-node"}}), 0);
+  EXPECT_FALSE(parsed.value("visor_child_up").has_value());  // no unlabelled sample in a set
+}
+
 }  // namespace
 }  // namespace visor

@@ -177,6 +177,39 @@ TEST(ServiceUnit, RequestsAreChecked) {
   EXPECT_NE(check_service_request(request).error().find("--visor-args"), std::string::npos);
 }
 
+TEST(ServiceUnit, ASetRunsEveryChildAndCanWriteEachChildsHome) {
+  ServiceRequest request;
+  request.home = "/var/lib/visor";
+  request.children = {"core=vega start --home /srv/vega",
+                      "datanode=vega datanode start --home /srv/datanode"};
+  request.extra_args = "--profile vega";
+  ASSERT_TRUE(check_service_request(request).ok()) << check_service_request(request).error();
+  const std::string unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ExecStart"),
+            "/usr/local/bin/visor wrap --home /var/lib/visor --child "
+            "\"core=vega start --home /srv/vega\" --child "
+            "\"datanode=vega datanode start --home /srv/datanode\" --profile vega");
+  EXPECT_EQ(value_of(unit, "ReadWritePaths"), "/var/lib/visor /srv/vega /srv/datanode");
+  EXPECT_EQ(value_of(unit, "Description"), "vega (2 children) supervised by visor");
+  EXPECT_EQ(service_name(request), "vega");
+}
+
+TEST(ServiceUnit, SetRequestsAreChecked) {
+  ServiceRequest request;
+  request.home = "/var/lib/visor";
+  request.children = {"Eth=lavap a", "osmo", "x=", "y=lavap 'open", "z=lavap", "z=lavap"};
+  const std::string error = check_service_request(request).error();
+  for (const char* part :
+       {"invalid child name 'Eth'", "expected NAME=COMMAND, got 'osmo'",
+        "--child x: the command line is empty", "--child y: ", "child name 'z' is used twice"}) {
+    EXPECT_NE(error.find(part), std::string::npos) << part << "\n" << error;
+  }
+  request.children = {"a=lavap"};
+  request.cmd = "lavap";
+  EXPECT_NE(check_service_request(request).error().find("--cmd cannot be combined with --child"),
+            std::string::npos);
+}
+
 TEST(ServiceUnit, EveryDataFolderOfTheNodeIsWritable) {
   // Any absolute path given to an option naming a home or a dir, in both spellings.
   EXPECT_EQ(node_data_paths({"vega", "start", "--home", "/srv/vega", "--tendermint-home=/srv/tm",

@@ -164,5 +164,19 @@ TEST_F(Notifier, NoWatchdogWithoutAnInterval) {
   EXPECT_FALSE(notifier.watchdog_interval());
 }
 
+TEST_F(Notifier, ASetIsReadyOnceEveryChildIsUpAndItsStatusNamesTheChildren) {
+  SystemdNotifier notifier = make();
+  LiveStatus status = running_lavap();
+  status.children = {{"eth", "running", 10, true, 0, 1, "5.2.1"},
+                     {"osmo", "starting", 0, false, 0, 0, ""}};
+  notifier.status_changed(status);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0], "STATUS=running lavap 5.2.1 [eth running, osmo starting]");
+  status.children[1] = {"osmo", "running", 11, true, 0, 1, "5.2.1"};
+  notifier.status_changed(status);
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[1], "READY=1\nSTATUS=running lavap 5.2.1 [eth running, osmo running]");
+}
+
 }  // namespace
 }  // namespace visor

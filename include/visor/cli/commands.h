@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "visor/daemon/preflight.h"
 #include "visor/ops/service_unit.h"

@@ -9,6 +9,12 @@ using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 using Duration = std::chrono::milliseconds;
 
+/// Wall-clock time in seconds since the Unix epoch, for timestamps shown to people and
+/// Prometheus (never for measuring intervals: it jumps).
+inline double unix_time_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 /// A monotonic clock. Everything that measures intervals uses it, never the wall clock,
 /// so that clock jumps cannot break backoff or timeouts.
 class Clock {

@@ -7,10 +7,22 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "visor/common/network_view.h"
 
 namespace visor {
+
+/// One child of a service set as operations see it (metrics, health, status, STATUS=).
+struct ChildStatus {
+  std::string name;                ///< the child's name in the set, e.g. "core"
+  std::string state = "starting";  ///< the child's state ("running", "backoff", ...)
+  pid_t pid = 0;
+  bool up = false;
+  std::uint64_t restarts = 0;   ///< restarts after a crash, since visor started
+  double started_unixtime = 0;  ///< when the running process started; 0 when none runs
+  std::string version;          ///< the version it runs; empty when unknown
+};
 
 struct LiveStatus {
   std::string state = "starting";  ///< the lifecycle state (docs/design.md)
@@ -42,6 +54,28 @@ struct LiveStatus {
   std::uint64_t download_bytes_total = 0;
   std::uint64_t orphans_reaped_total = 0;
   double started_unixtime = 0;
+
+  /// The children of the set in list order; empty when only the fields above describe the
+  /// one child (child_pid, child_up, child_restarts_total).
+  std::vector<ChildStatus> children;
 };
+
+/// Whether every child is up: each entry of `children`, or `child_up` when that list is empty.
+inline bool every_child_up(const LiveStatus& status) {
+  if (status.children.empty()) return status.child_up;
+  for (const auto& child : status.children) {
+    if (!child.up) return false;
+  }
+  return true;
+}
+
+/// The first child that is not up, for messages ("child datanode is not running"); empty when
+/// every child is up or the set is described by `child_up` alone.
+inline std::string first_child_down(const LiveStatus& status) {
+  for (const auto& child : status.children) {
+    if (!child.up) return child.name;
+  }
+  return {};
+}
 
 }  // namespace visor

@@ -17,7 +17,8 @@ struct OptionSpec {
   std::string name;           ///< flag name without dashes, also the config file key
   std::string default_value;  ///< empty when there is no default
   std::string help;
-  bool is_flag = false;  ///< a boolean switch (`--allow-http`), no value on the command line
+  bool is_flag = false;     ///< a boolean switch (`--allow-http`), no value on the command line
+  bool repeatable = false;  ///< may be given several times (`--child`); see RawValue::list
 };
 
 /// Every option of `visor wrap`, in the order the help lists them.
@@ -44,6 +45,7 @@ struct RawValue {
   std::string value;
   std::string origin;  ///< e.g. "--stop-timeout", "VISOR_STOP_TIMEOUT", "/etc/visor.json"
   OriginKind kind = OriginKind::flag;
+  std::vector<std::string> list{};  ///< every value of a repeatable flag, in the order given
 };
 using RawValues = std::map<std::string, RawValue>;
 

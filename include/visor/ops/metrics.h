@@ -19,6 +19,8 @@ inline constexpr const char* kUpgradeResults[] = {"success", "failed", "rolled_b
 
 /// Renders every visor metric family from `status` in the Prometheus text format.
 std::string render_metrics(const LiveStatus& status);
+/// The same, with the wall-clock time the per-child uptimes are measured to (for tests).
+std::string render_metrics(const LiveStatus& status, double now_unixtime);
 
 /// The longest label value, in bytes, before the format's escapes.
 inline constexpr std::size_t kMaxLabelBytes = 256;

@@ -37,7 +37,7 @@ class SystemdNotifier {
 
   /// Starts the watchdog pings (when enabled).
   void start();
-  /// READY=1 the first time `status.child_up` is true; STATUS= when the summary changed;
+  /// READY=1 the first time every child is up (every_child_up); STATUS= when the summary changed;
   /// STOPPING=1 once when the state becomes "stopping".
   void status_changed(const LiveStatus& status);
   /// STOPPING=1 (once) and no further watchdog pings.

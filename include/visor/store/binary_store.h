@@ -12,6 +12,7 @@
 // upgrades/<version>, a real folder (not a link) holding a regular, executable binary.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,14 +26,23 @@ class BinaryStore {
  public:
   /// A store for binaries called `name` (e.g. "lavap") under `home`. Nothing is read yet.
   BinaryStore(std::string home, std::string name);
+  /// A store whose every version holds each of `names` (a service set running several binaries
+  /// of one release); names.front() is name(). `names` must not be empty.
+  BinaryStore(std::string home, std::vector<std::string> names);
 
   const std::string& home() const { return home_; }
   const std::string& name() const { return name_; }
+  /// Every binary a version holds, the first being name().
+  const std::vector<std::string>& names() const { return names_; }
   std::string version_dir(const std::string& version) const;
   std::string binary_path(const std::string& version) const;
+  /// upgrades/<version>/<name> for one of names().
+  std::string binary_path(const std::string& version, const std::string& name) const;
   std::string current_link() const { return home_ + "/current"; }
   /// <home>/current/<name>: what the child runs.
   std::string current_binary() const { return current_link() + "/" + name_; }
+  /// <home>/current/<name>: what a child running `name` runs.
+  std::string current_binary(const std::string& name) const { return current_link() + "/" + name; }
   std::string tmp_dir() const { return home_ + "/tmp"; }
   std::string state_path() const { return home_ + "/state.json"; }
 
@@ -49,7 +59,7 @@ class BinaryStore {
   /// "is not a symbolic link", "points at /elsewhere/upgrades/1.0.0, outside <home>/upgrades".
   std::string current_problem() const;
   /// True when upgrades/<version> is a real folder (not a symlink) and upgrades/<version>/<name>
-  /// a regular, executable file (not a symlink).
+  /// a regular, executable file (not a symlink), for each of names().
   bool has_version(const std::string& version) const;
   /// The name of the binary `current` holds when it holds exactly one file (a store made by
   /// an earlier run knows its binary's name this way); empty otherwise.
@@ -58,15 +68,20 @@ class BinaryStore {
   std::vector<std::string> versions() const;
 
   /// Copies `file` into upgrades/<version>/<name> through tmp/ (copy, fsync, rename of the
-  /// folder) and records the SHA-256 of the copy (written by the next save()). Refuses when the
-  /// version is already there: the store never overwrites.
+  /// folder) and records the SHA-256 of the copy (written by the next save()), for a store of
+  /// one name. Refuses when the version is already there: the store never overwrites.
   Status install_copy(const std::string& version, const std::string& file);
+  /// The same for a version of several binaries: `files` maps each of names() to the file to
+  /// copy; every name must be given. The version appears with all of them or not at all.
+  Status install_copies(const std::string& version,
+                        const std::map<std::string, std::string>& files);
   /// Replaces the binary of a version that is already in the store and is not current (for
   /// `add-upgrade --force`): the new copy is prepared in tmp/ and swapped in with one atomic
   /// rename, so upgrades/<version> holds the old or the new binary, never a mix. Records the
   /// SHA-256 of the new copy (written by the next save()).
   Status replace_copy(const std::string& version, const std::string& file);
-  /// Moves `prepared_dir` (in tmp/, holding a verified <name>) to upgrades/<version>.
+  /// Moves `prepared_dir` (in tmp/, holding a verified binary for each of names()) to
+  /// upgrades/<version>.
   Status install_directory(const std::string& version, const std::string& prepared_dir) const;
 
   /// Points `current` at `version` (atomic rename) and records current/previous.
@@ -75,7 +90,12 @@ class BinaryStore {
   Status roll_back(const std::string& failed_version, const std::string& to_version,
                    const std::string& reason);
 
-  /// The SHA-256 of upgrades/<version>/<name> as it is on disk now. Reads no state: safe on the
+  /// The digest a version's binaries are recorded under, of `folder`/<name> for each of `names`:
+  /// the file's SHA-256 for one name (what `sha256sum` prints), else the SHA-256 of the lines
+  /// "<name> <sha256>\n" in the order of `names` (one value per version keeps state.json's shape).
+  static Result<std::string> hash_binaries(const std::string& folder,
+                                           const std::vector<std::string>& names);
+  /// hash_binaries() of upgrades/<version> as it is on disk now. Reads no state: safe on the
   /// Worker thread while the main thread uses the store.
   Result<std::string> hash_binary(const std::string& version) const;
   /// The SHA-256 recorded for `version` at install; empty when none is.
@@ -142,6 +162,7 @@ class BinaryStore {
  private:
   std::string home_;
   std::string name_;
+  std::vector<std::string> names_;
   StoreState state_;
 };
 

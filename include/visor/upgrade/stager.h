@@ -33,15 +33,18 @@ struct StageRequest {
 };
 
 struct StageResult {
-  std::string version;  ///< the version now in upgrades/
-  std::string url;
-  std::uint64_t bytes = 0;
+  std::string version;      ///< the version now in upgrades/
+  std::string url;          ///< the first artifact's URL
+  std::uint64_t bytes = 0;  ///< of every artifact downloaded
   bool resumed = false;
   bool already_present = false;
   std::string sha256;  ///< of the installed binary (empty when already_present)
 };
 
-/// Downloads, verifies, unpacks, probes and installs one version into `store`.
+/// Downloads, verifies, unpacks, probes and installs one version into `store`, with every
+/// binary of store.names(): one download per distinct artifact URL (an archive provides each
+/// binary named in it; a bare artifact is fetched once per name through {name}), one fetch of
+/// each checksum file, and each binary must report the same version.
 /// Only the filesystem of `store` is touched (install_directory), never its state.
 Result<StageResult> stage_version(const StageRequest& request, const Options& options,
                                   const BinaryStore& store);
