@@ -7,9 +7,13 @@
 #   5. fetch + verify throughput and peak RSS vs curl | sha256sum (tests/bench/fetch_bench.sh)
 #   6. Cosmos halt to new node running: plan pre-staged via --node vs fetched at the halt at
 #      20 MB/s (tests/bench/halt_bench.py)
+#   7. service sets: idle RSS and wake-ups of one visor with 1, 3 and 10 children beside as many
+#      single-child visors (tests/bench/set_bench.py)
 #
-# Usage: scripts/bench.sh [SECTION...]   sections: idle signal spawn switch fetch halt (default: all)
-#   BENCH_IDLE_SECONDS=60   idle window
+# Usage: scripts/bench.sh [SECTION...]   sections: idle signal spawn switch fetch halt sets
+#                                        (default: all)
+#   BENCH_IDLE_SECONDS=60   idle window (also of the sets section)
+#   BENCH_SET_SIZES=1,3,10  children per set in the sets section
 #   BENCH_SIGNALS=1000      signals per run (3 runs per contender, interleaved)
 #   BENCH_SPAWN_RUNS=300    hyperfine runs per contender
 #   BENCH_SWITCH_TRIALS=30  switches (each in a fresh home)
@@ -34,8 +38,9 @@ switch_trials="${BENCH_SWITCH_TRIALS:-30}"
 fetch_mib="${BENCH_FETCH_MIB:-256}"
 halt_trials="${BENCH_HALT_TRIALS:-3}"
 halt_mib="${BENCH_HALT_MIB:-100}"
+set_sizes="${BENCH_SET_SIZES:-1,3,10}"
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(idle signal spawn switch fetch halt)
+[ ${#sections[@]} -gt 0 ] || sections=(idle signal spawn switch fetch halt sets)
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVISOR_SANITIZE=OFF -DVISOR_TSAN=OFF \
   -DVISOR_FUZZ=OFF >/dev/null
@@ -280,6 +285,51 @@ EOF
   say ""
 }
 
+# --- 7. service sets: one visor with N children vs N visors -----------------------------------
+service_sets() {
+  say "## Service sets: one visor with N children beside N single-child visors (${idle_seconds} s window, all side by side)"
+  say ""
+  mkdir -p "$work/sets"
+  python3 tests/bench/set_bench.py --visor "$visor" --work "$work/sets" --sizes "$set_sizes" \
+    --seconds "$idle_seconds" > "$work/sets/results.jsonl"
+  python3 - "$work/sets/results.jsonl" <<'EOF' | tee -a "$report"
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+def mib(kib):
+    return f"{kib / 1024:.2f} MiB"
+def ratio(a, b):
+    return "—" if b == 0 else f"{a / b:.2f}"
+print("| children | set: RSS | set: PSS | set: private dirty | set: wake-ups | set: CPU | "
+      "N visors: RSS (sum) | PSS (sum) | private dirty (sum) | wake-ups (sum) | CPU (sum) | "
+      "set / N visors: RSS | PSS | wake-ups | aim: set RSS < 12 MiB + 0.1 MiB per extra child |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for n in sorted({r["n"] for r in rows}):
+    s = next(r for r in rows if r["n"] == n and r["kind"] == "set")
+    m = next(r for r in rows if r["n"] == n and r["kind"] == "singles")
+    aim = 12 * 1024 + 0.1 * 1024 * (n - 1)
+    verdict = f"{'met' if s['rss_kib'] < aim else 'missed'} ({mib(s['rss_kib'])} vs {mib(aim)})"
+    print(f"| {n} | {mib(s['rss_kib'])} | {mib(s['pss_kib'])} | {mib(s['private_dirty_kib'])} | {s['wakeups']} | "
+          f"{s['cpu_ns'] / 1e6:.3f} ms | {mib(m['rss_kib'])} | {mib(m['pss_kib'])} | {mib(m['private_dirty_kib'])} | "
+          f"{m['wakeups']} | {m['cpu_ns'] / 1e6:.3f} ms | {ratio(s['rss_kib'], m['rss_kib'])} | "
+          f"{ratio(s['pss_kib'], m['pss_kib'])} | {ratio(s['wakeups'], m['wakeups'])} | {verdict} |")
+print()
+one = next((r for r in rows if r["n"] == 1 and r["kind"] == "set"), None)
+if one:
+    for r in rows:
+        if r["kind"] == "set" and r["n"] > 1:
+            extra = r["n"] - 1
+            print(f"- set of {r['n']}: {(r['rss_kib'] - one['rss_kib']) / extra:.0f} KiB of RSS and "
+                  f"{(r['private_dirty_kib'] - one['private_dirty_kib']) / extra:.0f} KiB of private dirty "
+                  f"memory per extra child")
+    print()
+print(f"Window: {rows[0]['window_s']} s. Commands: " +
+      "; ".join(f"`{r['commands'][0]}`" + (f" (x{r['visors']})" if r["visors"] > 1 else "") for r in rows) + ".")
+print("RSS of separate visors counts their shared library pages once per visor; PSS divides those pages")
+print("among the processes that map them, so the PSS columns compare what each side costs the host.")
+EOF
+  say ""
+}
+
 for section in "${sections[@]}"; do
   case "$section" in
     idle) idle ;;
@@ -288,7 +338,8 @@ for section in "${sections[@]}"; do
     switch) switch_downtime ;;
     fetch) fetch ;;
     halt) halt_to_running ;;
-    *) echo "bench.sh: unknown section $section (idle signal spawn switch fetch halt)" >&2; exit 2 ;;
+    sets) service_sets ;;
+    *) echo "bench.sh: unknown section $section (idle signal spawn switch fetch halt sets)" >&2; exit 2 ;;
   esac
 done
 say "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

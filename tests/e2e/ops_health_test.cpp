@@ -20,69 +20,6 @@
 namespace visor::e2e {
 namespace {
 
-struct HttpReply {
-  int status = 0;  ///< 0 when the connection failed or was closed without an answer
-  std::string body;
-};
-
-int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-void send_all(int fd, const std::string& text) {
-  std::size_t sent = 0;
-  while (sent < text.size()) {
-    const ssize_t result = ::send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
-    if (result <= 0) return;  // visor may close first; the test looks at what comes back
-    sent += static_cast<std::size_t>(result);
-  }
-}
-
-// Reads until the peer closes or `timeout` passes; `closed` says which.
-std::string read_until_closed(int fd, std::chrono::milliseconds timeout, bool* closed) {
-  std::string text;
-  *closed = false;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return text;
-    pollfd ready{fd, POLLIN, 0};
-    if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return text;
-    char buffer[8192];
-    const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
-    if (got <= 0) {
-      *closed = true;
-      return text;
-    }
-    text.append(buffer, static_cast<std::size_t>(got));
-  }
-}
-
-HttpReply http_get(int port, const std::string& path, std::chrono::milliseconds timeout = 3s) {
-  HttpReply reply;
-  const int fd = connect_to(port);
-  if (fd < 0) return reply;
-  send_all(fd, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-  bool closed = false;
-  const std::string text = read_until_closed(fd, timeout, &closed);
-  ::close(fd);
-  if (text.rfind("HTTP/1.1 ", 0) != 0 || text.size() < 12) return reply;
-  reply.status = std::stoi(text.substr(9, 3));
-  const auto body = text.find("\r\n\r\n");
-  if (body != std::string::npos) reply.body = text.substr(body + 4);
-  return reply;
-}
-
 std::string errors_text(const std::vector<std::string>& errors) {
   std::string text;
   for (const auto& error : errors) text += error + "\n";

@@ -108,4 +108,18 @@ CommandResult run_command(const std::string& command, bool merge_stderr = true);
 /// SHA-256 of a file, computed by coreutils' sha256sum (independent of visor's own code).
 std::string sha256sum(const std::string& path);
 
+/// An HTTP answer as a client on 127.0.0.1 saw it.
+struct HttpReply {
+  int status = 0;  ///< 0 when the connection failed or was closed without an answer
+  std::string body;
+};
+/// A TCP connection to 127.0.0.1:`port`; -1 when it cannot be made.
+int connect_to(int port);
+/// Sends all of `text` on `fd`, or as much as the peer takes before it closes.
+void send_all(int fd, const std::string& text);
+/// Reads until the peer closes or `timeout` passes; `closed` says which.
+std::string read_until_closed(int fd, std::chrono::milliseconds timeout, bool* closed);
+/// GET `path` from 127.0.0.1:`port` (HTTP/1.1, Connection: close).
+HttpReply http_get(int port, const std::string& path, std::chrono::milliseconds timeout = 3s);
+
 }  // namespace visor::e2e

@@ -14,6 +14,16 @@
 //   --exit N            exit with code N after --after (default: run until a signal)
 //   --after MS          delay before --exit or --kill-self (default 0)
 //   --kill-self SIG     kill itself with signal number SIG after --after
+//   --label L           the name this child goes by in --event-log
+//   --event-log F       append "L start MS" once the signal handlers are set, "L term MS" when
+//                       SIGTERM or SIGINT arrives and "L exit MS" just before it exits for it
+//                       (MS: CLOCK_MONOTONIC milliseconds; several children may share F)
+//   --term-delay MS     on SIGTERM or SIGINT, wait MS before exiting (a slow shutdown)
+// Run as `<child> datanode network-history latest-history-segment ... --home H`, it plays a
+// Vega data node's history query instead: it appends its arguments (one line, space-separated)
+// to H/history-calls and answers from the file H/history-reply (or $VISOR_TEST_HISTORY_REPLY
+// without --home): its content goes to stdout with exit 0; a first line "EXIT N" sends the rest
+// to stderr with exit N; a missing file is "no history reply file" on stderr and exit 1.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -29,7 +39,10 @@
 namespace {
 
 const char* g_signal_log = nullptr;
+const char* g_event_log = nullptr;
+std::string g_label = "child";
 int g_exit_on_term = -1;
+int g_term_delay_ms = 0;
 
 void append_line(const char* path, const std::string& line) {
   const int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -38,6 +51,17 @@ void append_line(const char* path, const std::string& line) {
   ssize_t ignored = write(fd, text.data(), text.size());
   (void)ignored;
   close(fd);
+}
+
+long long monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec * 1000LL + now.tv_nsec / 1000000;
+}
+
+void log_event(const char* what) {
+  if (g_event_log)
+    append_line(g_event_log, g_label + " " + what + " " + std::to_string(monotonic_ms()));
 }
 
 const char* name_of(int signal_number) {
@@ -62,16 +86,66 @@ const char* name_of(int signal_number) {
 void on_signal(int signal_number) {
   if (g_signal_log) append_line(g_signal_log, name_of(signal_number));
   if (signal_number == SIGTERM || signal_number == SIGINT) {
+    log_event("term");
+    if (g_term_delay_ms > 0) usleep(static_cast<useconds_t>(g_term_delay_ms) * 1000);
+    log_event("exit");
     if (g_exit_on_term >= 0) _exit(g_exit_on_term);
     signal(signal_number, SIG_DFL);
     raise(signal_number);
   }
 }
 
+std::string read_whole(const std::string& path, bool* found) {
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY);
+  *found = fd >= 0;
+  if (fd < 0) return text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  return text;
+}
+
+// `datanode network-history latest-history-segment ...`: see the header.
+int answer_history_query(const std::vector<std::string>& args) {
+  std::string reply_path;
+  std::string call;
+  for (size_t i = 0; i < args.size(); ++i) {
+    call += (i ? " " : "") + args[i];
+    if (args[i] == "--home" && i + 1 < args.size()) reply_path = args[i + 1];
+  }
+  if (!reply_path.empty()) {
+    append_line((reply_path + "/history-calls").c_str(), call);
+    reply_path += "/history-reply";
+  } else if (const char* from_environment = std::getenv("VISOR_TEST_HISTORY_REPLY")) {
+    reply_path = from_environment;
+  }
+  bool found = false;
+  std::string reply = reply_path.empty() ? "" : read_whole(reply_path, &found);
+  if (!found) {
+    std::fprintf(stderr, "no history reply file\n");
+    return 1;
+  }
+  if (reply.rfind("EXIT ", 0) == 0) {
+    const size_t end = reply.find('\n');
+    const int code = std::atoi(reply.substr(5, end).c_str());
+    const std::string rest = end == std::string::npos ? "" : reply.substr(end + 1);
+    std::fprintf(stderr, "%s", rest.c_str());
+    return code;
+  }
+  std::printf("%s", reply.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() >= 3 && args[0] == "datanode" && args[1] == "network-history" &&
+      args[2] == "latest-history-segment") {
+    return answer_history_query(args);
+  }
   std::string version;
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--version") version = args[i + 1];
@@ -127,6 +201,12 @@ int main(int argc, char** argv) {
       after_ms = std::atoi(args[++i].c_str());
     } else if (arg == "--kill-self" && has_value) {
       kill_self = std::atoi(args[++i].c_str());
+    } else if (arg == "--label" && has_value) {
+      g_label = args[++i];
+    } else if (arg == "--event-log" && has_value) {
+      g_event_log = args[++i].c_str();
+    } else if (arg == "--term-delay" && has_value) {
+      g_term_delay_ms = std::atoi(args[++i].c_str());
     }
   }
   struct sigaction action {};
@@ -150,6 +230,7 @@ int main(int argc, char** argv) {
     }
     if (middle > 0) waitpid(middle, nullptr, 0);
   }
+  log_event("start");
   for (const auto& line : prints) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
