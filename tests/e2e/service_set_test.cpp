@@ -402,12 +402,17 @@ TEST_F(ServiceSet, CreateServiceWritesAUnitForASet) {
                  dir_ / "create.log", environment());
   ASSERT_EQ(create.wait(10s), 0) << create.output();
   const std::string text = read_file(unit);
+  // ExecStart= with its continuation lines ("\" at the end of a line) joined.
   std::string exec_start;
   {
     std::istringstream lines(text);
     std::string line;
+    bool continued = false;
     while (std::getline(lines, line)) {
-      if (line.rfind("ExecStart=", 0) == 0) exec_start = line;
+      if (!continued && line.rfind("ExecStart=", 0) != 0) continue;
+      continued = !line.empty() && line.back() == '\\';
+      exec_start += continued ? line.substr(0, line.size() - 1) : line;
+      if (!continued) break;
     }
   }
   ASSERT_EQ(exec_start.rfind("ExecStart=" + visor_binary() + " wrap", 0), 0) << text;
