@@ -316,13 +316,6 @@ int run_cli(int argc, char** argv) {
     Preflight checked = preflight(load_from_flags(wrap_flags, true));
     if (!checked.loaded.errors.empty()) return report_errors(checked.loaded.errors);
     const Options& options = checked.loaded.options;
-    if (options.children.size() > 1) {
-      // The set policy (process/service_set.h) is not yet driven by the daemon: refuse a set
-      // rather than run only its first child.
-      return report_errors({"a service set of " + std::to_string(options.children.size()) +
-                            " children is not supported by this build of wrap yet; run one "
-                            "visor per child"});
-    }
     log::setup(options.log_format, options.log_level);
     for (const auto& note : checked.loaded.notes) log::info("cosmovisor_environment", note);
     for (const auto& warning : checked.loaded.warnings) log::warn("configuration", warning);

@@ -59,16 +59,16 @@ TEST_F(ServiceSetConfig, ChildrenFromTheConfigFileAreChecked) {
   EXPECT_NE(output.find("children[1]: \"name\" is missing"), std::string::npos) << output;
 }
 
-// The supervisor does not drive a set of several children yet: wrap says so instead of
-// running only the first one.
-TEST_F(ServiceSetConfig, ASetOfSeveralIsRefusedRatherThanHalfRun) {
-  const std::string argv_file = dir_ / "argv";
-  Process visor(wrap({"--child", "a=" + child() + " --argv-file " + argv_file, "--child",
-                      "b=" + child() + " --argv-file " + argv_file}),
+TEST_F(ServiceSetConfig, ASetOfSeveralRunsEveryChildAndExitsWithTheFirstsStatus) {
+  const std::string first = dir_ / "first";
+  const std::string second = dir_ / "second";
+  Process visor(wrap({"--child", "a=" + child() + " --argv-file " + first + " --exit 5 --after 300",
+                      "--child", "b=" + child() + " --argv-file " + second + " --exit 0",
+                      "--restart", "never"}),
                 log());
-  EXPECT_EQ(visor.wait(10s), 2);
-  EXPECT_NE(visor.output().find("service set of 2 children"), std::string::npos) << visor.output();
-  EXPECT_FALSE(std::filesystem::exists(argv_file));
+  EXPECT_EQ(visor.wait(15s), 5) << visor.output();
+  EXPECT_TRUE(std::filesystem::exists(first)) << visor.output();
+  EXPECT_TRUE(std::filesystem::exists(second)) << visor.output();
 }
 
 }  // namespace
