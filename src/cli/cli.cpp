@@ -169,11 +169,13 @@ std::string default_home() {
 // add-upgrade stores the file under the name wrap runs, whatever FILE is called. That name
 // comes from the configuration wrap would use (--cmd, VISOR_CMD, config.json "cmd"), else from
 // the binary the store's `current` holds, else from FILE itself (a store's first binary).
-std::string managed_name(const LoadedConfig& loaded, const std::string& file) {
-  if (std::string name = binary_name(loaded.options); !name.empty()) return name;
+// A service set may run several binaries of one release: they are all named (the first being
+// what `current_binary_name` would give).
+std::vector<std::string> managed_names(const LoadedConfig& loaded, const std::string& file) {
+  if (auto names = binary_names(loaded.options); !names.empty()) return names;
   const BinaryStore store(loaded.options.home, "");
-  if (std::string name = store.current_binary_name(); !name.empty()) return name;
-  return std::filesystem::path(file).filename().string();
+  if (auto names = store.current_binary_names(); !names.empty()) return names;
+  return {std::filesystem::path(file).filename().string()};
 }
 
 // create-service without --home: /var/lib/visor for a system user (uid below 1000, Debian's
@@ -252,6 +254,9 @@ int run_cli(int argc, char** argv) {
                           "VISOR_CMD, config.json, the store's current binary]");
   add_upgrade->add_option("--plan", upgrade.plan,
                           "also map this Cosmos upgrade plan name to the version");
+  add_upgrade->add_option("--binary", upgrade.binary,
+                          "which binary of a service set's release FILE is (when the set runs "
+                          "several; or give a folder holding every one)");
   add_upgrade->add_option("--version-args", upgrade.version_args,
                           "how the binary is asked its version [default: version]");
   std::uint64_t add_height = 0;
@@ -316,13 +321,6 @@ int run_cli(int argc, char** argv) {
     Preflight checked = preflight(load_from_flags(wrap_flags, true));
     if (!checked.loaded.errors.empty()) return report_errors(checked.loaded.errors);
     const Options& options = checked.loaded.options;
-    if (options.children.size() > 1) {
-      // The set policy (process/service_set.h) is not yet driven by the daemon: refuse a set
-      // rather than run only its first child.
-      return report_errors({"a service set of " + std::to_string(options.children.size()) +
-                            " children is not supported by this build of wrap yet; run one "
-                            "visor per child"});
-    }
     log::setup(options.log_format, options.log_level);
     for (const auto& note : checked.loaded.notes) log::info("cosmovisor_environment", note);
     for (const auto& warning : checked.loaded.warnings) log::warn("configuration", warning);
@@ -354,7 +352,8 @@ int run_cli(int argc, char** argv) {
     LoadedConfig loaded = load_config(given, get_environment, false);
     // Only the home and the binary's name matter here; other settings are wrap's business.
     upgrade.home = loaded.options.home;
-    upgrade.name = managed_name(loaded, upgrade.file);
+    upgrade.names = managed_names(loaded, upgrade.file);
+    upgrade.name = upgrade.names.front();
     if (add_height_option->count() > 0) upgrade.height = add_height;
     return run_add_upgrade(upgrade);
   }

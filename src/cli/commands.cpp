@@ -287,6 +287,118 @@ int run_init(const std::string& home, const std::string& import_path) {
   return kExitOk;
 }
 
+namespace {
+
+// After a version is in the store: the plan mapping, the height switch, and (without either)
+// the request a visor running with --source none switches on.
+int finish_add_upgrade(const AddUpgradeRequest& request, BinaryStore& store, const SemVer& wanted) {
+  const std::string text = wanted.str();
+  Status saved = request.plan.empty() ? store.save() : store.map_plan(request.plan, text);
+  if (saved && request.height) saved = store.schedule_at_height(*request.height, text);
+  if (!saved) return fail(saved.error());
+  if (request.height) {
+    std::cout << "switching at block height " << *request.height
+              << " (a visor reading the chain through --node does it)\n";
+  }
+  if (!request.stage_only && request.plan.empty() && !request.height) {
+    // A visor running with --source none switches to it; sources that follow a network ignore
+    // it. The height is only a request number (the same version asked for again is a new
+    // request); visor logs it as a manual upgrade, not as a chain halt.
+    const auto id = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    const nlohmann::json manual = {
+        {"name", wanted.tag()}, {"height", id}, {"info", kManualUpgradeInfo}};
+    Status written = write_file_atomic(manual_request_path(request.home), manual.dump() + "\n");
+    if (!written) return fail(written.error());
+  }
+  return kExitOk;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string text;
+  for (const auto& word : words) text += (text.empty() ? "" : ", ") + word;
+  return text;
+}
+
+// A release of several binaries (a service set running, say, lavap and lavad): FILE is a folder
+// holding every one of them, or one of them named by --binary.
+int add_upgrade_of_set(const AddUpgradeRequest& request, const SemVer& wanted,
+                       const std::vector<std::string>& arguments) {
+  const std::string text = wanted.str();
+  BinaryStore store(request.home, request.names);
+  Status opened = store.open();
+  if (!opened) return fail(opened.error());
+  std::error_code error;
+  if (std::filesystem::exists(store.version_dir(text), error)) {
+    return fail("version " + text + " is already staged (" + store.version_dir(text) +
+                "); a release of several binaries is never replaced (--force replaces a single "
+                "binary only)");
+  }
+  const auto probed = [&](const std::string& path) -> Status {
+    auto reported = probe_version(path, arguments);
+    if (!reported) return Status::failure(reported.error() + " (see --version-args)");
+    if (*reported != wanted) {
+      return Status::failure(path + " reports version " + reported->str() + ", not " + text +
+                             "; refused");
+    }
+    return Status();
+  };
+  if (std::filesystem::is_directory(request.file, error)) {
+    std::map<std::string, std::string> files;
+    std::vector<std::string> missing;
+    for (const auto& name : request.names) {
+      const std::string path = request.file + "/" + name;
+      if (!std::filesystem::is_regular_file(path, error)) {
+        missing.push_back(name);
+        continue;
+      }
+      Status good = probed(path);
+      if (!good) return fail(good.error());
+      files[name] = path;
+    }
+    if (!missing.empty()) {
+      return fail(request.file + " must hold every binary of the release (" +
+                      joined(request.names) + "); missing: " + joined(missing),
+                  kExitConfiguration);
+    }
+    Status installed = store.install_copies(text, files);
+    if (!installed) return fail(installed.error());
+    std::cout << "staged " << joined(request.names) << " " << text << " in "
+              << store.version_dir(text)
+              << (request.plan.empty() ? "" : " for plan " + request.plan) << "\n";
+    return finish_add_upgrade(request, store, wanted);
+  }
+  if (request.binary.empty()) {
+    return fail("the set runs several binaries (" + joined(request.names) + "): say which one " +
+                    request.file + " is with --binary NAME, or give a folder holding every one",
+                kExitConfiguration);
+  }
+  if (std::find(request.names.begin(), request.names.end(), request.binary) ==
+      request.names.end()) {
+    return fail("--binary " + request.binary + " is not a binary of the set (" +
+                    joined(request.names) + ")",
+                kExitConfiguration);
+  }
+  auto executable = resolve_executable(request.file);
+  if (!executable) return fail(executable.error(), kExitConfiguration);
+  Status good = probed(executable.value());
+  if (!good) return fail(good.error());
+  auto missing = store.add_partial(text, request.binary, executable.value());
+  if (!missing) return fail(missing.error());
+  if (!missing->empty()) {
+    std::cout << "staged " << request.binary << " " << text << " in " << store.partial_dir(text)
+              << "; the version is complete once " << joined(missing.value()) << " is added too\n";
+    return kExitOk;
+  }
+  std::cout << "staged " << joined(request.names) << " " << text << " in "
+            << store.version_dir(text) << (request.plan.empty() ? "" : " for plan " + request.plan)
+            << "\n";
+  return finish_add_upgrade(request, store, wanted);
+}
+
+}  // namespace
+
 int run_add_upgrade(const AddUpgradeRequest& request) {
   const std::string& version = request.version;
   const std::string& file = request.file;
@@ -296,6 +408,11 @@ int run_add_upgrade(const AddUpgradeRequest& request) {
                 kExitConfiguration);
   auto arguments = split_command_line(request.version_args);
   if (!arguments) return fail("--version-args: " + arguments.error(), kExitConfiguration);
+  if (request.names.size() > 1) return add_upgrade_of_set(request, *wanted, arguments.value());
+  if (!request.binary.empty() && request.binary != request.name) {
+    return fail("--binary " + request.binary + ": the managed binary is " + request.name,
+                kExitConfiguration);
+  }
   auto executable = resolve_executable(file);
   if (!executable) return fail(executable.error(), kExitConfiguration);
   auto reported = probe_version(executable.value(), arguments.value());
@@ -328,29 +445,10 @@ int run_add_upgrade(const AddUpgradeRequest& request) {
   if (present && store.clear_failed(text)) {
     std::cout << "cleared the failed mark of " << text << " (it is a new binary)\n";
   }
-  Status saved = request.plan.empty() ? store.save() : store.map_plan(request.plan, text);
-  if (saved && request.height) saved = store.schedule_at_height(*request.height, text);
-  if (!saved) return fail(saved.error());
   std::cout << (present ? "replaced " : "staged ") << name << " " << text << " in "
             << store.version_dir(text) << (request.plan.empty() ? "" : " for plan " + request.plan)
             << "\n";
-  if (request.height) {
-    std::cout << "switching at block height " << *request.height
-              << " (a visor reading the chain through --node does it)\n";
-  }
-  if (!request.stage_only && request.plan.empty() && !request.height) {
-    // A visor running with --source none switches to it; sources that follow a network ignore
-    // it. The height is only a request number (the same version asked for again is a new
-    // request); visor logs it as a manual upgrade, not as a chain halt.
-    const auto id = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
-    const nlohmann::json manual = {
-        {"name", wanted->tag()}, {"height", id}, {"info", kManualUpgradeInfo}};
-    Status written = write_file_atomic(manual_request_path(request.home), manual.dump() + "\n");
-    if (!written) return fail(written.error());
-  }
-  return kExitOk;
+  return finish_add_upgrade(request, store, *wanted);
 }
 
 namespace {

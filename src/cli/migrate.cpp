@@ -300,8 +300,28 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
   bool ok = install_all(store, binaries, current->binary, out);
 
   // The same commands, run from visor's store by name.
+  // Vega Visor writes the snapshot height of the last upgrade into the current version's
+  // run-config; visor adds that flag itself (the upgrade's height, or the data node's latest
+  // history segment on a restart), so a fixed one is not carried over.
   std::vector<std::string> core{name};
-  core.insert(core.end(), current->args.begin(), current->args.end());
+  bool dropped_snapshot = false;
+  for (std::size_t index = 0; index < current->args.size(); ++index) {
+    const std::string& word = current->args[index];
+    if (word == "--snapshot.load-from-block-height" && index + 1 < current->args.size()) {
+      ++index;
+      dropped_snapshot = true;
+      continue;
+    }
+    if (word.rfind("--snapshot.load-from-block-height=", 0) == 0) {
+      dropped_snapshot = true;
+      continue;
+    }
+    core.push_back(word);
+  }
+  if (dropped_snapshot) {
+    out << "left out --snapshot.load-from-block-height from the core's arguments: visor adds it "
+           "on an upgrade (profile vega) and, with a data node, on every restart\n";
+  }
   nlohmann::json config = {{"profile", "vega"}};
   if (!current->socket_path.empty()) config["vega-admin-socket"] = current->socket_path;
   if (!current->http_path.empty()) config["vega-admin-path"] = current->http_path;

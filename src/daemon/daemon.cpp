@@ -18,9 +18,12 @@
 #include "visor/common/log.h"
 #include "visor/common/outside_text.h"
 #include "visor/common/worker.h"
+#include "visor/ops/child_status.h"
 #include "visor/ops/operations.h"
 #include "visor/process/process_table.h"
+#include "visor/process/service_set.h"
 #include "visor/process/supervisor.h"
+#include "visor/sources/vega_history.h"
 #include "visor/store/binary_store.h"
 #include "visor/store/home_lock.h"
 #include "visor/store/version_probe.h"
@@ -40,21 +43,22 @@ double unix_now() {
 Result<BinaryChoice> install_choice(const BinaryChoice& choice, BinaryStore& store) {
   if (choice.from_store || !choice.import) return choice;
   if (!store.has_version(choice.version)) {
-    Status installed = store.install_copy(choice.version, choice.path);
+    Status installed = store.names().size() > 1 ? store.install_copies(choice.version, choice.found)
+                                                : store.install_copy(choice.version, choice.path);
     if (!installed) return Result<BinaryChoice>::failure(installed.error());
   }
   Status switched = store.switch_to(choice.version);
   if (!switched) return Result<BinaryChoice>::failure(switched.error());
   log::info("binary_imported", "imported " + choice.path + " into the store",
             {{"version", choice.version}, {"path", store.binary_path(choice.version)}});
-  return BinaryChoice{store.current_binary(), choice.version, true, false};
+  return BinaryChoice{store.current_binary(), choice.version, true, false, {}};
 }
 
 class Daemon {
  public:
   Daemon(const Options& options, const BinaryChoice& binary)
       : options_(options),
-        store_(options.home, binary_name(options)),
+        store_(options.home, binary_names(options)),
         worker_(io_),
         source_worker_(io_),
         operations_(io_, options, status_),
@@ -86,7 +90,7 @@ class Daemon {
     // disk): whenever the store has a current version now, that is what runs.
     if (auto current = store_.current_version();
         current && (!binary_.from_store || binary_.version != *current)) {
-      binary_ = BinaryChoice{store_.current_binary(), *current, true, false};
+      binary_ = BinaryChoice{store_.current_binary(), *current, true, false, {}};
     }
     auto binary = install_choice(binary_, store_);
     if (!binary) {
@@ -113,14 +117,14 @@ class Daemon {
       return kExitFailure;
     }
 
-    SpawnOptions child;
-    child.path = binary_.from_store ? store_.current_binary() : binary_.path;
-    child.argv = options_.command;
-    child.environment = child_environment();
-    supervisor_ = std::make_unique<Supervisor>(io_, options_, clock_, child, hooks());
+    supervisor_ = std::make_unique<Supervisor>(io_, options_, clock_, launches(), hooks());
     upgrades_ = std::make_unique<UpgradeManager>(io_, worker_, source_worker_, options_, store_,
                                                  status_, *supervisor_, [this] { publish(); });
-    log::info("visor_started", "visor " VISOR_VERSION " supervising " + options_.command.front(),
+    log::info("visor_started",
+              "visor " VISOR_VERSION " supervising " +
+                  (options_.children.size() > 1
+                       ? "a set of " + std::to_string(options_.children.size()) + " children"
+                       : options_.command.front()),
               {{"home", options_.home},
                {"version", binary_.version.empty() ? "unknown" : binary_.version},
                {"pid", std::to_string(::getpid())}});
@@ -146,6 +150,83 @@ class Daemon {
     }
   }
 
+  // How each child of the set starts: its binary in `current` (or where preflight found it),
+  // its words, and its own upgrade arguments, stdin file and ready pattern.
+  std::vector<ChildLaunch> launches() {
+    std::vector<ChildSpec> children = options_.children;
+    if (children.empty()) {  // Options built by hand: the one child of --cmd
+      ChildSpec only;
+      only.command = options_.command;
+      children.push_back(only);
+    }
+    const auto environment = child_environment();
+    std::vector<ChildLaunch> result;
+    for (std::size_t index = 0; index < children.size(); ++index) {
+      const std::string name = binary_name(children[index]);
+      ChildLaunch launch;
+      if (binary_.from_store) {
+        launch.spawn.path = store_.current_binary(name);
+      } else {
+        const auto found = binary_.found.find(name);
+        launch.spawn.path = found != binary_.found.end() ? found->second : binary_.path;
+      }
+      launch.spawn.argv = children[index].command;
+      launch.spawn.environment = environment;
+      launch.upgrade_args = upgrade_args_for(options_, index);
+      launch.stdin_file = stdin_file_for(options_, index);
+      launch.ready_pattern = ready_pattern_for(options_, index);
+      if (needs_history_segment(options_, index, SpawnReason::restart)) {
+        launch.restart_arguments = [this] { return core_restart_arguments(); };
+      }
+      result.push_back(std::move(launch));
+    }
+    return result;
+  }
+
+  // Profile vega with a data node: the core starts from the data node's latest history segment
+  // on every restart that is not an upgrade (as Vega Visor does). The query runs on the loop: it
+  // reads the data node's home and is bounded by its timeout.
+  std::vector<std::string> core_restart_arguments() {
+    const auto datanode = vega_datanode_index(options_);
+    if (!datanode) return {};
+    const ChildSpec& spec = options_.children[*datanode];
+    const std::string vega = binary_.from_store ? store_.current_binary(binary_name(spec))
+                                                : supervisor_path(binary_name(spec));
+    const CoreRestart restart = core_restart_from(
+        latest_history_segment(history_segment_command(vega, spec), Duration(10000)));
+    if (restart.extra_args.empty()) {
+      log::warn("history_segment", restart.note);
+    } else {
+      log::info("history_segment", restart.note);
+    }
+    return restart.extra_args;
+  }
+
+  std::string supervisor_path(const std::string& name) const {
+    const auto found = binary_.found.find(name);
+    return found != binary_.found.end() ? found->second : binary_.path;
+  }
+
+  // Each child of a set as operations see it (a single child is described by the top fields).
+  void fill_children() {
+    status_.children.clear();
+    if (!supervisor_ || options_.children.size() < 2) return;
+    const ServiceSet& set = supervisor_->set();
+    for (std::size_t index = 0; index < set.size(); ++index) {
+      ChildStatus child;
+      child.name = set.name(index);
+      const LifecycleState state = set.child_state(index);
+      child.state = to_string(state);
+      child.pid = supervisor_->child_pid(index);
+      child.up = child.pid != 0 &&
+                 (state == LifecycleState::running || state == LifecycleState::probation);
+      child.restarts = static_cast<std::uint64_t>(set.restarts(index));
+      child.started_unixtime = child.pid != 0 ? supervisor_->child_started(index) : 0;
+      child.version = status_.current_version;
+      status_.children.push_back(std::move(child));
+    }
+  }
+
   SupervisorHooks hooks() {
     SupervisorHooks hooks;
     hooks.network_halted = [this] { return upgrades_ && upgrades_->network_halted(); };
@@ -158,8 +239,15 @@ class Daemon {
       status_.child_pid = child;
       status_.child_up =
           child != 0 && (state == LifecycleState::running || state == LifecycleState::probation);
-      status_.child_restarts_total =
-          static_cast<std::uint64_t>(supervisor_->lifecycle().restarts());
+      std::uint64_t restarts = 0;
+      for (std::size_t index = 0; index < supervisor_->set().size(); ++index) {
+        restarts += static_cast<std::uint64_t>(supervisor_->set().restarts(index));
+      }
+      if (options_.group == GroupPolicy::together && supervisor_->set().size() > 1) {
+        restarts = static_cast<std::uint64_t>(supervisor_->set().restarts(0));
+      }
+      status_.child_restarts_total = restarts;
+      fill_children();
       status_.orphans_reaped_total = ProcessTable::instance().orphans_reaped();
       if (state == LifecycleState::exited) {
         if (upgrades_) upgrades_->stop();
@@ -213,6 +301,7 @@ class Daemon {
                            {"source_errors_total", status_.source_errors_total},
                            {"visor_pid", ::getpid()}};
     live["network"] = network_json();
+    live["children"] = children_to_json(status_, unix_now());
     // No fsync: a snapshot, rewritten on every change and at every start.
     Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
     if (!written && !status_file_warned_) {

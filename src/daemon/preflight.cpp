@@ -39,7 +39,7 @@ void check_checksum_source(const Options& options, std::vector<std::string>& err
 // there and about a newer binary of the same name on PATH.
 BinaryChoice choose_stored(const Options& options, const BinaryStore& store,
                            const std::string& version, std::vector<std::string>& warnings) {
-  BinaryChoice choice{store.current_binary(), version, true, false};
+  BinaryChoice choice{store.current_binary(), version, true, false, {}};
   const std::string& first_word = options.command.front();
   if (first_word.find('/') != std::string::npos) {
     std::error_code error;
@@ -73,31 +73,66 @@ Preflight preflight(LoadedConfig loaded) {
     result.loaded = std::move(loaded);
     return result;
   }
-  const BinaryStore store(options.home, binary_name(options));
+  const BinaryStore store(options.home, binary_names(options));
   if (const auto current = store.current_version()) {
     result.binary = choose_stored(options, store, *current, loaded.warnings);
     result.loaded = std::move(loaded);
     return result;
   }
-  auto executable = resolve_executable(options.command.front());
-  if (!executable) {
-    errors.push_back("--cmd: " + executable.error() + " (and " + options.home + " has no stored " +
-                     binary_name(options) + ")");
+  // Nothing stored yet: every binary the set names is found (PATH or a path) and probed; a set
+  // of several binaries is imported as one version only when they all report the same one.
+  BinaryChoice choice;
+  std::string missing;
+  std::vector<ChildSpec> children = options.children;
+  if (children.empty()) {  // Options built by hand: the one child of --cmd
+    ChildSpec only;
+    only.command = options.command;
+    children.push_back(only);
+  }
+  for (const auto& child : children) {
+    const std::string name = binary_name(child);
+    if (choice.found.count(name) > 0) continue;
+    auto executable = resolve_executable(child.command.front());
+    if (!executable) {
+      errors.push_back(
+          (options.children.size() > 1 ? "child " + child.name : std::string("--cmd")) + ": " +
+          executable.error() + " (and " + options.home + " has no stored " + name + ")");
+      continue;
+    }
+    choice.found[name] = executable.value();
+    if (choice.path.empty()) choice.path = executable.value();
+  }
+  if (choice.path.empty() || choice.found.size() < store.names().size()) {
     result.loaded = std::move(loaded);
     return result;
   }
-  BinaryChoice choice{executable.value(), "", false, false};
-  auto version = probe_version(executable.value(), options.version_args);
-  if (version) {
+  std::string version_error;  // "<path>, but <why>"
+  std::string why;
+  for (const auto& name : store.names()) {
+    const std::string& path = choice.found.at(name);
+    auto version = probe_version(path, options.version_args);
+    if (!version) {
+      version_error = path + ", but " + version.error();
+      why = version.error();
+      choice.version.clear();
+      break;
+    }
+    if (!choice.version.empty() && choice.version != version->str()) {
+      errors.push_back("the binaries of the set report different versions (" + choice.version +
+                       " and " + version->str() + " for " + path + "); a set runs one release");
+      result.loaded = std::move(loaded);
+      return result;
+    }
     choice.version = version->str();
+  }
+  if (!choice.version.empty()) {
     choice.import = true;
   } else if (options.source != SourceKind::none) {
     errors.push_back("--source " + std::string(to_string(options.source)) +
-                     " needs the version of " + executable.value() + ", but " + version.error() +
-                     " (see --version-args)");
+                     " needs the version of " + version_error + " (see --version-args)");
   } else {
-    loaded.warnings.push_back("running " + executable.value() +
-                              " from where it is: it cannot tell its version (" + version.error() +
+    loaded.warnings.push_back("running " + choice.path +
+                              " from where it is: it cannot tell its version (" + why +
                               "), so it is not copied into the store");
   }
   result.binary = choice;

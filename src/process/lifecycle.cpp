@@ -56,10 +56,13 @@ std::vector<LifecycleAction> Lifecycle::on_child_gone(const ExitStatus& status) 
   }
   if (limiter_.record_and_exceeded(clock_.now())) {
     state_ = LifecycleState::exited;
-    return {{Do::exit, 1, false,
-             "giving up: the child ended " + std::to_string(limiter_.count()) + " times within " +
-                 std::to_string(policy_.restart_window.count() / 1000) + "s (--max-restarts " +
-                 std::to_string(policy_.max_restarts) + "); last: " + status.describe()}};
+    LifecycleAction give_up{
+        Do::exit, 1, false,
+        "giving up: the child ended " + std::to_string(limiter_.count()) + " times within " +
+            std::to_string(policy_.restart_window.count() / 1000) + "s (--max-restarts " +
+            std::to_string(policy_.max_restarts) + "); last: " + status.describe()};
+    give_up.gave_up = true;
+    return {give_up};
   }
   ++consecutive_failures_;
   last_delay_ = Backoff::jittered(backoff_.nominal(consecutive_failures_), random01_());

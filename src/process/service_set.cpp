@@ -1,21 +1,28 @@
 #include "visor/process/service_set.h"
 
-#include <csignal>
 #include <utility>
 
 namespace visor {
 
-using Kind = SetEvent::Kind;
-using Do = SetAction::Kind;
+using Kind = LifecycleEvent::Kind;
+using Do = LifecycleAction::Kind;
 
 SetPolicy SetPolicy::from(const Options& options) {
   SetPolicy policy;
   policy.group = options.group;
-  policy.restart = LifecyclePolicy::from(options);
+  const LifecyclePolicy base = LifecyclePolicy::from(options);
   for (std::size_t index = 0; index < options.children.size(); ++index) {
-    policy.children.push_back(
-        {options.children[index].name, !ready_pattern_for(options, index).empty()});
+    policy.names.push_back(options.children[index].name);
+    LifecyclePolicy child = base;
+    child.require_ready = !ready_pattern_for(options, index).empty();
+    policy.lifecycles.push_back(child);
   }
+  if (policy.names.empty()) {  // Options built by hand (tests): the one child of --cmd
+    policy.names.push_back("child");
+    policy.lifecycles.push_back(base);
+  }
+  // A set of one restarts on its own record either way: `--cmd` is exactly a Lifecycle.
+  if (policy.names.size() == 1) policy.group = GroupPolicy::independent;
   return policy;
 }
 
@@ -42,451 +49,451 @@ ServiceSet::ServiceSet(SetPolicy policy, const Clock& clock, std::function<doubl
     : policy_(std::move(policy)),
       clock_(clock),
       random01_(std::move(random01)),
-      set_record_(policy_.restart) {
-  for (const auto& child : policy_.children) children_.emplace_back(child, policy_.restart);
+      set_record_(policy_.lifecycles.empty() ? LifecyclePolicy{} : policy_.lifecycles.front()) {
+  for (const auto& lifecycle : policy_.lifecycles)
+    children_.emplace_back(lifecycle, clock_, random01_);
+  pending_pass_.assign(children_.size(), false);
+  exit_codes_.assign(children_.size(), std::nullopt);
+}
+
+LifecycleState ServiceSet::state() const {
+  if (children_.size() == 1) return children_.front().state();
+  switch (phase_) {
+    case Phase::running:
+      return starting_ || !start_queue_.empty() ? LifecycleState::starting
+                                                : LifecycleState::running;
+    case Phase::probation:
+      return LifecycleState::probation;
+    case Phase::holding:
+      return purpose_ == Purpose::roll_back ? LifecycleState::rolling_back
+                                            : LifecycleState::upgrading;
+    case Phase::held:
+      return LifecycleState::held;
+    case Phase::backoff:
+      return LifecycleState::backoff;
+    case Phase::stopping:
+      return LifecycleState::stopping;
+    case Phase::exited:
+      return LifecycleState::exited;
+  }
+  return LifecycleState::exited;
 }
 
 std::optional<TimePoint> ServiceSet::deadline() const {
   std::optional<TimePoint> earliest = set_deadline_;
   for (const auto& child : children_) {
-    if (child.deadline && (!earliest || *child.deadline < *earliest)) earliest = child.deadline;
+    const auto due = child.deadline();
+    if (due && (!earliest || *due < *earliest)) earliest = due;
   }
   return earliest;
 }
 
 int ServiceSet::restarts(std::size_t child) const {
   return policy_.group == GroupPolicy::together ? set_record_.restarts()
-                                                : children_.at(child).record.restarts();
+                                                : children_.at(child).restarts();
 }
 
-bool ServiceSet::all_running() const {
-  if (children_.empty()) return false;
-  for (const auto& child : children_) {
-    if (child.state != ChildState::running) return false;
-  }
-  return true;
+Duration ServiceSet::restart_delay(std::size_t child) const {
+  return policy_.group == GroupPolicy::together ? set_record_.delay()
+                                                : children_.at(child).last_delay();
 }
 
-bool ServiceSet::awaiting_ready(std::size_t child) const {
-  const auto& entry = children_.at(child);
-  const bool new_version =
-      state_ == SetState::probation || (state_ == SetState::starting && upgrade_start_);
-  return new_version && entry.policy.require_ready && !entry.ready_seen;
+std::string ServiceSet::who(std::size_t child) const {
+  return children_.size() == 1 ? std::string() : "child " + policy_.names[child] + ": ";
 }
 
 bool ServiceSet::any_alive() const {
   for (const auto& child : children_) {
-    switch (child.state) {
-      case ChildState::starting:
-      case ChildState::running:
-      case ChildState::backoff:
-      case ChildState::stopping:
-        return true;
-      case ChildState::idle:
-      case ChildState::exited:
-        break;
-    }
+    if (child.state() != LifecycleState::exited) return true;
   }
   return false;
 }
 
-// Every child is started again from the first, in list order; each reports spawned (or
-// spawn_failed) before the next is spawned.
-std::vector<SetAction> ServiceSet::start_from(std::size_t first, SpawnReason reason) {
-  state_ = SetState::starting;
-  starting_reason_ = reason;
-  upgrade_start_ = reason == SpawnReason::upgrade;
+void ServiceSet::report(SwitchOutcome outcome, std::string reason, Actions& out) {
+  LifecycleAction action{Do::report, 0, false, std::move(reason)};
+  action.outcome = outcome;
+  out.push_back({action, 0, SpawnReason::first_start});
+}
+
+void ServiceSet::exit(int code, std::string reason, Actions& out) {
+  phase_ = Phase::exited;
   set_deadline_.reset();
-  for (auto& child : children_) {
-    child.state = ChildState::idle;
-    child.deadline.reset();
-    child.ready_seen = false;
-  }
-  if (first >= children_.size()) return {};
-  return spawn_child(first, reason);
+  LifecycleAction action{Do::exit, code, false, std::move(reason)};
+  action.gave_up = forced_exit_.has_value();
+  out.push_back({action, 0, SpawnReason::first_start});
 }
 
-std::vector<SetAction> ServiceSet::spawn_child(std::size_t child, SpawnReason reason) {
-  children_[child].state = ChildState::starting;
-  children_[child].deadline.reset();
-  SetAction spawn{Do::spawn, child, 0, reason, {}};
-  return {spawn};
+// One event to one child's Lifecycle; its decisions are read by the set.
+void ServiceSet::to_child_into(std::size_t child, const LifecycleEvent& event, Actions& out) {
+  absorb(child, children_[child].handle(event), out);
+  after_child_event(child, out);
 }
 
-// The next child of a start sequence, or the end of the sequence.
-std::vector<SetAction> ServiceSet::on_spawned(std::size_t child) {
-  const TimePoint now = clock_.now();
-  children_[child].state = ChildState::running;
-  if (!upgrade_start_) children_[child].deadline = now + policy_.restart.healthy_after;
-  if (state_ != SetState::starting) return {};  // a child of an independent set restarted
-  return continue_start(child);
-}
-
-// After child `after` of a start sequence: spawn the next child not started yet, or end the
-// sequence (every child started; a new version goes on probation).
-std::vector<SetAction> ServiceSet::continue_start(std::size_t after) {
-  const TimePoint now = clock_.now();
-  for (std::size_t next = after + 1; next < children_.size(); ++next) {
-    if (children_[next].state == ChildState::idle) return spawn_child(next, starting_reason_);
-  }
-  std::vector<SetAction> actions{{Do::all_started, 0, 0, starting_reason_, {}}};
-  if (upgrade_start_) {
-    state_ = SetState::probation;
-    for (auto& entry : children_) entry.deadline.reset();
-    set_deadline_ = now + policy_.restart.healthy_after;
-  } else {
-    state_ = SetState::running;
-    if (policy_.group == GroupPolicy::together) set_deadline_ = now + policy_.restart.healthy_after;
-  }
-  return actions;
-}
-
-// A child ended without being asked to: its record (independent) or the set's (together)
-// decides.
-std::vector<SetAction> ServiceSet::on_unplanned_exit(std::size_t child, const ExitStatus& status) {
-  Child& entry = children_[child];
-  entry.last_status = status;
-  entry.ever_exited = true;
-  entry.deadline.reset();
-  entry.state = ChildState::idle;
-  const std::string who = "child " + entry.policy.name;
-  const bool together = policy_.group == GroupPolicy::together;
-  RestartRecord& record = together ? set_record_ : entry.record;
-  switch (record.record(status, clock_.now(), random01_())) {
-    case RestartRecord::Verdict::not_restarted: {
-      const std::string reason = who + " ended with " + status.describe() + " and --restart is " +
-                                 to_string(policy_.restart.restart);
-      entry.state = ChildState::exited;
-      if (together) return begin_stop(StopPurpose::exit, policy_.restart.stop_signal, reason);
-      if (state_ == SetState::starting) {
-        auto actions = continue_start(child);
-        if (state_ == SetState::starting || any_alive()) return actions;
-      }
-      if (!any_alive()) return exit_with_first_status(reason + "; no child is left running", 0);
-      return {};
+void ServiceSet::absorb(std::size_t child, std::vector<LifecycleAction> decided, Actions& out) {
+  for (auto& action : decided) {
+    switch (action.kind) {
+      case Do::spawn:
+        out.push_back({action, child,
+                       starting_ && *starting_ == child ? start_reason_ : SpawnReason::restart});
+        break;
+      case Do::signal_child:
+      case Do::kill_group:
+        out.push_back({action, child, SpawnReason::first_start});
+        break;
+      case Do::report:
+        on_report(child, action, out);
+        break;
+      case Do::exit:
+        on_child_end(child, action, out);
+        break;
     }
-    case RestartRecord::Verdict::give_up:
-      exit_code_ = 1;
-      return begin_stop(
-          StopPurpose::give_up, policy_.restart.stop_signal,
-          "giving up: " + who + (together ? " (the set restarts together)" : "") + " ended " +
-              std::to_string(record.crashes_in_window()) + " times within " +
-              std::to_string(policy_.restart.restart_window.count() / 1000) + "s (--max-restarts " +
-              std::to_string(policy_.restart.max_restarts) + "); last: " + status.describe());
+  }
+}
+
+// A child's Lifecycle reports what became of the hold or switch the set passed on to it; the
+// set reports upward once for the whole set.
+void ServiceSet::on_report(std::size_t child, const LifecycleAction& action, Actions& out) {
+  switch (action.outcome) {
+    case SwitchOutcome::stopped:
+      if (holding_ && *holding_ == child) {
+        holding_.reset();
+        advance_hold(out);
+      } else if (phase_ == Phase::running || phase_ == Phase::probation) {
+        begin_hold(Purpose::halt, out);  // it exited on a network halt: hold the others too
+      }
+      return;
+    case SwitchOutcome::passed:
+      if (phase_ != Phase::probation) return;
+      pending_pass_[child] = false;
+      for (const bool pending : pending_pass_) {
+        if (pending) return;
+      }
+      if (starting_ || !start_queue_.empty()) return;
+      phase_ = Phase::running;
+      report(SwitchOutcome::passed, {}, out);
+      return;
+    case SwitchOutcome::rolled_back:
+      if (phase_ == Phase::probation) {
+        rollback_reason_ = who(child) + action.reason;
+        begin_hold(Purpose::roll_back, out);
+      } else if (holding_ && *holding_ == child) {
+        holding_.reset();
+        advance_hold(out);
+      }
+      return;
+    case SwitchOutcome::dropped:
+      if (holding_ && *holding_ == child) {
+        holding_.reset();
+        advance_hold(out);
+      }
+      return;
+  }
+}
+
+// A child's Lifecycle ended (stopped by the set, not restarted by its policy, or out of budget).
+void ServiceSet::on_child_end(std::size_t child, const LifecycleAction& action, Actions& out) {
+  exit_codes_[child] = action.value;
+  if (child == 0) first_reason_ = action.reason;
+  if (phase_ == Phase::stopping) {
+    if (stopping_ && *stopping_ == child) {
+      stopping_.reset();
+      advance_stop(out);
+    }
+    return;
+  }
+  if (starting_ && *starting_ == child) starting_.reset();
+  if (action.gave_up) {
+    forced_exit_ = std::make_pair(1, who(child) + action.reason);
+    begin_stop(policy_.lifecycles[child].stop_signal, out);
+    return;
+  }
+  if (policy_.group == GroupPolicy::together || !any_alive()) {
+    begin_stop(policy_.lifecycles[child].stop_signal, out);
+    return;
+  }
+  // independent: the others keep running; a start sequence goes on with the next child.
+  if (phase_ == Phase::running || phase_ == Phase::probation) advance_start(out);
+}
+
+// The set's rules on what a child's Lifecycle decided by itself: a crash during the set's
+// probation rolls the set back; under `together` a crash restarts the whole set; while the set
+// is held, stopping or waiting, no child restarts on its own.
+void ServiceSet::after_child_event(std::size_t child, Actions& out) {
+  if (children_[child].state() != LifecycleState::backoff) return;
+  // Holding a child in backoff only calls its restart off: its one action, `stopped`, is the
+  // set's own doing and is not reported.
+  const auto call_off_restart = [this, child] { children_[child].handle({Kind::hold_requested}); };
+  switch (phase_) {
+    case Phase::holding:
+    case Phase::held:
+    case Phase::backoff:
+    case Phase::stopping:
+      call_off_restart();
+      return;
+    case Phase::probation:
+      call_off_restart();
+      rollback_reason_ = who(child) + "exited with " + children_[child].last_status().describe() +
+                         " during probation";
+      begin_hold(Purpose::roll_back, out);
+      return;
+    case Phase::running:
+      break;
+    case Phase::exited:
+      return;
+  }
+  if (policy_.group != GroupPolicy::together) return;
+  call_off_restart();
+  const ExitStatus status = children_[child].last_status();
+  switch (set_record_.record(status, clock_.now(), random01_())) {
     case RestartRecord::Verdict::restart:
-      if (together) {
-        return begin_stop(StopPurpose::restart, policy_.restart.stop_signal,
-                          who + " ended with " + status.describe() + "; the set restarts together");
-      }
-      entry.state = ChildState::backoff;
-      entry.deadline = clock_.now() + record.delay();
-      if (state_ == SetState::starting) return continue_start(child);
-      return {};
+      begin_hold(Purpose::restart, out);
+      return;
+    case RestartRecord::Verdict::give_up:
+      forced_exit_ = std::make_pair(
+          1, "giving up: " + who(child) + "the set (--group together) ended " +
+                 std::to_string(set_record_.crashes_in_window()) + " times within " +
+                 std::to_string(policy_.lifecycles[child].restart_window.count() / 1000) +
+                 "s (--max-restarts " + std::to_string(policy_.lifecycles[child].max_restarts) +
+                 "); last: " + status.describe());
+      begin_stop(policy_.lifecycles[child].stop_signal, out);
+      return;
+    case RestartRecord::Verdict::not_restarted:
+      begin_stop(policy_.lifecycles[child].stop_signal, out);
+      return;
   }
-  return {};
 }
 
-std::vector<SetAction> ServiceSet::begin_stop(StopPurpose purpose, int signal_number,
-                                              std::string reason) {
-  state_ = SetState::stopping;
-  stop_purpose_ = purpose;
-  stop_signal_ = signal_number;
-  stop_reason_ = std::move(reason);
-  set_deadline_.reset();
-  stopping_.reset();
-  for (auto& child : children_) {
-    child.deadline.reset();
-    if (child.state == ChildState::backoff) child.state = ChildState::idle;
-  }
-  return stop_next();
+// Children start in list order: each is spawned once the one before reported its spawn.
+void ServiceSet::begin_start(LifecycleEvent event, SpawnReason reason, Actions& out) {
+  start_event_ = event;
+  start_reason_ = reason;
+  start_queue_.clear();
+  for (std::size_t index = 0; index < children_.size(); ++index) start_queue_.push_back(index);
+  starting_.reset();
+  advance_start(out);
 }
 
-// Reverse list order, one at a time: the last child still up gets the stop signal.
-std::vector<SetAction> ServiceSet::stop_next() {
-  for (std::size_t index = children_.size(); index-- > 0;) {
-    Child& child = children_[index];
-    if (child.state == ChildState::running || child.state == ChildState::starting) {
-      child.state = ChildState::stopping;
-      stopping_ = index;
-      set_deadline_ = clock_.now() + policy_.restart.stop_timeout;
-      return {{Do::signal_child, index, stop_signal_, SpawnReason::first_start, {}}};
+void ServiceSet::advance_start(Actions& out) {
+  while (!starting_ && !start_queue_.empty()) {
+    const std::size_t child = start_queue_.front();
+    start_queue_.erase(start_queue_.begin());
+    const LifecycleState before = children_[child].state();
+    if (start_event_.kind != Kind::start && before != LifecycleState::held) continue;
+    starting_ = child;
+    to_child_into(child, start_event_, out);
+    // A spawn that came back at once (as the Supervisor's does) already moved the sequence on.
+    if (starting_ == child && children_[child].state() != LifecycleState::starting) {
+      starting_.reset();
     }
   }
-  stopping_.reset();
-  set_deadline_.reset();
-  return after_stop();
+  if (starting_ || !start_queue_.empty()) return;
+  if (phase_ == Phase::running && policy_.group == GroupPolicy::together) {
+    set_deadline_ = clock_.now() + policy_.lifecycles.front().healthy_after;
+  }
 }
 
-std::vector<SetAction> ServiceSet::after_stop() {
-  switch (stop_purpose_) {
-    case StopPurpose::exit:
-      return exit_with_first_status(stop_reason_, 128 + stop_signal_);
-    case StopPurpose::give_up:
-      state_ = SetState::exited;
-      return {{Do::exit, 0, exit_code_, SpawnReason::first_start, stop_reason_}};
-    case StopPurpose::upgrade: {
-      std::vector<SetAction> actions{{Do::switch_to_upgrade, 0, 0, SpawnReason::upgrade, {}}};
-      auto start = start_from(0, SpawnReason::upgrade);
-      actions.insert(actions.end(), start.begin(), start.end());
-      return actions;
-    }
-    case StopPurpose::roll_back:
-      return start_from(0, SpawnReason::rollback);  // roll_back was given when it began
-    case StopPurpose::restart:
-      state_ = SetState::backoff;
+// Children are held in reverse list order, one at a time: each is gone before the next is
+// signalled.
+void ServiceSet::begin_hold(Purpose purpose, Actions& out) {
+  if (purpose == Purpose::halt && phase_ == Phase::probation) {
+    // The new version halted for the next upgrade: the chain went past its height with it.
+    report(SwitchOutcome::passed, {}, out);
+  }
+  phase_ = Phase::holding;
+  purpose_ = purpose;
+  pending_pass_.assign(children_.size(), false);
+  start_queue_.clear();
+  starting_.reset();
+  set_deadline_.reset();
+  hold_queue_.clear();
+  for (std::size_t index = children_.size(); index-- > 0;) hold_queue_.push_back(index);
+  holding_.reset();
+  advance_hold(out);
+}
+
+void ServiceSet::advance_hold(Actions& out) {
+  if (phase_ != Phase::holding) return;
+  while (!holding_ && !hold_queue_.empty()) {
+    const std::size_t child = hold_queue_.front();
+    hold_queue_.erase(hold_queue_.begin());
+    const auto idle = [this, child] {
+      const LifecycleState state = children_[child].state();
+      return state == LifecycleState::held || state == LifecycleState::exited;
+    };
+    if (idle()) continue;
+    holding_ = child;
+    to_child_into(child, {Kind::hold_requested}, out);
+    if (phase_ != Phase::holding) return;  // the child's end stopped the set
+    if (holding_ == child && idle()) holding_.reset();
+  }
+  if (!holding_ && hold_queue_.empty()) finish_hold(out);
+}
+
+void ServiceSet::finish_hold(Actions& out) {
+  switch (purpose_) {
+    case Purpose::upgrade:
+    case Purpose::halt:
+      phase_ = Phase::held;
+      report(SwitchOutcome::stopped, {}, out);
+      return;
+    case Purpose::roll_back:
+      phase_ = Phase::held;
+      report(SwitchOutcome::rolled_back, rollback_reason_, out);
+      return;
+    case Purpose::restart:
+      phase_ = Phase::backoff;
       set_deadline_ = clock_.now() + set_record_.delay();
-      return {};
+      return;
   }
-  return {};
 }
 
-std::vector<SetAction> ServiceSet::on_stopping_child_gone(std::size_t child,
-                                                          const ExitStatus& status) {
-  Child& entry = children_[child];
-  entry.last_status = status;
-  entry.ever_exited = true;
-  entry.state = ChildState::idle;
-  if (stopping_ && *stopping_ == child) return stop_next();
-  return {};  // gone before its turn: stop_next skips it
-}
-
-std::vector<SetAction> ServiceSet::exit_with_first_status(const std::string& reason, int fallback) {
-  state_ = SetState::exited;
+// A planned stop of visor: reverse list order, one child at a time; visor exits with the first
+// child's status once every child has ended.
+void ServiceSet::begin_stop(int signal_number, Actions& out) {
+  phase_ = Phase::stopping;
+  stop_signal_ = signal_number;
+  start_queue_.clear();
+  starting_.reset();
+  hold_queue_.clear();
+  holding_.reset();
   set_deadline_.reset();
-  for (auto& child : children_) child.deadline.reset();
-  const Child& first = children_.front();
-  const int code = first.ever_exited ? first.last_status.shell_code() : fallback;
-  return {{Do::exit, 0, code, SpawnReason::first_start, reason}};
+  stop_queue_.clear();
+  for (std::size_t index = children_.size(); index-- > 0;) stop_queue_.push_back(index);
+  stopping_.reset();
+  advance_stop(out);
 }
 
-// Everything due now: children's backoffs and healthy marks, and the set's own deadline.
-std::vector<SetAction> ServiceSet::on_deadline() {
+void ServiceSet::advance_stop(Actions& out) {
+  while (!stopping_ && !stop_queue_.empty()) {
+    const std::size_t child = stop_queue_.front();
+    stop_queue_.erase(stop_queue_.begin());
+    if (children_[child].state() == LifecycleState::exited) continue;
+    stopping_ = child;
+    to_child_into(child, {Kind::stop_requested, {}, stop_signal_}, out);
+    if (phase_ == Phase::exited) return;
+    if (stopping_ == child && children_[child].state() == LifecycleState::exited) {
+      stopping_.reset();
+    }
+  }
+  if (stopping_ || !stop_queue_.empty() || phase_ == Phase::exited) return;
+  if (forced_exit_) {
+    exit(forced_exit_->first, forced_exit_->second, out);
+    return;
+  }
+  const int code = exit_codes_.front().value_or(128 + stop_signal_);
+  if (children_.size() == 1) {
+    exit(code, first_reason_, out);
+  } else {
+    exit(code, "every child has ended; child " + policy_.names.front() + ": " + first_reason_, out);
+  }
+}
+
+ServiceSet::Actions ServiceSet::on_deadline() {
+  Actions out;
   const TimePoint now = clock_.now();
-  std::vector<SetAction> actions;
+  for (std::size_t child = 0; child < children_.size(); ++child) {
+    const auto due = children_[child].deadline();
+    if (due && *due <= now) to_child_into(child, {Kind::deadline}, out);
+    if (phase_ == Phase::exited) return out;
+  }
   if (set_deadline_ && *set_deadline_ <= now) {
     set_deadline_.reset();
-    switch (state_) {
-      case SetState::running:  // together: the set ran long enough
-        set_record_.healthy();
-        break;
-      case SetState::stopping:  // the stop signal was not enough
-        if (stopping_) actions.push_back({Do::kill_group, *stopping_, SIGKILL, {}, {}});
-        break;
-      case SetState::backoff:
-        return start_from(0, SpawnReason::restart);
-      case SetState::probation: {
-        for (const auto& child : children_) {
-          if (child.policy.require_ready && !child.ready_seen) {
-            actions.push_back(
-                {Do::roll_back, 0, 0, SpawnReason::rollback,
-                 "child " + child.policy.name + " never printed its ready-pattern line"});
-            auto stop = begin_stop(StopPurpose::roll_back, policy_.restart.stop_signal,
-                                   "rolling back the set");
-            actions.insert(actions.end(), stop.begin(), stop.end());
-            return actions;
-          }
-        }
-        state_ = SetState::running;
-        set_record_.healthy();
-        for (auto& child : children_) child.record.healthy();
-        actions.push_back({Do::commit_upgrade, 0, 0, SpawnReason::upgrade, {}});
-        break;
-      }
-      case SetState::starting:
-      case SetState::exited:
-        break;
+    if (phase_ == Phase::backoff) {
+      phase_ = Phase::running;
+      begin_start({Kind::release_requested}, SpawnReason::restart, out);
+    } else if (phase_ == Phase::running) {
+      set_record_.healthy();  // together: the set ran long enough
     }
   }
-  for (std::size_t index = 0; index < children_.size(); ++index) {
-    Child& child = children_[index];
-    if (!child.deadline || *child.deadline > now) continue;
-    child.deadline.reset();
-    if (child.state == ChildState::backoff) {
-      auto spawn = spawn_child(index, SpawnReason::restart);
-      actions.insert(actions.end(), spawn.begin(), spawn.end());
-    } else if (child.state == ChildState::running) {
-      child.record.healthy();
-    }
-  }
-  return actions;
+  return out;
 }
 
-std::vector<SetAction> ServiceSet::forward(int signal_number) const {
-  std::vector<SetAction> actions;
-  for (std::size_t index = 0; index < children_.size(); ++index) {
-    switch (children_[index].state) {
-      case ChildState::starting:
-      case ChildState::running:
-      case ChildState::stopping:
-        actions.push_back({Do::signal_child, index, signal_number, {}, {}});
-        break;
-      case ChildState::idle:
-      case ChildState::backoff:
-      case ChildState::exited:
-        break;
+std::vector<SetAction> ServiceSet::handle(const SetEvent& set_event) {
+  const LifecycleEvent& event = set_event.event;
+  Actions out;
+  if (phase_ == Phase::exited) {
+    if (event.kind == Kind::hold_requested || event.kind == Kind::switch_requested) {
+      report(SwitchOutcome::dropped, {}, out);
     }
+    return out;
   }
-  return actions;
-}
-
-std::vector<SetAction> ServiceSet::handle(const SetEvent& event) {
-  using S = SetState;
-  if (event.kind != Kind::start && event.kind != Kind::deadline &&
-      event.kind != Kind::stop_requested && event.kind != Kind::forward_signal &&
-      event.kind != Kind::upgrade_requested && event.child >= children_.size()) {
-    return {};  // names no child of this set
+  switch (event.kind) {
+    case Kind::start:
+      if (event.upgrade_start) {
+        phase_ = Phase::probation;
+        pending_pass_.assign(children_.size(), true);
+      }
+      begin_start(event, event.upgrade_start ? SpawnReason::upgrade : SpawnReason::first_start,
+                  out);
+      return out;
+    case Kind::spawned:
+    case Kind::spawn_failed:
+    case Kind::child_exited:
+    case Kind::ready_seen: {
+      const std::size_t child = set_event.child;
+      if (child >= children_.size()) return out;
+      to_child_into(child, event, out);
+      if ((event.kind == Kind::spawned || event.kind == Kind::spawn_failed) && starting_ &&
+          *starting_ == child && children_[child].state() != LifecycleState::starting) {
+        starting_.reset();
+        if (phase_ == Phase::running || phase_ == Phase::probation) advance_start(out);
+      }
+      return out;
+    }
+    case Kind::deadline:
+      return on_deadline();
+    case Kind::stop_requested:
+      if (phase_ == Phase::stopping) {
+        stop_signal_ = event.signal_number;  // a second signal goes to the child being stopped
+        if (stopping_) to_child_into(*stopping_, event, out);
+        return out;
+      }
+      begin_stop(event.signal_number, out);
+      return out;
+    case Kind::hold_requested:
+      switch (phase_) {
+        case Phase::running:
+          begin_hold(Purpose::upgrade, out);
+          break;
+        case Phase::probation:
+          // The network halted for the next upgrade while this version runs: it passed.
+          report(SwitchOutcome::passed, {}, out);
+          begin_hold(Purpose::upgrade, out);
+          break;
+        case Phase::holding:
+          if (purpose_ == Purpose::restart) purpose_ = Purpose::upgrade;
+          break;
+        case Phase::backoff:
+          set_deadline_.reset();
+          phase_ = Phase::held;
+          report(SwitchOutcome::stopped, {}, out);
+          break;
+        case Phase::held:  // already held: the request crossed a halt that reported `stopped`
+          break;
+        case Phase::stopping:
+        case Phase::exited:
+          report(SwitchOutcome::dropped, {}, out);
+          break;
+      }
+      return out;
+    case Kind::switch_requested:
+      if (phase_ != Phase::held) {
+        report(SwitchOutcome::dropped, {}, out);
+        return out;
+      }
+      phase_ = Phase::probation;
+      pending_pass_.assign(children_.size(), true);
+      begin_start(event, SpawnReason::upgrade, out);
+      return out;
+    case Kind::release_requested:
+      if (phase_ != Phase::held) return out;
+      phase_ = Phase::running;
+      begin_start(event,
+                  purpose_ == Purpose::roll_back ? SpawnReason::rollback : SpawnReason::restart,
+                  out);
+      return out;
   }
-  switch (state_) {
-    case S::starting:
-      switch (event.kind) {
-        case Kind::start:
-          if (children_.empty() || children_.front().state != ChildState::idle) return {};
-          return start_from(0, SpawnReason::first_start);
-        case Kind::spawned:
-          return on_spawned(event.child);
-        case Kind::spawn_failed:
-        case Kind::child_exited:
-          if (upgrade_start_) {  // the new version did not come up in every child
-            auto& child = children_[event.child];
-            child.state = ChildState::idle;
-            child.last_status = event.status;
-            child.ever_exited = true;
-            std::vector<SetAction> actions{
-                {Do::roll_back, 0, 0, SpawnReason::rollback,
-                 "child " + child.policy.name + " could not start: " + event.status.describe()}};
-            auto stop =
-                begin_stop(StopPurpose::roll_back, policy_.restart.stop_signal, "rolling back");
-            actions.insert(actions.end(), stop.begin(), stop.end());
-            return actions;
-          }
-          return on_unplanned_exit(event.child, event.status);
-        case Kind::deadline:
-          return on_deadline();
-        case Kind::stop_requested:
-          if (!any_alive()) {
-            return exit_with_first_status("stopped before a child started",
-                                          128 + event.signal_number);
-          }
-          return begin_stop(StopPurpose::exit, event.signal_number, "stopped by signal");
-        case Kind::forward_signal:
-          return forward(event.signal_number);
-        case Kind::ready_seen:
-          children_[event.child].ready_seen = true;
-          return {};
-        case Kind::upgrade_requested:  // one thing at a time; the source asks again later
-          return {};
-      }
-      break;
-
-    case S::running:
-      switch (event.kind) {
-        case Kind::spawned:
-          return on_spawned(event.child);
-        case Kind::spawn_failed:
-        case Kind::child_exited:
-          return on_unplanned_exit(event.child, event.status);
-        case Kind::deadline:
-          return on_deadline();
-        case Kind::stop_requested:
-          return begin_stop(StopPurpose::exit, event.signal_number, "stopped by signal");
-        case Kind::forward_signal:
-          return forward(event.signal_number);
-        case Kind::upgrade_requested:
-          return begin_stop(StopPurpose::upgrade, policy_.restart.stop_signal, "upgrading");
-        case Kind::ready_seen:
-          children_[event.child].ready_seen = true;
-          return {};
-        case Kind::start:
-          return {};
-      }
-      break;
-
-    case S::stopping:
-      switch (event.kind) {
-        case Kind::child_exited:
-        case Kind::spawn_failed:
-          return on_stopping_child_gone(event.child, event.status);
-        case Kind::spawned:  // a spawn that was under way: it is stopped in its turn
-          children_[event.child].state = ChildState::running;
-          return {};
-        case Kind::deadline:
-          return on_deadline();
-        case Kind::stop_requested: {
-          // An upgrade, rollback or restart in flight turns into a plain stop (giving up stays
-          // giving up); the signal is passed on to the child being stopped.
-          if (stop_purpose_ != StopPurpose::give_up) stop_purpose_ = StopPurpose::exit;
-          stop_signal_ = event.signal_number;
-          if (!stopping_) return {};
-          return {{Do::signal_child, *stopping_, event.signal_number, {}, {}}};
-        }
-        case Kind::forward_signal:
-          return forward(event.signal_number);
-        case Kind::start:
-        case Kind::upgrade_requested:
-        case Kind::ready_seen:
-          return {};
-      }
-      break;
-
-    case S::backoff:
-      switch (event.kind) {
-        case Kind::deadline:
-          return on_deadline();
-        case Kind::stop_requested:
-          return exit_with_first_status("stopped while the set waited to restart",
-                                        128 + event.signal_number);
-        case Kind::upgrade_requested: {
-          std::vector<SetAction> actions{{Do::switch_to_upgrade, 0, 0, SpawnReason::upgrade, {}}};
-          auto start = start_from(0, SpawnReason::upgrade);
-          actions.insert(actions.end(), start.begin(), start.end());
-          return actions;
-        }
-        case Kind::start:
-        case Kind::spawned:
-        case Kind::spawn_failed:
-        case Kind::child_exited:
-        case Kind::forward_signal:  // nothing runs
-        case Kind::ready_seen:
-          return {};
-      }
-      break;
-
-    case S::probation:
-      switch (event.kind) {
-        case Kind::child_exited:
-        case Kind::spawn_failed: {
-          auto& child = children_[event.child];
-          child.state = ChildState::idle;
-          child.last_status = event.status;
-          child.ever_exited = true;
-          std::vector<SetAction> actions{{Do::roll_back, 0, 0, SpawnReason::rollback,
-                                          "child " + child.policy.name + " exited with " +
-                                              event.status.describe() + " during probation"}};
-          auto stop =
-              begin_stop(StopPurpose::roll_back, policy_.restart.stop_signal, "rolling back");
-          actions.insert(actions.end(), stop.begin(), stop.end());
-          return actions;
-        }
-        case Kind::deadline:
-          return on_deadline();
-        case Kind::ready_seen:
-          children_[event.child].ready_seen = true;
-          return {};
-        case Kind::stop_requested:
-          return begin_stop(StopPurpose::exit, event.signal_number, "stopped by signal");
-        case Kind::forward_signal:
-          return forward(event.signal_number);
-        case Kind::start:
-        case Kind::spawned:
-        case Kind::upgrade_requested:  // one upgrade at a time
-          return {};
-      }
-      break;
-
-    case S::exited:
-      return {};
-  }
-  return {};
+  return out;
 }
 
 std::vector<std::string> child_argv(const Options& options, std::size_t index, SpawnReason reason,
@@ -512,42 +519,6 @@ std::vector<std::string> child_argv(const Options& options, std::size_t index, S
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
-}
-
-const char* to_string(SetState state) {
-  switch (state) {
-    case SetState::starting:
-      return "starting";
-    case SetState::running:
-      return "running";
-    case SetState::stopping:
-      return "stopping";
-    case SetState::backoff:
-      return "backoff";
-    case SetState::probation:
-      return "probation";
-    case SetState::exited:
-      return "exited";
-  }
-  return "unknown";
-}
-
-const char* to_string(ChildState state) {
-  switch (state) {
-    case ChildState::idle:
-      return "idle";
-    case ChildState::starting:
-      return "starting";
-    case ChildState::running:
-      return "running";
-    case ChildState::backoff:
-      return "backoff";
-    case ChildState::stopping:
-      return "stopping";
-    case ChildState::exited:
-      return "exited";
-  }
-  return "unknown";
 }
 
 }  // namespace visor

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
+#include <chrono>
 
 #include "visor/common/log.h"
 
@@ -27,30 +28,49 @@ void write_all(int fd, const char* data, std::size_t length) {
   }
 }
 
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 }  // namespace
 
 Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, const Clock& clock,
-                       SpawnOptions child, SupervisorHooks hooks)
+                       std::vector<ChildLaunch> children, SupervisorHooks hooks)
     : io_(io),
       options_(options),
       clock_(clock),
-      child_(std::move(child)),
       hooks_(std::move(hooks)),
       random_(std::random_device{}()),
-      lifecycle_(LifecyclePolicy::from(options), clock_,
-                 [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }),
+      set_(SetPolicy::from(options), clock_,
+           [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }),
       signals_(io),
       timer_(io) {
-  if (!options.ready_pattern.empty()) {
-    watch_output_ = true;
-    for (auto& output : outputs_) {
-      output.lines = std::make_unique<LineMatcher>(options.ready_pattern);
-      if (!output.lines->ok()) watch_output_ = false;  // checked at config time; never here
+  children_.resize(children.size());
+  for (std::size_t index = 0; index < children.size(); ++index) {
+    Child& child = children_[index];
+    child.launch = std::move(children[index]);
+    if (child.launch.ready_pattern.empty()) continue;
+    child.watch_output = true;
+    for (auto& output : child.outputs) {
+      output.lines = std::make_unique<LineMatcher>(child.launch.ready_pattern);
+      if (!output.lines->ok()) child.watch_output = false;  // checked at config time; never here
     }
   }
 }
 
 Supervisor::~Supervisor() { ProcessTable::instance().set_reaper_active(false); }
+
+std::string Supervisor::label(std::size_t index) const {
+  return children_.size() == 1 ? std::string("the child") : "child " + set_.name(index);
+}
 
 void Supervisor::start(std::optional<SwitchRequest> probation) {
   for (const int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) {
@@ -63,44 +83,47 @@ void Supervisor::start(std::optional<SwitchRequest> probation) {
   }
   ProcessTable::instance().set_reaper_active(true);
   wait_for_signal();
-  if (watch_output_) {
-    for (int index = 0; index < 2; ++index) {
-      int ends[2];
-      if (pipe2(ends, O_CLOEXEC) != 0) {
-        log::error("pipe",
-                   "cannot create the output pipe for --ready-pattern: " + errno_text(errno));
-        watch_output_ = false;
-        break;
-      }
-      // The write end stays open in visor so that every restart shares the same pipe.
-      write_fds_[static_cast<std::size_t>(index)] = ends[1];
-      outputs_[static_cast<std::size_t>(index)].reader =
-          std::make_unique<boost::asio::posix::stream_descriptor>(io_, ends[0]);
-      read_output(index);
-    }
-  }
+  for (std::size_t index = 0; index < children_.size(); ++index) open_output(index);
   LifecycleEvent start{LifecycleEvent::Kind::start};
   start.upgrade_start = probation.has_value();
-  if (probation) extra_arguments_ = probation->extra_arguments;
-  handle(start);
+  if (probation) switch_ = *probation;
+  handle(SetEvent{start, 0});
   ProcessTable::instance().reap();  // anything that ended before the handler was installed
 }
 
-// Requests from the upgrade manager run from the loop, never inside its own handler.
-void Supervisor::post(LifecycleEvent::Kind kind) {
-  boost::asio::post(io_, [this, kind] { handle({kind}); });
+void Supervisor::open_output(std::size_t index) {
+  Child& child = children_[index];
+  if (!child.watch_output) return;
+  for (int stream = 0; stream < 2; ++stream) {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0) {
+      log::error("pipe", "cannot create the output pipe for --ready-pattern: " + errno_text(errno));
+      child.watch_output = false;
+      return;
+    }
+    // The write end stays open in visor so that every restart shares the same pipe.
+    child.write_fds[static_cast<std::size_t>(stream)] = ends[1];
+    child.outputs[static_cast<std::size_t>(stream)].reader =
+        std::make_unique<boost::asio::posix::stream_descriptor>(io_, ends[0]);
+    read_output(index, stream);
+  }
 }
 
-void Supervisor::hold() { post(LifecycleEvent::Kind::hold_requested); }
+// Requests from the upgrade manager run from the loop, never inside its own handler.
+void Supervisor::hold() {
+  boost::asio::post(io_, [this] { handle(LifecycleEvent::Kind::hold_requested); });
+}
 
 void Supervisor::start_upgrade(SwitchRequest request) {
   boost::asio::post(io_, [this, request = std::move(request)] {
-    extra_arguments_ = request.extra_arguments;
-    handle({LifecycleEvent::Kind::switch_requested});
+    switch_ = request;
+    handle(LifecycleEvent::Kind::switch_requested);
   });
 }
 
-void Supervisor::release() { post(LifecycleEvent::Kind::release_requested); }
+void Supervisor::release() {
+  boost::asio::post(io_, [this] { handle(LifecycleEvent::Kind::release_requested); });
+}
 
 void Supervisor::wait_for_signal() {
   signals_.async_wait([this](const boost::system::error_code& error, int signal_number) {
@@ -115,70 +138,96 @@ void Supervisor::on_signal(int signal_number) {
     const int orphans = ProcessTable::instance().reap();
     if (orphans > 0) {
       log::debug("orphans_reaped", "reaped " + std::to_string(orphans) + " orphaned process(es)");
-      if (hooks_.on_change) hooks_.on_change(lifecycle_.state(), child_pid_);
+      if (hooks_.on_change) hooks_.on_change(set_.state(), child_pid(0));
     }
     return;
   }
   if (signal_number == SIGTERM || signal_number == SIGINT) {
     log::info("stop_requested",
-              "received SIG" + signal_name(signal_number) + ", stopping the child",
-              {{"pid", std::to_string(child_pid_)}});
-    handle({LifecycleEvent::Kind::stop_requested, {}, signal_number});
+              "received SIG" + signal_name(signal_number) + ", stopping " +
+                  (children_.size() == 1 ? std::string("the child") : std::string("the children")),
+              {{"pid", std::to_string(child_pid(0))}});
+    handle(SetEvent{{LifecycleEvent::Kind::stop_requested, {}, signal_number}, 0});
     return;
   }
-  if (child_pid_ > 0) {
-    // The signal first, the log line after: the latency an operator's signal sees is the kill().
-    if (::kill(child_pid_, signal_number) != 0) {
-      log::warn("signal_forward_failed", "kill(" + std::to_string(child_pid_) + ", SIG" +
+  // HUP, QUIT, USR1, USR2: to every child at once. The signal first, the log line after: the
+  // latency an operator's signal sees is the kill().
+  for (std::size_t index = 0; index < children_.size(); ++index) {
+    const pid_t pid = children_[index].pid;
+    if (pid <= 0) continue;
+    if (::kill(pid, signal_number) != 0) {
+      log::warn("signal_forward_failed", "kill(" + std::to_string(pid) + ", SIG" +
                                              signal_name(signal_number) +
                                              "): " + errno_text(errno));
-      return;
+      continue;
     }
-    log::debug("signal_forwarded", "forwarded SIG" + signal_name(signal_number) + " to the child",
-               {{"pid", std::to_string(child_pid_)}});
+    log::debug("signal_forwarded",
+               "forwarded SIG" + signal_name(signal_number) + " to " + label(index),
+               {{"pid", std::to_string(pid)}});
   }
 }
 
-void Supervisor::handle(const LifecycleEvent& event) {
+// True when the set's state or any child's state or pid changed since the last call.
+bool Supervisor::changed() {
+  bool any = false;
+  const LifecycleState state = set_.state();
+  if (state != last_reported_state_) {
+    last_reported_state_ = state;
+    any = true;
+  }
+  for (std::size_t index = 0; index < children_.size(); ++index) {
+    Child& child = children_[index];
+    const LifecycleState child_state = set_.child_state(index);
+    if (child_state != child.reported || child.pid != child.reported_pid) {
+      if (child_state == LifecycleState::backoff && child.reported != LifecycleState::backoff) {
+        log::info("restart_scheduled",
+                  "restarting " + label(index) + " in " +
+                      std::to_string(set_.restart_delay(index).count()) + "ms",
+                  {{"restarts", std::to_string(set_.restarts(index))}});
+      }
+      child.reported = child_state;
+      child.reported_pid = child.pid;
+      any = true;
+    }
+  }
+  return any;
+}
+
+void Supervisor::handle(const SetEvent& event) {
   if (finished_) return;
-  for (const auto& action : lifecycle_.handle(event)) {
+  for (const auto& action : set_.handle(event)) {
     carry_out(action);
     if (finished_) return;
   }
   arm_deadline();
-  const LifecycleState state = lifecycle_.state();
-  if (state != last_reported_state_) {
-    last_reported_state_ = state;
-    if (state == LifecycleState::backoff) {
-      log::info("restart_scheduled",
-                "restarting the child in " + std::to_string(lifecycle_.last_delay().count()) + "ms",
-                {{"restarts", std::to_string(lifecycle_.restarts())}});
-    }
-    if (hooks_.on_change) hooks_.on_change(state, child_pid_);
-  }
+  if (changed() && hooks_.on_change) hooks_.on_change(set_.state(), child_pid(0));
 }
 
-void Supervisor::carry_out(const LifecycleAction& action) {
+void Supervisor::carry_out(const SetAction& set_action) {
   using Do = LifecycleAction::Kind;
+  const LifecycleAction& action = set_action.action;
+  const std::size_t index = set_action.child;
+  const pid_t pid = index < children_.size() ? children_[index].pid : 0;
   switch (action.kind) {
     case Do::spawn:
-      spawn_child(action.upgrade_start);
+      spawn_child(index, action.upgrade_start, set_action.reason);
       break;
     case Do::signal_child:
-      if (child_pid_ > 0 && ::kill(child_pid_, action.value) != 0) {
-        log::warn("signal_failed", "kill(" + std::to_string(child_pid_) + ", SIG" +
+      if (pid > 0 && ::kill(pid, action.value) != 0) {
+        log::warn("signal_failed", "kill(" + std::to_string(pid) + ", SIG" +
                                        signal_name(action.value) + "): " + errno_text(errno));
       }
       break;
     case Do::kill_group:
-      if (child_pid_ > 0) {
+      if (pid > 0) {
         log::warn("stop_timeout",
-                  "the child did not stop within " + std::to_string(options_.stop_timeout.count()) +
+                  label(index) + " did not stop within " +
+                      std::to_string(options_.stop_timeout.count()) +
                       "ms; sending SIGKILL to its process group",
-                  {{"pid", std::to_string(child_pid_)}});
-        if (::kill(-child_pid_, SIGKILL) != 0 && ::kill(child_pid_, SIGKILL) != 0) {
+                  {{"pid", std::to_string(pid)}});
+        if (::kill(-pid, SIGKILL) != 0 && ::kill(pid, SIGKILL) != 0) {
           log::error("kill_failed",
-                     "kill(" + std::to_string(child_pid_) + ", SIGKILL): " + errno_text(errno));
+                     "kill(" + std::to_string(pid) + ", SIGKILL): " + errno_text(errno));
         }
       }
       break;
@@ -188,7 +237,7 @@ void Supervisor::carry_out(const LifecycleAction& action) {
     case Do::exit:
       finished_ = true;
       exit_code_ = action.value;
-      if (action.value == 1 && action.reason.rfind("giving up", 0) == 0) {
+      if (action.gave_up) {
         log::error("gave_up", action.reason);
       } else {
         log::info("exiting", action.reason, {{"code", std::to_string(action.value)}});
@@ -196,74 +245,99 @@ void Supervisor::carry_out(const LifecycleAction& action) {
       if (hooks_.on_change) hooks_.on_change(LifecycleState::exited, 0);
       signals_.cancel();
       timer_.cancel();
-      for (int index = 0; index < 2; ++index) drain_output(index);
+      for (std::size_t child = 0; child < children_.size(); ++child) {
+        for (int stream = 0; stream < 2; ++stream) drain_output(child, stream);
+      }
       ProcessTable::instance().set_reaper_active(false);
       io_.stop();
       break;
   }
 }
 
-void Supervisor::spawn_child(bool upgrade_start) {
-  SpawnOptions spawn = child_;
+void Supervisor::spawn_child(std::size_t index, bool upgrade_start, SpawnReason reason) {
+  Child& child = children_.at(index);
+  SpawnOptions spawn = child.launch.spawn;
   if (upgrade_start) {
-    spawn.argv.insert(spawn.argv.end(), extra_arguments_.begin(), extra_arguments_.end());
+    for (const auto& word : child.launch.upgrade_args) {
+      spawn.argv.push_back(
+          replace_all(replace_all(word, "{version}", switch_.version), "{height}", switch_.height));
+    }
+  } else if ((reason == SpawnReason::restart || reason == SpawnReason::rollback) &&
+             child.launch.restart_arguments) {
+    const auto extra = child.launch.restart_arguments();
+    spawn.argv.insert(spawn.argv.end(), extra.begin(), extra.end());
   }
   int stdin_fd = -1;
-  if (!options_.stdin_file.empty()) {
+  const std::string& stdin_file = child.launch.stdin_file;
+  if (!stdin_file.empty()) {
     // Opened afresh for every start, so each child reads it from the beginning. O_NONBLOCK keeps
     // the open of a FIFO without a writer from stalling the loop (the child gets a blocking fd;
     // a FIFO's writer must be attached by then, or the child reads end-of-file, as documented).
-    stdin_fd = ::open(options_.stdin_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    stdin_fd = ::open(stdin_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (stdin_fd >= 0) {
       const int flags = ::fcntl(stdin_fd, F_GETFL);
       if (flags >= 0) ::fcntl(stdin_fd, F_SETFL, flags & ~O_NONBLOCK);
     } else {
       // Never visor's own stdin instead (a terminal the child would wait on): an empty one.
-      log::error("stdin_file", "cannot open --stdin-file " + options_.stdin_file + ": " +
-                                   errno_text(errno) + "; the child gets an empty stdin");
+      log::error("stdin_file", "cannot open --stdin-file " + stdin_file + ": " + errno_text(errno) +
+                                   "; " + label(index) + " gets an empty stdin");
       stdin_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
     }
     spawn.stdin_fd = stdin_fd;
   }
-  if (watch_output_) {
-    spawn.stdout_fd = write_fds_[0];
-    spawn.stderr_fd = write_fds_[1];
+  if (child.watch_output) {
+    spawn.stdout_fd = child.write_fds[0];
+    spawn.stderr_fd = child.write_fds[1];
   }
   int exec_errno = 0;
   auto pid = ProcessTable::instance().spawn(
-      spawn,
-      [this](pid_t pid, ExitStatus status) {
-        if (pid != child_pid_) return;
-        child_pid_ = 0;
-        log::info("child_exited", "child ended with " + status.describe(),
-                  {{"pid", std::to_string(pid)}, {"state", to_string(lifecycle_.state())}});
-        LifecycleEvent exited{LifecycleEvent::Kind::child_exited, status};
-        const LifecycleState state = lifecycle_.state();
-        exited.halted = (state == LifecycleState::running || state == LifecycleState::probation) &&
-                        hooks_.network_halted && hooks_.network_halted();
-        if (exited.halted) {
-          log::info("halted",
-                    "the network halted for an upgrade: the old version is not "
-                    "started again");
-        }
-        handle(exited);
-      },
+      spawn, [this, index](pid_t ended, ExitStatus status) { on_exit(index, ended, status); },
       &exec_errno);
   if (stdin_fd >= 0) ::close(stdin_fd);
   if (!pid) {
     log::error("spawn_failed", pid.error());
     ExitStatus status;
     status.raw = (exec_errno == ENOENT ? 127 : 126) << 8;
-    handle({LifecycleEvent::Kind::spawn_failed, status});
+    handle(SetEvent{{LifecycleEvent::Kind::spawn_failed, status}, index});
     return;
   }
-  child_pid_ = pid.value();
-  log::info("child_started", "started " + spawn.path, {{"pid", std::to_string(child_pid_)}});
-  handle({LifecycleEvent::Kind::spawned});
+  child.pid = pid.value();
+  child.started_unixtime = unix_now();
+  const std::string pid_text = std::to_string(child.pid);
+  if (children_.size() > 1) {
+    log::info("child_started", "started " + spawn.path + " as " + label(index),
+              {{"pid", pid_text}, {"child", set_.name(index)}});
+  } else {
+    log::info("child_started", "started " + spawn.path, {{"pid", pid_text}});
+  }
+  handle(SetEvent{{LifecycleEvent::Kind::spawned}, index});
+}
+
+void Supervisor::on_exit(std::size_t index, pid_t pid, ExitStatus status) {
+  Child& child = children_.at(index);
+  if (pid != child.pid) return;
+  child.pid = 0;
+  child.started_unixtime = 0;
+  const LifecycleState state = set_.child_state(index);
+  const std::string pid_text = std::to_string(pid);
+  if (children_.size() > 1) {
+    log::info("child_exited", label(index) + " ended with " + status.describe(),
+              {{"pid", pid_text}, {"state", to_string(state)}, {"child", set_.name(index)}});
+  } else {
+    log::info("child_exited", "child ended with " + status.describe(),
+              {{"pid", pid_text}, {"state", to_string(state)}});
+  }
+  LifecycleEvent exited{LifecycleEvent::Kind::child_exited, status};
+  exited.halted = (state == LifecycleState::running || state == LifecycleState::probation) &&
+                  hooks_.network_halted && hooks_.network_halted();
+  if (exited.halted) {
+    log::info("halted", "the network halted for an upgrade: the old version is not started again");
+  }
+  handle(SetEvent{exited, index});
 }
 
 void Supervisor::arm_deadline() {
-  const auto deadline = lifecycle_.deadline();
+  const auto deadline = set_.deadline();
   if (deadline == armed_deadline_) return;
   armed_deadline_ = deadline;
   timer_.cancel();
@@ -272,49 +346,50 @@ void Supervisor::arm_deadline() {
   timer_.async_wait([this, deadline](const boost::system::error_code& error) {
     if (error || armed_deadline_ != deadline) return;  // cancelled or superseded
     armed_deadline_.reset();
-    handle({LifecycleEvent::Kind::deadline});
+    handle(LifecycleEvent::Kind::deadline);
   });
 }
 
-void Supervisor::drain_output(int index) {
-  auto& output = outputs_[static_cast<std::size_t>(index)];
+void Supervisor::drain_output(std::size_t index, int stream) {
+  Child& child = children_[index];
+  auto& output = child.outputs[static_cast<std::size_t>(stream)];
   if (!output.reader) return;
   // The child is gone: copy what it wrote last, without blocking, before visor exits.
   const int fd = output.reader->native_handle();
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   ssize_t got;
   while ((got = ::read(fd, output.buffer.data(), output.buffer.size())) > 0) {
-    write_all(index == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(),
+    write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(),
               static_cast<std::size_t>(got));
   }
   output.reader->close();
   output.reader.reset();
-  if (write_fds_[static_cast<std::size_t>(index)] >= 0)
-    ::close(write_fds_[static_cast<std::size_t>(index)]);
-  write_fds_[static_cast<std::size_t>(index)] = -1;
+  int& write_fd = child.write_fds[static_cast<std::size_t>(stream)];
+  if (write_fd >= 0) ::close(write_fd);
+  write_fd = -1;
 }
 
-void Supervisor::read_output(int index) {
-  auto& output = outputs_[static_cast<std::size_t>(index)];
+void Supervisor::read_output(std::size_t index, int stream) {
+  auto& output = children_[index].outputs[static_cast<std::size_t>(stream)];
   output.reader->async_read_some(
       boost::asio::buffer(output.buffer),
-      [this, index](const boost::system::error_code& error, std::size_t length) {
+      [this, index, stream](const boost::system::error_code& error, std::size_t length) {
         if (error) return;  // closed at exit
-        scan_output(index, length);
-        if (!finished_) read_output(index);
+        scan_output(index, stream, length);
+        if (!finished_) read_output(index, stream);
       });
 }
 
-void Supervisor::scan_output(int index, std::size_t length) {
-  auto& output = outputs_[static_cast<std::size_t>(index)];
-  write_all(index == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(), length);
+void Supervisor::scan_output(std::size_t index, int stream, std::size_t length) {
+  auto& output = children_[index].outputs[static_cast<std::size_t>(stream)];
+  write_all(stream == 0 ? STDOUT_FILENO : STDERR_FILENO, output.buffer.data(), length);
   // Only a new version on probation is scanned: a chatty node costs no regex work otherwise.
-  if (!lifecycle_.awaiting_ready()) {
+  if (!set_.awaiting_ready(index)) {
     output.lines->reset();
     return;
   }
   const bool seen = output.lines->feed(std::string_view(output.buffer.data(), length));
-  if (seen) handle({LifecycleEvent::Kind::ready_seen});
+  if (seen) handle(SetEvent{{LifecycleEvent::Kind::ready_seen}, index});
 }
 
 }  // namespace visor

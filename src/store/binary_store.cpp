@@ -109,7 +109,8 @@ std::string BinaryStore::current_problem() const {
     return "points at " + target + ", not at a folder of " + home_ + "/upgrades";
   }
   if (!has_version(version)) {
-    return "points at " + target + ", which is not a folder holding the executable files of the release";
+    return "points at " + target +
+           ", which is not a folder holding the executable files of the release";
   }
   return {};
 }
@@ -187,6 +188,54 @@ Status BinaryStore::install_copies(const std::string& version,
   Status installed = install_directory(version, prepared);
   if (installed) record_hash(version, hashed.value());
   return installed;
+}
+
+Result<std::vector<std::string>> BinaryStore::add_partial(const std::string& version,
+                                                          const std::string& name,
+                                                          const std::string& file) {
+  using Missing = Result<std::vector<std::string>>;
+  if (!valid_version_name(version)) return Missing::failure("'" + version + "' is not a version");
+  if (std::find(names_.begin(), names_.end(), name) == names_.end()) {
+    return Missing::failure(name + " is not a binary of this release");
+  }
+  std::error_code error;
+  if (fs::exists(version_dir(version), error)) {
+    return Missing::failure("version " + version + " is already in the store (" +
+                            version_dir(version) + "); the store never overwrites");
+  }
+  const std::string folder = partial_dir(version);
+  fs::create_directories(folder, error);
+  if (error) return Missing::failure("creating " + folder + ": " + error.message());
+  // Copied beside, then renamed: a binary in the folder is always a complete copy.
+  const std::string copy = folder + "/." + name + ".copy";
+  Status copied = copy_file_synced(file, copy, 0755);
+  if (!copied) return Missing::failure(copied.error());
+  if (::rename(copy.c_str(), (folder + "/" + name).c_str()) != 0) {
+    return Missing::failure("moving " + copy + ": " + errno_text(errno));
+  }
+  std::vector<std::string> missing;
+  for (const auto& wanted : names_) {
+    struct stat info {};
+    const std::string path = folder + "/" + wanted;
+    if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) missing.push_back(wanted);
+  }
+  if (!missing.empty()) return missing;
+  auto hashed = hash_binaries(folder, names_);
+  if (!hashed) return Missing::failure(hashed.error());
+  Status installed = install_directory(version, folder);
+  if (!installed) return Missing::failure(installed.error());
+  record_hash(version, hashed.value());
+  return missing;
+}
+
+std::vector<std::string> BinaryStore::current_binary_names() const {
+  std::error_code error;
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator(current_link(), error)) {
+    found.push_back(entry.path().filename().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 Status BinaryStore::replace_copy(const std::string& version, const std::string& file) {

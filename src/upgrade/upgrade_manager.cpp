@@ -47,7 +47,8 @@ std::optional<SwitchRequest> UpgradeManager::resume_after_restart() {
   resumed.pending = *store_.pending();
   handle(resumed);
   if (planner_.stage() != UpgradeStage::probation) return std::nullopt;
-  return SwitchRequest{planner_.target().version, planner_.target().arguments};
+  const UpgradeTarget& target = planner_.target();
+  return SwitchRequest{target.version, target.height ? std::to_string(*target.height) : ""};
 }
 
 void UpgradeManager::start_source() {
@@ -230,7 +231,7 @@ void UpgradeManager::switch_to(const UpgradeTarget& target) {
   }
   log::info("upgrade_started", "switching from " + target.from_version + " to " + target.version,
             {{"version", target.version}, {"from", target.from_version}});
-  supervisor_.start_upgrade({target.version, target.arguments});
+  supervisor_.start_upgrade({target.version, target.height ? std::to_string(*target.height) : ""});
 }
 
 void UpgradeManager::finish(const UpgradeAction& action) {

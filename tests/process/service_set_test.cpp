@@ -1,449 +1,447 @@
+// The set policy on a fake clock: every event is fed by hand, the way the Supervisor feeds it
+// (a spawn is reported as spawned at once, as the Supervisor's synchronous spawn does).
 #include "visor/process/service_set.h"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <memory>
+#include <string>
+#include <vector>
 
 namespace visor {
 namespace {
 
-using Kind = SetEvent::Kind;
-using Do = SetAction::Kind;
-using S = SetState;
-using C = ChildState;
+using Kind = LifecycleEvent::Kind;
+using Do = LifecycleAction::Kind;
+using S = LifecycleState;
 
 ExitStatus exited(int code) { return ExitStatus{code << 8}; }
 ExitStatus killed(int signal_number) { return ExitStatus{signal_number}; }
 
-// Drives a ServiceSet the way the Supervisor will: spawn actions are answered with `spawned`
-// at once (unless a test says otherwise), and every action is recorded for assertions.
+const char* reason_name(SpawnReason reason) {
+  switch (reason) {
+    case SpawnReason::first_start:
+      return "first";
+    case SpawnReason::restart:
+      return "restart";
+    case SpawnReason::upgrade:
+      return "upgrade";
+    case SpawnReason::rollback:
+      return "rollback";
+  }
+  return "?";
+}
+
 class ServiceSetTest : public ::testing::Test {
  protected:
-  ServiceSetTest() {
-    policy_.restart.backoff_initial = Duration(1000);
-    policy_.restart.backoff_max = Duration(8000);
-    policy_.restart.healthy_after = Duration(10000);
-    policy_.restart.stop_timeout = Duration(5000);
-    policy_.restart.max_restarts = 3;
-    policy_.restart.restart_window = Duration(600000);
-    policy_.children = {{"core", false}, {"datanode", false}, {"third", false}};
+  void make(std::vector<std::string> names, GroupPolicy group = GroupPolicy::independent) {
+    SetPolicy policy;
+    policy.group = group;
+    policy.names = names;
+    for (std::size_t index = 0; index < names.size(); ++index) {
+      LifecyclePolicy child = lifecycle_;
+      child.require_ready = index < ready_.size() && ready_[index];
+      policy.lifecycles.push_back(child);
+    }
+    set_ = std::make_unique<ServiceSet>(policy, clock_, [] { return 0.5; });
+    running_.assign(names.size(), false);
   }
 
-  void make() {
-    set_ = std::make_unique<ServiceSet>(policy_, clock_, [this] { return random_; });
-  }
-
-  // Applies an event and answers every spawn with `spawned` (as a real fork/exec would),
-  // collecting all actions in order.
-  std::vector<SetAction> on(SetEvent event) {
-    std::vector<SetAction> all;
+  // Feeds one event and everything it leads to; the log records what the driver was told.
+  void feed(SetEvent event) {
     std::vector<SetEvent> queue{event};
     while (!queue.empty()) {
       const SetEvent next = queue.front();
       queue.erase(queue.begin());
-      for (const auto& action : set_->handle(next)) {
-        all.push_back(action);
-        if (action.kind == Do::spawn && auto_spawn_) {
-          queue.push_back({Kind::spawned, action.child, {}, 0});
+      for (const auto& set_action : set_->handle(next)) {
+        const LifecycleAction& action = set_action.action;
+        const std::string child = std::to_string(set_action.child);
+        switch (action.kind) {
+          case Do::spawn:
+            log_.push_back("spawn " + child + " " + reason_name(set_action.reason));
+            running_[set_action.child] = true;
+            queue.push_back({{Kind::spawned}, set_action.child});
+            break;
+          case Do::signal_child:
+            log_.push_back("signal " + child + " " + std::to_string(action.value));
+            break;
+          case Do::kill_group:
+            log_.push_back("kill " + child);
+            break;
+          case Do::report:
+            reports_.push_back(action.outcome);
+            reasons_.push_back(action.reason);
+            break;
+          case Do::exit:
+            exits_.push_back(action.value);
+            exit_reason_ = action.reason;
+            gave_up_ = action.gave_up;
+            break;
         }
       }
     }
-    return all;
   }
-  std::vector<SetAction> exit_of(std::size_t child, ExitStatus status) {
-    return on({Kind::child_exited, child, status, 0});
+  void on(Kind kind, int signal_number = 0) { feed({{kind, {}, signal_number}, 0}); }
+  void exit_child(std::size_t child, ExitStatus status, bool halted = false) {
+    running_[child] = false;
+    LifecycleEvent event{Kind::child_exited, status};
+    event.halted = halted;
+    feed({event, child});
   }
-  // Moves the clock to the armed deadline and reports it.
-  std::vector<SetAction> fire() {
-    EXPECT_TRUE(set_->deadline().has_value());
-    if (!set_->deadline()) return {};
+  void start() {
+    on(Kind::start);
+    log_.clear();
+  }
+  // Moves the clock to the set's deadline and reports it.
+  void fire() {
+    ASSERT_TRUE(set_->deadline().has_value());
     clock_.advance(std::chrono::duration_cast<Duration>(*set_->deadline() - clock_.now()));
-    return on({Kind::deadline, 0, {}, 0});
+    on(Kind::deadline);
   }
-  void start_all() {
-    auto actions = on({Kind::start, 0, {}, 0});
-    ASSERT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
-    ASSERT_EQ(actions.back().kind, Do::all_started);
-    ASSERT_EQ(set_->state(), S::running);
-  }
-  static std::vector<std::size_t> spawn_order(const std::vector<SetAction>& actions) {
-    std::vector<std::size_t> order;
-    for (const auto& action : actions) {
-      if (action.kind == Do::spawn) order.push_back(action.child);
-    }
-    return order;
-  }
-  static std::vector<std::size_t> signalled(const std::vector<SetAction>& actions) {
-    std::vector<std::size_t> order;
-    for (const auto& action : actions) {
-      if (action.kind == Do::signal_child) order.push_back(action.child);
-    }
-    return order;
-  }
-  static const SetAction* find(const std::vector<SetAction>& actions, Do kind) {
-    for (const auto& action : actions) {
-      if (action.kind == kind) return &action;
-    }
-    return nullptr;
+  std::vector<std::string> take_log() {
+    auto log = log_;
+    log_.clear();
+    return log;
   }
 
-  SetPolicy policy_;
+  LifecyclePolicy lifecycle_;
+  std::vector<bool> ready_;
   FakeClock clock_;
-  double random_ = 0.5;  // no jitter
-  bool auto_spawn_ = true;
   std::unique_ptr<ServiceSet> set_;
+  std::vector<bool> running_;
+  std::vector<std::string> log_;
+  std::vector<SwitchOutcome> reports_;
+  std::vector<std::string> reasons_;
+  std::vector<int> exits_;
+  std::string exit_reason_;
+  bool gave_up_ = false;
 };
 
-TEST_F(ServiceSetTest, StartsInListOrderEachAfterTheLastIsSpawned) {
-  auto_spawn_ = false;
-  make();
-  auto actions = on({Kind::start, 0, {}, 0});
-  ASSERT_EQ(spawn_order(actions), std::vector<std::size_t>{0});
-  EXPECT_EQ(actions[0].spawn_reason, SpawnReason::first_start);
-  EXPECT_EQ(set_->child_state(1), C::idle);
-  EXPECT_EQ(spawn_order(on({Kind::spawned, 0, {}, 0})), std::vector<std::size_t>{1});
-  EXPECT_EQ(spawn_order(on({Kind::spawned, 1, {}, 0})), std::vector<std::size_t>{2});
-  actions = on({Kind::spawned, 2, {}, 0});
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::all_started);
-  EXPECT_TRUE(set_->all_running());
+using Log = std::vector<std::string>;
+
+TEST_F(ServiceSetTest, ChildrenStartInListOrder) {
+  make({"core", "datanode", "extra"});
+  on(Kind::start);
+  EXPECT_EQ(take_log(), (Log{"spawn 0 first", "spawn 1 first", "spawn 2 first"}));
+  EXPECT_EQ(set_->state(), S::running);
 }
 
-TEST_F(ServiceSetTest, PlannedStopGoesInReverseOneAtATimeAndExitsWithTheFirstChildsStatus) {
-  make();
-  start_all();
-  auto actions = on({Kind::stop_requested, 0, {}, SIGTERM});
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{2});
-  EXPECT_EQ(actions[0].value, SIGTERM);
-  EXPECT_EQ(set_->child_state(1), C::running);  // not signalled before the last has exited
-  EXPECT_EQ(signalled(exit_of(2, killed(SIGTERM))), std::vector<std::size_t>{1});
-  // The middle child ignores the signal: SIGKILL after the stop timeout, then the first.
-  clock_.advance(Duration(4999));
-  EXPECT_TRUE(on({Kind::deadline, 0, {}, 0}).empty());
-  actions = fire();
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::kill_group);
-  EXPECT_EQ(actions[0].child, 1U);
-  EXPECT_EQ(set_->child_state(0), C::running);
-  EXPECT_EQ(signalled(exit_of(1, killed(SIGKILL))), std::vector<std::size_t>{0});
-  actions = exit_of(0, exited(3));
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::exit);
-  EXPECT_EQ(actions[0].value, 3);  // the first child's status, not the last one's
+TEST_F(ServiceSetTest, StopGoesInReverseOrderOneChildAtATime) {
+  make({"a", "b", "c"});
+  start();
+  on(Kind::stop_requested, SIGTERM);
+  EXPECT_EQ(take_log(), (Log{"signal 2 15"}));  // b waits until c is gone
+  exit_child(2, killed(SIGTERM));
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  exit_child(1, exited(0));
+  EXPECT_EQ(take_log(), (Log{"signal 0 15"}));
+  EXPECT_TRUE(exits_.empty());
+  exit_child(0, exited(3));
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 3);  // the first child's status
   EXPECT_EQ(set_->state(), S::exited);
 }
 
-TEST_F(ServiceSetTest, ForwardedSignalsGoToEveryChildAtOnce) {
-  make();
-  start_all();
-  auto actions = on({Kind::forward_signal, 0, {}, SIGHUP});
-  EXPECT_EQ(signalled(actions), (std::vector<std::size_t>{0, 1, 2}));
-  for (const auto& action : actions) EXPECT_EQ(action.value, SIGHUP);
-  EXPECT_EQ(set_->state(), S::running);
+TEST_F(ServiceSetTest, AStopSkipsAChildWaitingToRestartAndStillGoesOneAtATime) {
+  make({"a", "b", "c"});
+  start();
+  exit_child(2, exited(1));  // c waits for its restart
+  on(Kind::stop_requested, SIGTERM);
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));  // c has nothing to stop; a waits for b
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(take_log(), (Log{"signal 0 15"}));
+  exit_child(0, killed(SIGTERM));
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 128 + SIGTERM);
 }
 
-TEST_F(ServiceSetTest, IndependentChildRestartsAloneOnItsOwnBackoff) {
-  make();
-  start_all();
-  EXPECT_TRUE(exit_of(1, exited(1)).empty());  // the others are not touched
-  EXPECT_EQ(set_->child_state(1), C::backoff);
-  EXPECT_EQ(set_->child_state(0), C::running);
-  EXPECT_EQ(set_->child_state(2), C::running);
-  EXPECT_EQ(*set_->deadline() - clock_.now(), Duration(1000));
-  auto actions = fire();
-  ASSERT_EQ(spawn_order(actions), std::vector<std::size_t>{1});
-  EXPECT_EQ(actions[0].spawn_reason, SpawnReason::restart);
+TEST_F(ServiceSetTest, AChildThatIgnoresTheStopSignalIsKilledBeforeTheNextIsSignalled) {
+  lifecycle_.stop_timeout = Duration(5000);
+  make({"a", "b"});
+  start();
+  on(Kind::stop_requested, SIGTERM);
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  fire();
+  EXPECT_EQ(take_log(), (Log{"kill 1"}));
+  exit_child(1, killed(SIGKILL));
+  EXPECT_EQ(take_log(), (Log{"signal 0 15"}));
+}
+
+TEST_F(ServiceSetTest, IndependentACrashRestartsOnlyThatChild) {
+  make({"a", "b", "c"});
+  start();
+  exit_child(1, exited(1));
+  EXPECT_TRUE(take_log().empty());
+  EXPECT_EQ(set_->child_state(1), S::backoff);
+  EXPECT_EQ(set_->child_state(0), S::running);
+  EXPECT_EQ(set_->child_state(2), S::running);
+  fire();
+  EXPECT_EQ(take_log(), (Log{"spawn 1 restart"}));
   EXPECT_EQ(set_->restarts(1), 1);
   EXPECT_EQ(set_->restarts(0), 0);
-  // A second crash soon after doubles that child's delay only.
-  exit_of(1, exited(1));
-  EXPECT_EQ(*set_->deadline() - clock_.now(), Duration(2000));
-  exit_of(2, exited(1));
-  EXPECT_EQ(*set_->deadline() - clock_.now(), Duration(1000));  // child 2's first backoff
 }
 
-TEST_F(ServiceSetTest, IndependentChildNotRestartedLeavesTheOthersRunningUntilNoneIsLeft) {
-  make();
-  start_all();
-  EXPECT_TRUE(exit_of(0, exited(0)).empty());  // clean exit with on-failure
-  EXPECT_EQ(set_->child_state(0), C::exited);
-  EXPECT_EQ(set_->state(), S::running);
-  EXPECT_TRUE(exit_of(2, exited(0)).empty());
-  auto actions = exit_of(1, exited(0));
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::exit);
-  EXPECT_EQ(actions[0].value, 0);
+TEST_F(ServiceSetTest, IndependentACleanExitLeavesTheOthersRunningThenVisorExitsWithTheFirst) {
+  make({"a", "b"});
+  start();
+  exit_child(1, exited(0));  // on-failure: not restarted
+  EXPECT_EQ(set_->child_state(1), S::exited);
+  EXPECT_TRUE(exits_.empty());
+  EXPECT_EQ(set_->child_state(0), S::running);
+  exit_child(0, exited(0));
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 0);
 }
 
-TEST_F(ServiceSetTest, ExhaustedBudgetStopsTheOthersAndExitsOne) {
-  make();
-  start_all();
-  for (int crash = 0; crash < 3; ++crash) {
-    exit_of(2, exited(1));
-    fire();  // the restart
-  }
-  auto actions = exit_of(2, exited(1));  // the fourth crash: more than --max-restarts 3
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{1});
-  EXPECT_EQ(signalled(exit_of(1, killed(SIGTERM))), std::vector<std::size_t>{0});
-  actions = exit_of(0, killed(SIGTERM));
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::exit);
-  EXPECT_EQ(actions[0].value, 1);
-  EXPECT_NE(actions[0].reason.find("giving up: child third"), std::string::npos);
-}
-
-TEST_F(ServiceSetTest, HealthyRunResetsOneChildsBackoff) {
-  make();
-  start_all();
-  exit_of(0, exited(1));
+TEST_F(ServiceSetTest, IndependentABudgetExhaustedStopsTheOthersAndExitsOne) {
+  lifecycle_.max_restarts = 1;
+  make({"a", "b"});
+  start();
+  exit_child(0, exited(1));
   fire();
-  clock_.advance(Duration(10000));  // child 0 ran healthy; the others' marks passed long ago
-  on({Kind::deadline, 0, {}, 0});
-  exit_of(0, exited(1));
-  EXPECT_EQ(*set_->deadline() - clock_.now(), Duration(1000));
+  take_log();
+  exit_child(0, exited(1));  // the second crash in the window: giving up
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  exit_child(1, killed(SIGTERM));
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 1);
+  EXPECT_TRUE(gave_up_);
+  EXPECT_NE(exit_reason_.find("child a"), std::string::npos) << exit_reason_;
 }
 
-TEST_F(ServiceSetTest, TogetherAnUnplannedExitStopsTheOthersAndTheSetRestartsTogether) {
-  policy_.group = GroupPolicy::together;
-  make();
-  start_all();
-  auto actions = exit_of(1, killed(SIGSEGV));
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{2});  // reverse order, skipping 1
-  EXPECT_EQ(signalled(exit_of(2, killed(SIGTERM))), std::vector<std::size_t>{0});
-  actions = exit_of(0, killed(SIGTERM));
-  EXPECT_TRUE(actions.empty());
+TEST_F(ServiceSetTest, TogetherACrashStopsTheOthersAndRestartsTheSetInOrder) {
+  make({"core", "datanode"}, GroupPolicy::together);
+  start();
+  exit_child(1, exited(1));  // the data node crashed
+  EXPECT_EQ(take_log(), (Log{"signal 0 15"}));
+  exit_child(0, killed(SIGTERM));
   EXPECT_EQ(set_->state(), S::backoff);
-  EXPECT_EQ(*set_->deadline() - clock_.now(), Duration(1000));
-  actions = fire();
-  EXPECT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
-  EXPECT_EQ(actions.front().spawn_reason, SpawnReason::restart);
+  EXPECT_TRUE(reports_.empty());  // a restart, not an upgrade: nothing to report
+  fire();
+  EXPECT_EQ(take_log(), (Log{"spawn 0 restart", "spawn 1 restart"}));
   EXPECT_EQ(set_->state(), S::running);
-  for (std::size_t child = 0; child < 3; ++child) EXPECT_EQ(set_->restarts(child), 1);
-  // One backoff for the set: a crash of another child doubles the same delay.
-  exit_of(0, exited(2));
-  exit_of(2, killed(SIGTERM));
-  exit_of(1, killed(SIGTERM));
-  EXPECT_EQ(set_->state(), S::backoff);
-  EXPECT_EQ(*set_->deadline() - clock_.now(), Duration(2000));
+  EXPECT_EQ(set_->restarts(0), 1);
+  EXPECT_EQ(set_->restarts(1), 1);
 }
 
-TEST_F(ServiceSetTest, TogetherOneBudgetForTheSet) {
-  policy_.group = GroupPolicy::together;
-  policy_.children = {{"core", false}, {"datanode", false}};
-  make();
-  auto actions = on({Kind::start, 0, {}, 0});
-  for (int crash = 0; crash < 3; ++crash) {
-    exit_of(crash % 2, exited(1));  // crashes of different children count in one budget
-    exit_of(1 - crash % 2, killed(SIGTERM));
+TEST_F(ServiceSetTest, TogetherShareOneBudget) {
+  lifecycle_.max_restarts = 2;
+  make({"a", "b"}, GroupPolicy::together);
+  start();
+  for (std::size_t round = 0; round < 2; ++round) {
+    const std::size_t crashed = round % 2;  // each child crashes once: the set's budget counts both
+    exit_child(crashed, exited(1));
+    exit_child(1 - crashed, killed(SIGTERM));
     fire();
+    take_log();
   }
-  actions = exit_of(0, exited(1));
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{1});
-  actions = exit_of(1, killed(SIGTERM));
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::exit);
-  EXPECT_EQ(actions[0].value, 1);
+  exit_child(0, exited(1));
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  exit_child(1, killed(SIGTERM));
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 1);
+  EXPECT_TRUE(gave_up_);
 }
 
-TEST_F(ServiceSetTest, TogetherAnExitThePolicyDoesNotRestartStopsTheSet) {
-  policy_.group = GroupPolicy::together;
-  make();
-  start_all();
-  auto actions = exit_of(1, exited(0));
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{2});
-  exit_of(2, killed(SIGTERM));
-  actions = exit_of(0, exited(0));
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::exit);
-  EXPECT_EQ(actions[0].value, 0);
+TEST_F(ServiceSetTest, TogetherACleanExitStopsTheSet) {
+  make({"a", "b"}, GroupPolicy::together);
+  start();
+  exit_child(0, exited(0));
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  exit_child(1, killed(SIGTERM));
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 0);  // the first child's status
 }
 
-TEST_F(ServiceSetTest, UpgradeStopsAllSwitchesOnceStartsAllWithUpgradeArgsAndCommits) {
-  make();
-  start_all();
-  auto actions = on({Kind::upgrade_requested, 0, {}, 0});
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{2});
-  exit_of(2, killed(SIGTERM));
-  EXPECT_EQ(find(exit_of(1, killed(SIGTERM)), Do::switch_to_upgrade), nullptr);
-  actions = exit_of(0, killed(SIGTERM));
-  ASSERT_FALSE(actions.empty());
-  EXPECT_EQ(actions[0].kind, Do::switch_to_upgrade);  // once, before any new child starts
-  int switches = 0;
-  for (const auto& action : actions) switches += action.kind == Do::switch_to_upgrade;
-  EXPECT_EQ(switches, 1);
-  EXPECT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
-  for (const auto& action : actions) {
-    if (action.kind == Do::spawn) {
-      EXPECT_EQ(action.spawn_reason, SpawnReason::upgrade);
-    }
-  }
+// One upgrade for the set: hold stops every child last first, the switch starts every child on
+// the new version, and the set passes once every child passed.
+TEST_F(ServiceSetTest, AnUpgradeHoldsSwitchesAndPassesTheWholeSet) {
+  make({"a", "b"});
+  start();
+  on(Kind::hold_requested);
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(take_log(), (Log{"signal 0 15"}));
+  EXPECT_TRUE(reports_.empty());
+  exit_child(0, killed(SIGTERM));
+  ASSERT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped}));
+  EXPECT_EQ(set_->state(), S::held);
+  on(Kind::switch_requested);
+  EXPECT_EQ(take_log(), (Log{"spawn 0 upgrade", "spawn 1 upgrade"}));
   EXPECT_EQ(set_->state(), S::probation);
-  actions = fire();
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::commit_upgrade);
+  fire();  // both reach healthy-after together
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped, SwitchOutcome::passed}));
   EXPECT_EQ(set_->state(), S::running);
 }
 
-TEST_F(ServiceSetTest, OneChildFailingProbationRollsBackTheWholeSet) {
-  make();
-  start_all();
-  on({Kind::upgrade_requested, 0, {}, 0});
-  exit_of(2, killed(SIGTERM));
-  exit_of(1, killed(SIGTERM));
-  exit_of(0, killed(SIGTERM));
-  ASSERT_EQ(set_->state(), S::probation);
-  clock_.advance(Duration(3000));
-  auto actions = exit_of(1, exited(1));  // the new version crashes in one child
-  ASSERT_FALSE(actions.empty());
-  EXPECT_EQ(actions[0].kind, Do::roll_back);
-  EXPECT_NE(actions[0].reason.find("datanode"), std::string::npos);
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{2});  // the others are stopped too
-  EXPECT_EQ(signalled(exit_of(2, killed(SIGTERM))), std::vector<std::size_t>{0});
-  actions = exit_of(0, killed(SIGTERM));
-  EXPECT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
-  for (const auto& action : actions) {
-    if (action.kind == Do::spawn) {
-      EXPECT_EQ(action.spawn_reason, SpawnReason::rollback);
-    }
-  }
-  EXPECT_EQ(find(actions, Do::switch_to_upgrade), nullptr);
-  EXPECT_EQ(set_->state(), S::running);
+TEST_F(ServiceSetTest, ACrashOfOneChildOnProbationRollsBackTheWholeSet) {
+  make({"a", "b", "c"});
+  start();
+  on(Kind::hold_requested);
+  exit_child(2, killed(SIGTERM));
+  exit_child(1, killed(SIGTERM));
+  exit_child(0, killed(SIGTERM));
+  on(Kind::switch_requested);
+  take_log();
+  exit_child(1, exited(2));                     // b's new version dies
+  EXPECT_EQ(take_log(), (Log{"signal 2 15"}));  // the others are stopped, last first
+  exit_child(2, killed(SIGTERM));
+  EXPECT_EQ(take_log(), (Log{"signal 0 15"}));
+  exit_child(0, killed(SIGTERM));
+  ASSERT_EQ(reports_.back(), SwitchOutcome::rolled_back);
+  EXPECT_NE(reasons_.back().find("child b"), std::string::npos) << reasons_.back();
+  EXPECT_EQ(set_->state(), S::held);
+  for (std::size_t child = 0; child < 3; ++child) EXPECT_EQ(set_->child_state(child), S::held);
+  on(Kind::release_requested);  // the manager pointed `current` back
+  EXPECT_EQ(take_log(), (Log{"spawn 0 rollback", "spawn 1 rollback", "spawn 2 rollback"}));
 }
 
-TEST_F(ServiceSetTest, ProbationNeedsTheReadyLineOfEveryChildThatHasAPattern) {
-  policy_.children = {{"core", true}, {"datanode", true}, {"third", false}};
-  make();
-  start_all();
-  on({Kind::upgrade_requested, 0, {}, 0});
-  exit_of(2, killed(SIGTERM));
-  exit_of(1, killed(SIGTERM));
-  exit_of(0, killed(SIGTERM));
-  EXPECT_TRUE(set_->awaiting_ready(0));
-  EXPECT_FALSE(set_->awaiting_ready(2));
-  on({Kind::ready_seen, 0, {}, 0});
+TEST_F(ServiceSetTest, AChildThatNeverPrintsItsReadyPatternRollsBackTheSet) {
+  ready_ = {false, true};
+  make({"a", "b"});
+  start();
+  on(Kind::hold_requested);
+  exit_child(1, killed(SIGTERM));
+  exit_child(0, killed(SIGTERM));
+  on(Kind::switch_requested);
+  take_log();
+  EXPECT_TRUE(set_->awaiting_ready(1));
   EXPECT_FALSE(set_->awaiting_ready(0));
-  auto actions = fire();  // datanode never printed its line
-  ASSERT_FALSE(actions.empty());
-  EXPECT_EQ(actions[0].kind, Do::roll_back);
-  EXPECT_NE(actions[0].reason.find("datanode never printed"), std::string::npos);
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{2});
+  fire();  // a passes; b never printed its line and is stopped
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(take_log(), (Log{"signal 0 15"}));
+  exit_child(0, killed(SIGTERM));
+  ASSERT_EQ(reports_.back(), SwitchOutcome::rolled_back);
+  EXPECT_NE(reasons_.back().find("ready-pattern"), std::string::npos) << reasons_.back();
 }
 
-TEST_F(ServiceSetTest, ANewVersionThatCannotStartInOneChildRollsBackTheSet) {
-  make();
-  start_all();
-  on({Kind::upgrade_requested, 0, {}, 0});
-  exit_of(2, killed(SIGTERM));
-  exit_of(1, killed(SIGTERM));
-  auto_spawn_ = false;
-  auto actions = exit_of(0, killed(SIGTERM));
-  ASSERT_EQ(spawn_order(actions), std::vector<std::size_t>{0});
-  EXPECT_EQ(spawn_order(on({Kind::spawned, 0, {}, 0})), std::vector<std::size_t>{1});
-  actions = on({Kind::spawn_failed, 1, exited(127), 0});
-  ASSERT_FALSE(actions.empty());
-  EXPECT_EQ(actions[0].kind, Do::roll_back);
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{0});
-  auto_spawn_ = true;
-  actions = exit_of(0, killed(SIGTERM));
-  EXPECT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
-  EXPECT_EQ(set_->state(), S::running);
+TEST_F(ServiceSetTest, AHaltExitOfOneChildHoldsTheOthersAndReportsStoppedOnce) {
+  make({"a", "b"});
+  start();
+  exit_child(0, exited(0), /*halted=*/true);
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  EXPECT_TRUE(reports_.empty());
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped}));
+  EXPECT_TRUE(exits_.empty());  // a halt is no crash and ends nothing
+  on(Kind::hold_requested);     // the manager's hold crossed the halt: nothing more
+  EXPECT_TRUE(take_log().empty());
+  EXPECT_EQ(reports_.size(), 1u);
 }
 
-TEST_F(ServiceSetTest, TermDuringAnUpgradeStopTurnsIntoAPlainStop) {
-  make();
-  start_all();
-  on({Kind::upgrade_requested, 0, {}, 0});
-  auto actions = on({Kind::stop_requested, 0, {}, SIGINT});
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].child, 2U);
-  EXPECT_EQ(actions[0].value, SIGINT);
-  exit_of(2, killed(SIGINT));
-  exit_of(1, killed(SIGINT));
-  actions = exit_of(0, killed(SIGINT));
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::exit);
-  EXPECT_EQ(actions[0].value, 128 + SIGINT);
+TEST_F(ServiceSetTest, AHaltForTheNextPlanDuringProbationPassesTheSet) {
+  make({"a", "b"});
+  start();
+  on(Kind::hold_requested);
+  exit_child(1, killed(SIGTERM));
+  exit_child(0, killed(SIGTERM));
+  on(Kind::switch_requested);
+  take_log();
+  exit_child(0, exited(0), /*halted=*/true);
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped, SwitchOutcome::passed,
+                                                  SwitchOutcome::stopped}));
 }
 
-TEST_F(ServiceSetTest, UpgradeWhileTheSetWaitsToRestartStartsTheNewVersionAtOnce) {
-  policy_.group = GroupPolicy::together;
-  make();
-  start_all();
-  exit_of(0, exited(1));
-  exit_of(2, killed(SIGTERM));
-  exit_of(1, killed(SIGTERM));
+TEST_F(ServiceSetTest, TogetherAHoldWhileTheSetWaitsToRestartHoldsAtOnce) {
+  make({"a", "b"}, GroupPolicy::together);
+  start();
+  exit_child(0, exited(1));
+  exit_child(1, killed(SIGTERM));
   ASSERT_EQ(set_->state(), S::backoff);
-  auto actions = on({Kind::upgrade_requested, 0, {}, 0});
-  ASSERT_FALSE(actions.empty());
-  EXPECT_EQ(actions[0].kind, Do::switch_to_upgrade);
-  EXPECT_EQ(spawn_order(actions), (std::vector<std::size_t>{0, 1, 2}));
+  on(Kind::hold_requested);
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped}));
+  EXPECT_EQ(set_->state(), S::held);
+  EXPECT_FALSE(set_->deadline().has_value());  // the restart is called off
+}
+
+TEST_F(ServiceSetTest, ASwitchOrHoldThatCannotBeCarriedOutIsDropped) {
+  make({"a", "b"});
+  start();
+  on(Kind::switch_requested);  // not held
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::dropped}));
+  on(Kind::stop_requested, SIGTERM);
+  on(Kind::hold_requested);  // stopping
+  EXPECT_EQ(reports_.back(), SwitchOutcome::dropped);
+}
+
+TEST_F(ServiceSetTest, AStopWhileHeldExitsWithoutSignals) {
+  make({"a", "b"});
+  start();
+  on(Kind::hold_requested);
+  exit_child(1, killed(SIGTERM));
+  exit_child(0, killed(SIGTERM));
+  take_log();
+  on(Kind::stop_requested, SIGINT);
+  EXPECT_TRUE(take_log().empty());
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 128 + SIGINT);
+}
+
+TEST_F(ServiceSetTest, ACrashedChildWaitingForItsRestartIsHeldByAnUpgrade) {
+  make({"a", "b"});
+  start();
+  exit_child(0, exited(1));
+  ASSERT_EQ(set_->child_state(0), S::backoff);
+  on(Kind::hold_requested);
+  EXPECT_EQ(take_log(), (Log{"signal 1 15"}));
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped}));
+  EXPECT_EQ(set_->child_state(0), S::held);
+  EXPECT_FALSE(set_->deadline().has_value());  // no restart of the old version is pending
+}
+
+TEST_F(ServiceSetTest, ResumedSwitchStartsEveryChildOnProbation) {
+  make({"a", "b"});
+  feed({LifecycleEvent{Kind::start, {}, 0, /*upgrade_start=*/true}, 0});
+  EXPECT_EQ(take_log(), (Log{"spawn 0 upgrade", "spawn 1 upgrade"}));
   EXPECT_EQ(set_->state(), S::probation);
+  fire();
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::passed}));
 }
 
-TEST_F(ServiceSetTest, TermWhileTheSetWaitsExitsWithTheFirstChildsLastStatus) {
-  policy_.group = GroupPolicy::together;
-  make();
-  start_all();
-  exit_of(0, exited(9));
-  exit_of(2, killed(SIGTERM));
-  exit_of(1, killed(SIGTERM));
-  auto actions = on({Kind::stop_requested, 0, {}, SIGTERM});
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].kind, Do::exit);
-  EXPECT_EQ(actions[0].value, 9);
+// A set of one is the Lifecycle: the same actions, reports and exit codes.
+TEST_F(ServiceSetTest, ASetOfOneBehavesAsItsLifecycle) {
+  make({"lavap"});
+  start();
+  exit_child(0, exited(1));
+  EXPECT_EQ(set_->state(), S::backoff);
+  fire();
+  EXPECT_EQ(take_log(), (Log{"spawn 0 restart"}));
+  on(Kind::hold_requested);
+  EXPECT_EQ(set_->state(), S::upgrading);
+  exit_child(0, killed(SIGTERM));
+  EXPECT_EQ(set_->state(), S::held);
+  on(Kind::switch_requested);
+  exit_child(0, exited(1));
+  ASSERT_EQ(reports_.size(), 2u);
+  EXPECT_EQ(reports_[1], SwitchOutcome::rolled_back);
+  EXPECT_EQ(reasons_[1].rfind("exited with", 0), 0u) << reasons_[1];  // no child prefix
+  on(Kind::release_requested);
+  on(Kind::stop_requested, SIGTERM);
+  exit_child(0, killed(SIGTERM));
+  ASSERT_EQ(exits_.size(), 1u);
+  EXPECT_EQ(exits_[0], 128 + SIGTERM);
+  EXPECT_EQ(exit_reason_.rfind("child stopped with", 0), 0u) << exit_reason_;
 }
 
-TEST_F(ServiceSetTest, ASetOfOneBehavesLikeASingleChild) {
-  policy_.children = {{"lavap", false}};
-  make();
-  auto actions = on({Kind::start, 0, {}, 0});
-  EXPECT_EQ(spawn_order(actions), std::vector<std::size_t>{0});
-  exit_of(0, exited(1));
-  EXPECT_EQ(set_->child_state(0), C::backoff);
-  EXPECT_EQ(spawn_order(fire()), std::vector<std::size_t>{0});
-  actions = on({Kind::stop_requested, 0, {}, SIGTERM});
-  EXPECT_EQ(signalled(actions), std::vector<std::size_t>{0});
-  actions = exit_of(0, killed(SIGTERM));
-  ASSERT_EQ(actions.size(), 1U);
-  EXPECT_EQ(actions[0].value, 128 + SIGTERM);
-}
-
-TEST_F(ServiceSetTest, PolicyFromOptionsTakesEachChildsReadyPattern) {
-  Options options;
-  options.group = GroupPolicy::together;
-  options.ready_pattern = "";
-  options.children.push_back({"core", "vega start", {"vega", "start"}, {}, "", "started"});
-  options.children.push_back({"datanode", "vega datanode", {"vega", "datanode"}, {}, "", ""});
-  const SetPolicy policy = SetPolicy::from(options);
-  EXPECT_EQ(policy.group, GroupPolicy::together);
-  ASSERT_EQ(policy.children.size(), 2U);
-  EXPECT_TRUE(policy.children[0].require_ready);
-  EXPECT_FALSE(policy.children[1].require_ready);
-  options.ready_pattern = "up";  // the set's pattern applies to a child without its own
-  EXPECT_TRUE(SetPolicy::from(options).children[1].require_ready);
-}
-
-TEST(ChildArgv, UpgradeArgumentsPerChildWithPlaceholdersFilled) {
+TEST(ChildArgv, UpgradeArgumentsGoToTheCoreNotToTheVegaDataNode) {
   Options options;
   options.profile = "vega";
   options.upgrade_args = {"--snapshot.load-from-block-height", "{height}"};
-  options.children.push_back({"core", "", {"vega", "start", "--home", "/srv/vega"}, {}, "", ""});
-  options.children.push_back({"datanode", "", {"vega", "datanode", "start"}, {}, "", ""});
-  options.children.push_back(
-      {"extra", "", {"/opt/vega", "x"}, std::vector<std::string>{"--to={version}"}, "", ""});
-  EXPECT_EQ(child_argv(options, 0, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "1200"),
+  ChildSpec core;
+  core.name = "core";
+  core.command = {"vega", "start", "--home", "/srv/vega"};
+  ChildSpec datanode;
+  datanode.name = "datanode";
+  datanode.command = {"vega", "datanode", "start"};
+  options.children = {core, datanode};
+  EXPECT_EQ(child_argv(options, 0, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "12345"),
             (std::vector<std::string>{"/h/current/vega", "start", "--home", "/srv/vega",
-                                      "--snapshot.load-from-block-height", "1200"}));
-  EXPECT_EQ(child_argv(options, 1, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "1200"),
+                                      "--snapshot.load-from-block-height", "12345"}));
+  EXPECT_EQ(child_argv(options, 1, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "12345"),
             (std::vector<std::string>{"/h/current/vega", "datanode", "start"}));
-  EXPECT_EQ(child_argv(options, 2, SpawnReason::upgrade, "/h/current/vega", "0.80.0", ""),
-            (std::vector<std::string>{"/h/current/vega", "x", "--to=0.80.0"}));
-  EXPECT_EQ(child_argv(options, 0, SpawnReason::restart, "/h/current/vega", "0.80.0", "1200",
-                       {"--snapshot.load-from-block-height", "900"}),
-            (std::vector<std::string>{"/h/current/vega", "start", "--home", "/srv/vega",
-                                      "--snapshot.load-from-block-height", "900"}));
-  EXPECT_TRUE(child_argv(options, 7, SpawnReason::restart, "/x", "", "").empty());
 }
 
 }  // namespace

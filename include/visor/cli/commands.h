@@ -26,6 +26,10 @@ int run_init(const std::string& home, const std::string& import_path);
 struct AddUpgradeRequest {
   std::string home;
   std::string name;  ///< the managed binary's name (see resolve in cli.cpp); never empty
+  /// Every binary of the release when a service set runs several (name is the first); empty
+  /// or one entry for a single binary.
+  std::vector<std::string> names;
+  std::string binary;  ///< `--binary NAME`: which binary of the set FILE is
   std::string version;
   std::string file;
   std::string plan;

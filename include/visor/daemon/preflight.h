@@ -3,6 +3,7 @@
 // from wrap because both call preflight() and act on its errors the same way (exit 2).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ struct BinaryChoice {
   std::string version;      ///< its version; empty when it cannot tell
   bool from_store = false;  ///< the store's current version runs
   bool import = false;      ///< the home has no current version yet: `path` is imported at start
+  /// Without a stored version: where each binary of the set was found, by name (the first is
+  /// `path`); a set of several binary names imports them all, as one version.
+  std::map<std::string, std::string> found;
 };
 
 /// What preflight found. `loaded.errors` non-empty: wrap must not start (exit 2).

@@ -75,6 +75,7 @@ struct LifecycleAction {
   bool upgrade_start = false;
   std::string reason;
   SwitchOutcome outcome = SwitchOutcome::dropped;
+  bool gave_up = false;  ///< with exit: the restart budget is exhausted
 };
 
 /// The policy the lifecycle applies, taken from Options.
@@ -109,6 +110,8 @@ class Lifecycle {
   int restarts() const { return restarts_; }
   /// The delay chosen for the pending restart (valid in backoff).
   Duration last_delay() const { return last_delay_; }
+  /// How the child last ended.
+  const ExitStatus& last_status() const { return last_status_; }
   /// True while a new version on probation has yet to print --ready-pattern: the only time the
   /// child's output needs scanning.
   bool awaiting_ready() const {

@@ -1,7 +1,8 @@
-// The supervisor: carries out the Lifecycle's decisions on one Boost.Asio io_context.
+// The supervisor: carries out the service set's decisions on one Boost.Asio io_context.
 //
-// It owns every signal visor handles (one signal_set), the child process, the one timer of the
-// lifecycle and, with --ready-pattern, the pipes that copy the child's output while scanning it.
+// It owns every signal visor handles (one signal_set), the children (one for `--cmd`, several
+// for a service set), the one timer of the set and, for a child with a ready pattern, the pipes
+// that copy its output while scanning it.
 #pragma once
 
 #include <sys/types.h>
@@ -25,13 +26,25 @@
 #include "visor/config/options.h"
 #include "visor/process/lifecycle.h"
 #include "visor/process/process_table.h"
+#include "visor/process/service_set.h"
 
 namespace visor {
 
 /// A new version to start on probation: `current` already points at it.
 struct SwitchRequest {
   std::string version;
-  std::vector<std::string> extra_arguments;  ///< appended to the child's argv (--upgrade-args)
+  std::string height;  ///< the upgrade height, for {height} in upgrade arguments; empty: unknown
+};
+
+/// How one child of the set is started.
+struct ChildLaunch {
+  SpawnOptions spawn;                     ///< path (in `current`), argv, environment
+  std::vector<std::string> upgrade_args;  ///< added on an upgrade start; {version}, {height}
+  std::string stdin_file;                 ///< opened afresh for every start; empty: none
+  std::string ready_pattern;              ///< empty: none
+  /// Added on a start that is neither visor's first nor an upgrade: profile vega's core starts
+  /// from the data node's latest history segment. Empty for every other child.
+  std::function<std::vector<std::string>()> restart_arguments;
 };
 
 /// What the supervisor tells the rest of visor, and the one thing it asks. Empty functions are
@@ -42,16 +55,16 @@ struct SupervisorHooks {
   std::function<bool()> network_halted;
   /// The outcome of a hold or switch request (or of a halt exit), once per request.
   std::function<void(SwitchOutcome outcome, const std::string& reason)> on_outcome;
-  /// Called after every state change and after orphans were reaped, with the child's pid (0
-  /// when none runs); the last call has LifecycleState::exited.
+  /// Called after every change of the set's or a child's state and after orphans were reaped,
+  /// with the first child's pid (0 when none runs); the last call has LifecycleState::exited.
   std::function<void(LifecycleState state, pid_t child)> on_change;
 };
 
 class Supervisor {
  public:
-  /// `child` is what every start runs (the path of `current`'s binary, argv, environment).
+  /// `children` says how each child of the set (in list order) is started.
   Supervisor(boost::asio::io_context& io, const Options& options, const Clock& clock,
-             SpawnOptions child, SupervisorHooks hooks);
+             std::vector<ChildLaunch> children, SupervisorHooks hooks);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -59,8 +72,8 @@ class Supervisor {
   /// Installs the signal handlers and starts the child. Call once, then run the io_context.
   /// `probation`: the first child is a new version on probation (a resumed switch).
   void start(std::optional<SwitchRequest> probation = std::nullopt);
-  /// Stop the child (stop signal, timeout, SIGKILL) and keep it stopped: reports `stopped`
-  /// (or `dropped`). A new version on probation that is asked to stop has passed.
+  /// Stop every child (last first; stop signal, timeout, SIGKILL) and keep them stopped: reports
+  /// `stopped` (or `dropped`). A new version on probation that is asked to stop has passed.
   void hold();
   /// Start the new version `request` names on probation: reports `passed` or `rolled_back`
   /// (or `dropped` when the child is not held).
@@ -69,47 +82,60 @@ class Supervisor {
   void release();
   /// The exit code once the io_context has stopped.
   int exit_code() const { return exit_code_; }
-  pid_t child_pid() const { return child_pid_; }
-  LifecycleState state() const { return lifecycle_.state(); }
-  const Lifecycle& lifecycle() const { return lifecycle_; }
+  /// The pid of child `index` (0 when it does not run).
+  pid_t child_pid(std::size_t index = 0) const { return children_.at(index).pid; }
+  /// When child `index` was last started (unix time; 0 when it does not run).
+  double child_started(std::size_t index) const { return children_.at(index).started_unixtime; }
+  LifecycleState state() const { return set_.state(); }
+  const ServiceSet& set() const { return set_; }
 
  private:
-  void handle(const LifecycleEvent& event);
-  void carry_out(const LifecycleAction& action);
-  void spawn_child(bool upgrade_start);
-  void post(LifecycleEvent::Kind kind);
-  void wait_for_signal();
-  void on_signal(int signal_number);
-  void arm_deadline();
-  void read_output(int index);
-  void drain_output(int index);
-  void scan_output(int index, std::size_t length);
-
-  boost::asio::io_context& io_;
-  const Options& options_;
-  const Clock& clock_;
-  SpawnOptions child_;
-  SupervisorHooks hooks_;
-  std::vector<std::string> extra_arguments_;  ///< of the switch under way
-  std::mt19937_64 random_;
-  Lifecycle lifecycle_;
-  boost::asio::signal_set signals_;
-  boost::asio::steady_timer timer_;
-  std::optional<TimePoint> armed_deadline_;
-  pid_t child_pid_ = 0;
-  LifecycleState last_reported_state_ = LifecycleState::exited;
-  int exit_code_ = 0;
-  bool finished_ = false;
-
-  // Only with --ready-pattern: the child's stdout (0) and stderr (1) pass through visor.
-  bool watch_output_ = false;
   struct OutputPipe {
     std::unique_ptr<boost::asio::posix::stream_descriptor> reader;
     std::array<char, 8192> buffer{};
     std::unique_ptr<LineMatcher> lines;  ///< bounded: at most LineMatcher::kMaxLine buffered
   };
-  std::array<OutputPipe, 2> outputs_;
-  std::array<int, 2> write_fds_{-1, -1};
+  struct Child {
+    ChildLaunch launch;
+    pid_t pid = 0;
+    double started_unixtime = 0;
+    LifecycleState reported = LifecycleState::exited;
+    pid_t reported_pid = -1;
+    // Only with a ready pattern: the child's stdout (0) and stderr (1) pass through visor.
+    bool watch_output = false;
+    std::array<OutputPipe, 2> outputs;
+    std::array<int, 2> write_fds{-1, -1};
+  };
+
+  void handle(const SetEvent& event);
+  void handle(LifecycleEvent::Kind kind) { handle(SetEvent{{kind}, 0}); }
+  void carry_out(const SetAction& action);
+  void spawn_child(std::size_t index, bool upgrade_start, SpawnReason reason);
+  void on_exit(std::size_t index, pid_t pid, ExitStatus status);
+  void wait_for_signal();
+  void on_signal(int signal_number);
+  void arm_deadline();
+  void open_output(std::size_t index);
+  void read_output(std::size_t index, int stream);
+  void drain_output(std::size_t index, int stream);
+  void scan_output(std::size_t index, int stream, std::size_t length);
+  std::string label(std::size_t index) const;
+  bool changed();
+
+  boost::asio::io_context& io_;
+  const Options& options_;
+  const Clock& clock_;
+  SupervisorHooks hooks_;
+  SwitchRequest switch_;  ///< the switch under way: its version and height
+  std::mt19937_64 random_;
+  ServiceSet set_;
+  std::vector<Child> children_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer timer_;
+  std::optional<TimePoint> armed_deadline_;
+  LifecycleState last_reported_state_ = LifecycleState::exited;
+  int exit_code_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace visor

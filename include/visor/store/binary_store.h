@@ -75,6 +75,17 @@ class BinaryStore {
   /// copy; every name must be given. The version appears with all of them or not at all.
   Status install_copies(const std::string& version,
                         const std::map<std::string, std::string>& files);
+  /// One binary of a version of several, given by hand (`add-upgrade --binary NAME`): copied
+  /// into <home>/partial/<version>/<name>; once every one of names() is there, the folder moves
+  /// to upgrades/<version> with one rename and its SHA-256 is recorded, so the version appears
+  /// complete or not at all. Returns the names still missing (empty: installed).
+  Result<std::vector<std::string>> add_partial(const std::string& version, const std::string& name,
+                                               const std::string& file);
+  std::string partial_dir(const std::string& version) const {
+    return home_ + "/partial/" + version;
+  }
+  /// The binaries `current` holds, sorted (a store made by an earlier run knows its names so).
+  std::vector<std::string> current_binary_names() const;
   /// Replaces the binary of a version that is already in the store and is not current (for
   /// `add-upgrade --force`): the new copy is prepared in tmp/ and swapped in with one atomic
   /// rename, so upgrades/<version> holds the old or the new binary, never a mix. Records the
