@@ -229,7 +229,8 @@ TEST_F(ServiceSetVega, ACrashRestartsBothAndTheCoreFromTheLatestHistorySegment) 
   ASSERT_TRUE(crash_and_wait_for_both("datanode", 2, visor));
   EXPECT_EQ(signals("core"), std::vector<std::string>{"TERM"});
   EXPECT_EQ(value_after(argv_of("core"), kSnapshotFlag), "12000")
-      << ::testing::PrintToString(argv_of("core"));
+      << ::testing::PrintToString(argv_of("core")) << "\n"
+      << visor.output();
   EXPECT_FALSE(contains(argv_of("datanode"), kSnapshotFlag))
       << ::testing::PrintToString(argv_of("datanode"));
   ASSERT_EQ(history_calls().size(), 1u);
