@@ -1,8 +1,6 @@
 // End-to-end: the real build/visor talking to a notify socket bound by the test (as systemd
 // would), and the unit of `visor create-service` checked by `systemd-analyze verify`.
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -17,65 +15,6 @@
 
 namespace visor::e2e {
 namespace {
-
-// A unix datagram socket standing in for systemd's NOTIFY_SOCKET.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof address.sun_path)
-      throw std::runtime_error("socket path too long: " + path);
-    std::copy(path.begin(), path.end(), address.sun_path);
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      throw std::runtime_error("bind " + path + " failed");
-    }
-  }
-  ~NotifySocket() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-  }
-  NotifySocket(const NotifySocket&) = delete;
-  NotifySocket& operator=(const NotifySocket&) = delete;
-
-  /// Every line received so far, one entry per "KEY=VALUE" (a datagram may carry several).
-  const std::vector<std::string>& lines() {
-    char buffer[4096];
-    ssize_t got;
-    while ((got = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) {
-      std::istringstream datagram(std::string(buffer, static_cast<std::size_t>(got)));
-      std::string line;
-      while (std::getline(datagram, line)) lines_.push_back(line);
-    }
-    return lines_;
-  }
-  int count(const std::string& line) {
-    const auto& all = lines();
-    return static_cast<int>(std::count(all.begin(), all.end(), line));
-  }
-  int count_prefix(const std::string& prefix) {
-    const auto& all = lines();
-    return static_cast<int>(std::count_if(all.begin(), all.end(), [&](const std::string& line) {
-      return line.rfind(prefix, 0) == 0;
-    }));
-  }
-  bool has_prefix(const std::string& prefix) {
-    const auto& all = lines();
-    return std::any_of(all.begin(), all.end(),
-                       [&](const std::string& line) { return line.rfind(prefix, 0) == 0; });
-  }
-  std::string all_text() {
-    std::string text;
-    for (const auto& line : lines()) text += line + "\n";
-    return text;
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::vector<std::string> lines_;
-};
 
 TEST(OpsSystemd, NotifiesReadyStatusWatchdogAndStopping) {
   TempDir dir;

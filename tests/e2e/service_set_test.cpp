@@ -71,6 +71,22 @@ TEST_F(ServiceSetConfig, ChildrenFromTheConfigFileAreChecked) {
   EXPECT_NE(output.find("children[1]: \"name\" is missing"), std::string::npos) << output;
 }
 
+TEST_F(ServiceSetConfig, ABareDownloadTemplateWithoutNameIsAnErrorForTwoBinaryNames) {
+  std::filesystem::create_directories(dir_ / "bin");
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  write_stand_in(dir_ / "bin/lavad", "5.2.1");
+  const std::string argv_file = dir_ / "argv";
+  Process visor(wrap({"--source", "lava", "--lava-rest", "http://127.0.0.1:9", "--download-url",
+                      "https://example.com/v{version}/lavap-{os}-{arch}", "--checksum-url",
+                      "https://example.com/v{version}/sha256sum.txt", "--child",
+                      "provider=lavap rpcprovider --argv-file " + argv_file, "--child",
+                      "daemon=lavad start --argv-file " + argv_file}),
+                log(), {{"PATH", (dir_ / "bin") + ":" + std::string(std::getenv("PATH"))}});
+  EXPECT_EQ(visor.wait(10s), 2) << visor.output();
+  EXPECT_NE(visor.output().find("{name}"), std::string::npos) << visor.output();
+  EXPECT_FALSE(std::filesystem::exists(argv_file));
+}
+
 TEST_F(ServiceSetConfig, ASetOfSeveralRunsEveryChildAndExitsWithTheFirstsStatus) {
   const std::string first = dir_ / "first";
   const std::string second = dir_ / "second";
@@ -382,6 +398,7 @@ TEST_F(ServiceSet, HealthMetricsAndStatusShowEveryChild) {
     EXPECT_EQ(metrics.value("visor_child_up", {{"child", name}}), 1) << name << "\n"
                                                                      << metrics_reply.body;
     EXPECT_EQ(metrics.value("visor_child_restarts_total", {{"child", name}}), 0) << name;
+    EXPECT_TRUE(metrics.value("visor_child_uptime_seconds", {{"child", name}})) << name;
   }
   if (::access("/usr/bin/promtool", X_OK) == 0) {
     write_file(dir_ / "metrics.txt", metrics_reply.body);
@@ -459,6 +476,40 @@ TEST_F(ServiceSet, HealthMetricsAndStatusShowEveryChild) {
 
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(20s), 128 + SIGTERM) << visor.output();
+}
+
+TEST_F(ServiceSet, SystemdHearsReadyOnceAndStatusNamesTheChildren) {
+  NotifySocket notify(dir_ / "notify.sock");
+  Process visor(wrap_set({{"alpha", ""}, {"bravo", ""}}, {"--backoff-initial", "500ms"}), log(),
+                [&] {
+                  auto variables = environment();
+                  variables["NOTIFY_SOCKET"] = dir_ / "notify.sock";
+                  return variables;
+                }(),
+                {"WATCHDOG_USEC", "WATCHDOG_PID"});
+  ASSERT_TRUE(wait_until([&] { return notify.count("READY=1") == 1; }, 10s))
+      << notify.all_text() << visor.output();
+  ASSERT_TRUE(wait_until([&] { return all_started_once({"alpha", "bravo"}); }, 10s));
+  const auto names_both = [&] {
+    for (const auto& line : notify.lines()) {
+      if (line.rfind("STATUS=", 0) == 0 && line.find("alpha") != std::string::npos &&
+          line.find("bravo") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_until(names_both, 5s)) << notify.all_text();
+
+  // bravo crashes and is restarted: the status says so; READY=1 is not sent again.
+  const int statuses = notify.count_prefix("STATUS=");
+  ASSERT_EQ(::kill(pids("bravo")[0], SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] { return started_and_alive("bravo", 2); }, 15s)) << visor.output();
+  EXPECT_GT(notify.count_prefix("STATUS="), statuses) << notify.all_text();
+  EXPECT_EQ(notify.count("READY=1"), 1) << notify.all_text();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(20s), 128 + SIGTERM) << visor.output();
+  EXPECT_EQ(notify.count("STOPPING=1"), 1) << notify.all_text();
 }
 
 TEST_F(ServiceSet, CreateServiceWritesAUnitForASet) {

@@ -438,6 +438,59 @@ TEST_F(ServiceSetLava, ANewVersionCrashingInOneProviderRollsBackTheWholeSet) {
   EXPECT_EQ(visor.wait(20s), 128 + SIGTERM) << visor.output();
 }
 
+// Two providers run lavap and a third runs lavad: the bare artifacts are fetched through {name},
+// once per distinct binary name, with one checksum file for the version.
+TEST_F(ServiceSetLava, BareArtifactsAreFetchedOncePerDistinctBinaryName) {
+  write_stand_in(dir_ / "bin/lavad", "5.2.1");
+  const std::string folder = dir_ / "releases/v5.3.0";
+  fs::create_directories(folder);
+  std::string sums;
+  for (const std::string name : {"lavap", "lavad"}) {
+    const std::string file = name + "-v5.3.0-linux-" + host_arch_name();
+    write_stand_in(folder + "/" + file, "5.3.0");
+    sums += sha256sum(folder + "/" + file) + "  " + file + "\n";
+  }
+  write_file(folder + "/sha256sum.txt", sums);
+  start_release_server();
+  write_file(dir_ / "params.json", lava_params("5.0.0", "5.3.0"));
+  Process visor({visor_binary(),
+                 "wrap",
+                 "--home",
+                 home(),
+                 "--profile",
+                 "lava-provider",
+                 "--lava-rest",
+                 chain_.url(),
+                 "--poll-interval",
+                 "300ms",
+                 "--allow-http",
+                 "--healthy-after",
+                 "1s",
+                 "--download-url",
+                 releases_.url() + "/v{version}/{name}-v{version}-{os}-{arch}",
+                 "--checksum-url",
+                 releases_.url() + "/v{version}/sha256sum.txt",
+                 "--child",
+                 "eth=lavap rpcprovider eth.yml" + follow("eth"),
+                 "--child",
+                 "osmo=lavap rpcprovider osmo.yml" + follow("osmo"),
+                 "--child",
+                 "near=lavad start" + follow("near")},
+                log(), environment());
+  ASSERT_TRUE(wait_until([&] { return all_running("5.3.0"); }, 30s)) << visor.output();
+  EXPECT_EQ(release_requests("/lavap-v5.3.0-"), 1) << read_file(dir_ / "requests.log");
+  EXPECT_EQ(release_requests("/lavad-v5.3.0-"), 1) << read_file(dir_ / "requests.log");
+  EXPECT_EQ(release_requests("/v5.3.0/sha256sum.txt"), 1) << read_file(dir_ / "requests.log");
+  EXPECT_EQ(sha256sum(home() + "/upgrades/5.3.0/lavap"),
+            sha256sum(folder + "/lavap-v5.3.0-linux-" + host_arch_name()));
+  EXPECT_EQ(sha256sum(home() + "/upgrades/5.3.0/lavad"),
+            sha256sum(folder + "/lavad-v5.3.0-linux-" + host_arch_name()));
+  EXPECT_EQ(argv_of("near")[0], "start");
+  EXPECT_EQ(current_target(), "upgrades/5.3.0");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(20s), 128 + SIGTERM) << visor.output();
+}
+
 // --- Per-child keys of the config file ----------------------------------------------------------
 
 class ServiceSetChildren : public ServiceSetUpgrade {

@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -335,6 +337,57 @@ HttpReply http_get(int port, const std::string& path, std::chrono::milliseconds 
   const auto body = text.find("\r\n\r\n");
   if (body != std::string::npos) reply.body = text.substr(body + 4);
   return reply;
+}
+
+NotifySocket::NotifySocket(const std::string& path) : path_(path) {
+  fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path)
+    throw std::runtime_error("socket path too long: " + path);
+  std::copy(path.begin(), path.end(), address.sun_path);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    throw std::runtime_error("bind " + path + " failed");
+  }
+}
+
+NotifySocket::~NotifySocket() {
+  ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+const std::vector<std::string>& NotifySocket::lines() {
+  char buffer[4096];
+  ssize_t got;
+  while ((got = ::recv(fd_, buffer, sizeof buffer, 0)) > 0) {
+    std::istringstream datagram(std::string(buffer, static_cast<std::size_t>(got)));
+    std::string line;
+    while (std::getline(datagram, line)) lines_.push_back(line);
+  }
+  return lines_;
+}
+
+int NotifySocket::count(const std::string& line) {
+  const auto& all = lines();
+  return static_cast<int>(std::count(all.begin(), all.end(), line));
+}
+
+int NotifySocket::count_prefix(const std::string& prefix) {
+  const auto& all = lines();
+  return static_cast<int>(std::count_if(
+      all.begin(), all.end(), [&](const std::string& line) { return line.rfind(prefix, 0) == 0; }));
+}
+
+bool NotifySocket::has_prefix(const std::string& prefix) {
+  const auto& all = lines();
+  return std::any_of(all.begin(), all.end(),
+                     [&](const std::string& line) { return line.rfind(prefix, 0) == 0; });
+}
+
+std::string NotifySocket::all_text() {
+  std::string text;
+  for (const auto& line : lines()) text += line + "\n";
+  return text;
 }
 
 }  // namespace visor::e2e

@@ -122,4 +122,25 @@ std::string read_until_closed(int fd, std::chrono::milliseconds timeout, bool* c
 /// GET `path` from 127.0.0.1:`port` (HTTP/1.1, Connection: close).
 HttpReply http_get(int port, const std::string& path, std::chrono::milliseconds timeout = 3s);
 
+/// A unix datagram socket standing in for systemd's NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path);
+  ~NotifySocket();
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+
+  /// Every line received so far, one entry per "KEY=VALUE" (a datagram may carry several).
+  const std::vector<std::string>& lines();
+  int count(const std::string& line);
+  int count_prefix(const std::string& prefix);
+  bool has_prefix(const std::string& prefix);
+  std::string all_text();
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> lines_;
+};
+
 }  // namespace visor::e2e
