@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -303,32 +304,41 @@ class ServiceSetLava : public ServiceSetUpgrade {
                sha256sum(folder + "/" + artifact(version)) + "  " + artifact(version) + "\n");
   }
   std::vector<std::string> wrap_providers(const std::string& poll_interval,
-                                          const std::string& extra_osmo = "") const {
-    return {visor_binary(),
-            "wrap",
-            "--home",
-            home(),
-            "--profile",
-            "lava-provider",
-            "--lava-rest",
-            chain_.url(),
-            "--poll-interval",
-            poll_interval,
-            "--allow-http",
-            "--healthy-after",
-            "1s",
-            "--backoff-initial",
-            "200ms",
-            "--download-url",
-            releases_.url() + "/v{version}/lavap-v{version}-{os}-{arch}",
-            "--checksum-url",
-            releases_.url() + "/v{version}/sha256sum.txt",
-            "--child",
-            "eth=lavap rpcprovider eth.yml --from provider1" + follow("eth"),
-            "--child",
-            "osmo=lavap rpcprovider osmo.yml --from provider1" + follow("osmo") + extra_osmo,
-            "--child",
-            "near=lavap rpcprovider near.yml --from provider1" + follow("near")};
+                                          const std::string& extra_osmo = "",
+                                          const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> argv{
+        visor_binary(),
+        "wrap",
+        "--home",
+        home(),
+        "--profile",
+        "lava-provider",
+        "--lava-rest",
+        chain_.url(),
+        "--poll-interval",
+        poll_interval,
+        "--allow-http",
+        "--healthy-after",
+        "1s",
+        "--backoff-initial",
+        "200ms",
+        "--download-url",
+        releases_.url() + "/v{version}/lavap-v{version}-{os}-{arch}",
+        "--checksum-url",
+        releases_.url() + "/v{version}/sha256sum.txt",
+        "--child",
+        "eth=lavap rpcprovider eth.yml --from provider1" + follow("eth"),
+        "--child",
+        "osmo=lavap rpcprovider osmo.yml --from provider1" + follow("osmo") + extra_osmo,
+        "--child",
+        "near=lavap rpcprovider near.yml --from provider1" + follow("near")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  /// A hook that only writes "<label> start <ms>" to the shared event log (the test child).
+  std::string hook(const std::string& label) const {
+    return test_child_binary() + " --label " + label + " --event-log " + (dir_ / "events") +
+           " --exit 0";
   }
   int polls() const { return count_occurrences(read_file(dir_ / "chain.log"), "/lavanet"); }
   bool all_running(const std::string& version) const {
@@ -353,7 +363,10 @@ class ServiceSetLava : public ServiceSetUpgrade {
 TEST_F(ServiceSetLava, ThreeProvidersArePolledOnceAndUpgradedTogetherWithOneDownload) {
   publish("5.3.0");
   start_release_server();
-  Process visor(wrap_providers("500ms"), log(), environment());
+  Process visor(wrap_providers(
+                    "500ms", "",
+                    {"--pre-upgrade", hook("pre-upgrade"), "--post-upgrade", hook("post-upgrade")}),
+                log(), environment());
   ASSERT_TRUE(wait_until([&] { return all_running("5.2.1"); }, 15s)) << visor.output();
   for (const char* name : {"eth", "osmo", "near"}) {
     EXPECT_EQ(argv_of(name)[1], std::string(name) + ".yml") << name;
@@ -396,6 +409,40 @@ TEST_F(ServiceSetLava, ThreeProvidersArePolledOnceAndUpgradedTogetherWithOneDown
     EXPECT_EQ(signals(name), std::vector<std::string>{"TERM"}) << name << ": stopped once";
   }
   EXPECT_EQ(children_with("term"), (std::vector<std::string>{"near", "osmo", "eth"}));
+  // The hooks run once for the set: pre-upgrade after every provider stopped and before any
+  // started again, post-upgrade once all three passed probation (--healthy-after 1s).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto all = events();
+        return std::any_of(all.begin(), all.end(),
+                           [](const ChildEvent& event) { return event.child == "post-upgrade"; });
+      },
+      10s))
+      << read_file(dir_ / "events") << visor.output();
+  const auto all = events();
+  std::vector<std::string> around_the_switch;
+  long long last_start_ms = 0;
+  long long post_ms = 0;
+  bool after_pre = false;
+  for (const auto& event : all) {
+    if (event.child == "pre-upgrade") after_pre = true;
+    if (event.child == "post-upgrade") post_ms = event.at_ms;
+    if (event.what == "exit" || event.child == "pre-upgrade" || event.child == "post-upgrade" ||
+        after_pre) {
+      around_the_switch.push_back(event.what == "start" && event.child != "pre-upgrade" &&
+                                          event.child != "post-upgrade"
+                                      ? "new start"
+                                      : event.child + " " + event.what);
+    }
+    if (after_pre && event.what == "start" && event.child != "post-upgrade") {
+      last_start_ms = std::max(last_start_ms, event.at_ms);
+    }
+  }
+  EXPECT_EQ(around_the_switch,
+            (std::vector<std::string>{"near exit", "osmo exit", "eth exit", "pre-upgrade start",
+                                      "new start", "new start", "new start", "post-upgrade start"}))
+      << read_file(dir_ / "events");
+  EXPECT_GE(post_ms - last_start_ms, 900) << read_file(dir_ / "events");
   std::this_thread::sleep_for(2s);  // past probation: still one process each, on 5.3.0
   EXPECT_TRUE(all_running("5.3.0"));
   EXPECT_TRUE(one_process_each());
