@@ -296,11 +296,21 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
   unit += "Type=notify\n";
   unit += "NotifyAccess=main\n";
   unit += "ExecStart=" + exec_start + "\n";
-  unit += "# visor stops the child itself (the stop signal, then SIGKILL after --stop-timeout);\n";
-  unit += "# systemd signals only visor and SIGKILLs what is left when TimeoutStopSec= passes.\n";
+  // A set stops its children one after the other, each given --stop-timeout.
+  const std::size_t stopped_in_turn = std::max<std::size_t>(1, request.children.size());
+  if (stopped_in_turn > 1) {
+    unit += "# visor stops the children itself, last first, one at a time (the stop signal, then\n";
+    unit += "# SIGKILL after --stop-timeout each); systemd signals only visor and SIGKILLs what\n";
+    unit += "# is left when TimeoutStopSec= passes.\n";
+  } else {
+    unit +=
+        "# visor stops the child itself (the stop signal, then SIGKILL after --stop-timeout);\n";
+    unit += "# systemd signals only visor and SIGKILLs what is left when TimeoutStopSec= passes.\n";
+  }
   unit += "KillMode=mixed\n";
   unit += "KillSignal=SIGTERM\n";
-  unit += "TimeoutStopSec=" + format_seconds(stop_timeout + kStopMargin) + "\n";
+  unit += "TimeoutStopSec=" +
+          format_seconds(stop_timeout * static_cast<int>(stopped_in_turn) + kStopMargin) + "\n";
   unit += "Restart=on-failure\n";
   unit += "RestartSec=5\n";
   unit += "# Exit 2 is a configuration error: restarting cannot fix it.\n";

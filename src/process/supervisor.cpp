@@ -172,6 +172,11 @@ bool Supervisor::changed() {
   bool any = false;
   const LifecycleState state = set_.state();
   if (state != last_reported_state_) {
+    if (state == LifecycleState::backoff && children_.size() > 1) {  // --group together
+      log::info("restart_scheduled",
+                "restarting the set in " + std::to_string(set_.restart_delay(0).count()) + "ms",
+                {{"restarts", std::to_string(set_.restarts(0))}});
+    }
     last_reported_state_ = state;
     any = true;
   }

@@ -236,7 +236,7 @@ def health_attack(rng, port, stop_at):
 # ---- the visors under test ----------------------------------------------------------------
 
 class Visor:
-    def __init__(self, name, workdir, build, child, version, source_args):
+    def __init__(self, name, workdir, build, child, version, source_args, children=1):
         self.name = name
         self.dir = os.path.join(workdir, name)
         os.makedirs(os.path.join(self.dir, "bin"))
@@ -247,7 +247,17 @@ class Visor:
             out.write('#!/bin/sh\nif [ "$1" = version ]; then echo %s; exit 0; fi\n'
                       'exec %s "$@"\n' % (version, child))
         os.chmod(script, 0o755)
-        self.pid_file = os.path.join(self.dir, "pids")
+        # A visor of several children is a service set (section "Service sets" of the README):
+        # each child has its own pid file, and none may ever be started twice.
+        self.pid_files = [os.path.join(self.dir, "pids" if children == 1 else "pids-%d" % index)
+                          for index in range(children)]
+        self.pid_file = self.pid_files[0]
+        if children == 1:
+            commands = ["--cmd", "%s start --pid-file %s" % (binary, self.pid_file)]
+        else:
+            commands = []
+            for index, pid_file in enumerate(self.pid_files):
+                commands += ["--child", "p%d=%s start --pid-file %s" % (index, binary, pid_file)]
         self.health_port = free_port()
         self.log_path = os.path.join(self.dir, "visor.log")
         self.log = open(self.log_path, "wb")
@@ -257,7 +267,7 @@ class Visor:
             [os.path.join(build, "visor"), "wrap", "--home", self.home, "--source", name,
              "--poll-interval", "100ms", "--request-timeout", "1s",
              "--health-listen", "127.0.0.1:%d" % self.health_port,
-             "--cmd", "%s start --pid-file %s" % (binary, self.pid_file)] + source_args,
+             ] + commands + source_args,
             stdout=self.log, stderr=subprocess.STDOUT, env=environment)
         self.baseline_rss = None
         self.baseline_fds = None
@@ -265,15 +275,20 @@ class Visor:
     def check(self):
         if self.process.poll() is not None:
             raise Broken("%s visor exited with %s" % (self.name, self.process.returncode))
-        pids = open(self.pid_file).read().split() if os.path.exists(self.pid_file) else []
-        if len(pids) != 1:
-            raise Broken("%s: the child was started %d times: %s" % (self.name, len(pids), pids))
+        for pid_file in self.pid_files:
+            pids = open(pid_file).read().split() if os.path.exists(pid_file) else []
+            if len(pids) != 1:
+                raise Broken("%s: a child was started %d times: %s" % (self.name, len(pids), pids))
         try:
             status = json.load(open(os.path.join(self.home, "status.json"), encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise Broken("%s: status.json unreadable: %s" % (self.name, error))
         if status.get("child_restarts_total") != 0 or not status.get("child_up"):
             raise Broken("%s: status.json says %s" % (self.name, status))
+        children = status.get("children") or []
+        if len(self.pid_files) > 1 and (len(children) != len(self.pid_files) or
+                                        not all(entry.get("pid") for entry in children)):
+            raise Broken("%s: status.json children: %s" % (self.name, children))
         started = time.monotonic()
         try:
             with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % self.health_port,
@@ -328,9 +343,11 @@ class Visor:
         self.log.close()
 
     def kill_orphans(self):
-        if not os.path.exists(self.pid_file):
-            return
-        for pid in open(self.pid_file).read().split():
+        pids = []
+        for pid_file in self.pid_files:
+            if os.path.exists(pid_file):
+                pids += open(pid_file).read().split()
+        for pid in pids:
             try:
                 with open("/proc/%s/cmdline" % pid, "rb") as cmdline:
                     if b"visor-test-child" not in cmdline.read():
@@ -390,7 +407,7 @@ def main():
     parser.add_argument("--seed", type=int, default=int(time.time()))
     # A few at once: the health server's connection limit is the subject of its own tests, and
     # the harness must not starve /healthz by itself.
-    parser.add_argument("--health-clients", type=int, default=3,
+    parser.add_argument("--health-clients", type=int, default=8,
                         help="hostile health clients at once, per visor")
     args = parser.parse_args()
     build = os.path.abspath(args.build)
@@ -428,13 +445,13 @@ def main():
 
         visors = [
             Visor("lava", workdir, build, child, "5.2.1",
-                  ["--lava-rest", "http://127.0.0.1:%d" % lava_port()]),
+                  ["--lava-rest", "http://127.0.0.1:%d" % lava_port()], children=2),
             Visor("vega", workdir, build, child, "0.79.0",
                   ["--vega-admin-socket", vega_socket]),
             Visor("cosmos", workdir, build, child, "1.0.0", ["--upgrade-info", info]),
         ]
         for visor in visors:
-            wait_for(lambda: os.path.exists(visor.pid_file) and
+            wait_for(lambda: all(os.path.exists(path) for path in visor.pid_files) and
                      os.path.exists(os.path.join(visor.home, "status.json")), 15,
                      visor.name + " child to start")
             wait_for(lambda: visor.process.poll() is not None or

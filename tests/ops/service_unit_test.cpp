@@ -192,6 +192,8 @@ TEST(ServiceUnit, ASetRunsEveryChildAndCanWriteEachChildsHome) {
   EXPECT_EQ(value_of(unit, "ReadWritePaths"), "/var/lib/visor /srv/vega /srv/datanode");
   EXPECT_EQ(value_of(unit, "Description"), "vega (2 children) supervised by visor");
   EXPECT_EQ(service_name(request), "vega");
+  // The children stop one after the other, 30 s each at most, then 15 s of margin.
+  EXPECT_EQ(value_of(unit, "TimeoutStopSec"), "75s");
 }
 
 TEST(ServiceUnit, SetRequestsAreChecked) {

@@ -98,6 +98,13 @@ class ServiceSetTest : public ::testing::Test {
     clock_.advance(std::chrono::duration_cast<Duration>(*set_->deadline() - clock_.now()));
     on(Kind::deadline);
   }
+  // An upgrade up to probation: hold (each child stopped last first), then the switch.
+  void hold_and_switch() {
+    on(Kind::hold_requested);
+    for (std::size_t child = set_->size(); child-- > 0;) exit_child(child, killed(SIGTERM));
+    on(Kind::switch_requested);
+    log_.clear();
+  }
   std::vector<std::string> take_log() {
     auto log = log_;
     log_.clear();
@@ -277,12 +284,7 @@ TEST_F(ServiceSetTest, AnUpgradeHoldsSwitchesAndPassesTheWholeSet) {
 TEST_F(ServiceSetTest, ACrashOfOneChildOnProbationRollsBackTheWholeSet) {
   make({"a", "b", "c"});
   start();
-  on(Kind::hold_requested);
-  exit_child(2, killed(SIGTERM));
-  exit_child(1, killed(SIGTERM));
-  exit_child(0, killed(SIGTERM));
-  on(Kind::switch_requested);
-  take_log();
+  hold_and_switch();
   exit_child(1, exited(2));                     // b's new version dies
   EXPECT_EQ(take_log(), (Log{"signal 2 15"}));  // the others are stopped, last first
   exit_child(2, killed(SIGTERM));
@@ -300,11 +302,7 @@ TEST_F(ServiceSetTest, AChildThatNeverPrintsItsReadyPatternRollsBackTheSet) {
   ready_ = {false, true};
   make({"a", "b"});
   start();
-  on(Kind::hold_requested);
-  exit_child(1, killed(SIGTERM));
-  exit_child(0, killed(SIGTERM));
-  on(Kind::switch_requested);
-  take_log();
+  hold_and_switch();
   EXPECT_TRUE(set_->awaiting_ready(1));
   EXPECT_FALSE(set_->awaiting_ready(0));
   fire();  // a passes; b never printed its line and is stopped
@@ -333,11 +331,7 @@ TEST_F(ServiceSetTest, AHaltExitOfOneChildHoldsTheOthersAndReportsStoppedOnce) {
 TEST_F(ServiceSetTest, AHaltForTheNextPlanDuringProbationPassesTheSet) {
   make({"a", "b"});
   start();
-  on(Kind::hold_requested);
-  exit_child(1, killed(SIGTERM));
-  exit_child(0, killed(SIGTERM));
-  on(Kind::switch_requested);
-  take_log();
+  hold_and_switch();
   exit_child(0, exited(0), /*halted=*/true);
   exit_child(1, killed(SIGTERM));
   EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped, SwitchOutcome::passed,
