@@ -40,7 +40,7 @@ Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, cons
       lifecycle_(LifecyclePolicy::from(options), clock_,
                  [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }),
       signals_(io),
-      timer_(io) {
+      deadline_(io, [this] { handle({LifecycleEvent::Kind::deadline}); }) {
   if (!options.ready_pattern.empty()) {
     watch_output_ = true;
     for (auto& output : outputs_) {
@@ -195,7 +195,7 @@ void Supervisor::carry_out(const LifecycleAction& action) {
       }
       if (hooks_.on_change) hooks_.on_change(LifecycleState::exited, 0);
       signals_.cancel();
-      timer_.cancel();
+      deadline_.cancel();
       for (int index = 0; index < 2; ++index) drain_output(index);
       ProcessTable::instance().set_reaper_active(false);
       io_.stop();
@@ -262,19 +262,7 @@ void Supervisor::spawn_child(bool upgrade_start) {
   handle({LifecycleEvent::Kind::spawned});
 }
 
-void Supervisor::arm_deadline() {
-  const auto deadline = lifecycle_.deadline();
-  if (deadline == armed_deadline_) return;
-  armed_deadline_ = deadline;
-  timer_.cancel();
-  if (!deadline) return;
-  timer_.expires_at(*deadline);
-  timer_.async_wait([this, deadline](const boost::system::error_code& error) {
-    if (error || armed_deadline_ != deadline) return;  // cancelled or superseded
-    armed_deadline_.reset();
-    handle({LifecycleEvent::Kind::deadline});
-  });
-}
+void Supervisor::arm_deadline() { deadline_.arm(lifecycle_.deadline()); }
 
 void Supervisor::drain_output(int index) {
   auto& output = outputs_[static_cast<std::size_t>(index)];

@@ -9,7 +9,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <cstdint>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "visor/common/clock.h"
+#include "visor/common/deadline_timer.h"
 #include "visor/common/line_matcher.h"
 #include "visor/config/options.h"
 #include "visor/process/lifecycle.h"
@@ -94,8 +94,7 @@ class Supervisor {
   std::mt19937_64 random_;
   Lifecycle lifecycle_;
   boost::asio::signal_set signals_;
-  boost::asio::steady_timer timer_;
-  std::optional<TimePoint> armed_deadline_;
+  DeadlineTimer deadline_;  ///< the lifecycle's one deadline
   pid_t child_pid_ = 0;
   LifecycleState last_reported_state_ = LifecycleState::exited;
   int exit_code_ = 0;
