@@ -13,6 +13,7 @@
 #include "visor/cli/cli.h"
 #include "visor/common/command_line.h"
 #include "visor/common/files.h"
+#include "visor/common/live_status.h"
 #include "visor/common/outside_text.h"
 #include "visor/fetch/http_client.h"
 #include "visor/ops/child_status.h"
@@ -560,7 +561,12 @@ int run_status(const std::string& home, bool json_output) {
       return found != live.end() && found->is_string() ? found->get<std::string>() : std::string();
     };
     const auto pid = live.find("child_pid");
-    std::cout << "state:    " << outside_text(text_field("state"));
+    // A state visor writes is named as visor names it; any other text (an edited file) is shown
+    // as the outside text it is.
+    const std::string state_text = text_field("state");
+    const auto state = parse_live_state(state_text);
+    std::cout << "state:    "
+              << (state ? std::string(to_string(*state)) : outside_text(state_text));
     if (pid != live.end() && pid->is_number_integer() && pid->get<std::int64_t>() > 0)
       std::cout << " (child pid " << pid->get<std::int64_t>() << ")";
     std::cout << "\n";

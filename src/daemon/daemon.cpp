@@ -38,6 +38,32 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// The lifecycle as operations see it: the one place a LifecycleState becomes a LiveState. The
+// upgrade planner's stage does not change it (it shows as status.upgrade_stage beside it).
+LiveState live_state(LifecycleState state) {
+  switch (state) {
+    case LifecycleState::starting:
+      return LiveState::starting;
+    case LifecycleState::running:
+      return LiveState::running;
+    case LifecycleState::backoff:
+      return LiveState::backoff;
+    case LifecycleState::stopping:
+      return LiveState::stopping;
+    case LifecycleState::upgrading:
+      return LiveState::upgrading;
+    case LifecycleState::held:
+      return LiveState::held;
+    case LifecycleState::probation:
+      return LiveState::probation;
+    case LifecycleState::rolling_back:
+      return LiveState::rolling_back;
+    case LifecycleState::exited:
+      return LiveState::exited;
+  }
+  return LiveState::exited;
+}
+
 // Carries out what preflight chose: a binary that tells its version is imported into the store
 // (the first start of a home) and then runs from `current`.
 Result<BinaryChoice> install_choice(const BinaryChoice& choice, BinaryStore& store) {
@@ -216,7 +242,7 @@ class Daemon {
       ChildStatus child;
       child.name = set.name(index);
       const LifecycleState state = set.child_state(index);
-      child.state = to_string(state);
+      child.state = live_state(state);
       child.pid = supervisor_->child_pid(index);
       child.up = child.pid != 0 &&
                  (state == LifecycleState::running || state == LifecycleState::probation);
@@ -235,7 +261,7 @@ class Daemon {
       if (!options_.link.empty() && binary_.from_store) update_link();
     };
     hooks.on_change = [this](LifecycleState state, pid_t child) {
-      status_.state = to_string(state);
+      status_.state = live_state(state);
       status_.child_pid = child;
       status_.child_up =
           child != 0 && (state == LifecycleState::running || state == LifecycleState::probation);
@@ -286,7 +312,7 @@ class Daemon {
   // (read by `visor status`) current.
   void publish() {
     operations_.status_changed();
-    nlohmann::json live = {{"state", status_.state},
+    nlohmann::json live = {{"state", to_string(status_.state)},
                            {"binary", status_.binary},
                            {"current_version", status_.current_version},
                            {"child_pid", status_.child_pid},

@@ -42,7 +42,7 @@ nlohmann::json children_to_json(const LiveStatus& status, double now_unixtime) {
   for (const auto& child : status.children) {
     children.push_back({{"name", child.name},
                         {"pid", child.up ? child.pid : 0},
-                        {"state", child.state},
+                        {"state", to_string(child.state)},
                         {"restarts", child.restarts},
                         {"uptime_seconds", uptime(child.up, child.started_unixtime, now_unixtime)},
                         {"version", child.version},

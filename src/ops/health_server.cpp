@@ -33,7 +33,7 @@ constexpr const char* kJsonType = "application/json";
 constexpr const char* kTextType = "text/plain; charset=utf-8";
 
 HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::string& reason) {
-  nlohmann::json body{{"state", status.state}, {"reason", reason}};
+  nlohmann::json body{{"state", to_string(status.state)}, {"reason", reason}};
   if (!status.current_version.empty()) body["version"] = status.current_version;
   if (status.child_pid > 0) body["child_pid"] = status.child_pid;
   if (!status.last_error.empty())
@@ -49,8 +49,8 @@ std::string not_running(const LiveStatus& status) {
 }
 
 HealthAnswer healthz(const LiveStatus& status) {
-  if (status.state == "exited") return json_answer(503, status, "visor is exiting");
-  if (status.state == "held") {
+  if (status.state == LiveState::exited) return json_answer(503, status, "visor is exiting");
+  if (status.state == LiveState::held) {
     return json_answer(
         503, status,
         std::string(status.children.size() > 1 ? "the children are" : "the child is") +
@@ -65,8 +65,9 @@ HealthAnswer healthz(const LiveStatus& status) {
 HealthAnswer readyz(const LiveStatus& status) {
   if (!every_child_up(status)) return json_answer(503, status, not_running(status));
   if (status.upgrade_in_progress) return json_answer(503, status, "an upgrade is in progress");
-  if (status.state != "running")
-    return json_answer(503, status, "the child is in state " + status.state);
+  if (status.state != LiveState::running)
+    return json_answer(503, status,
+                       std::string("the child is in state ") + to_string(status.state));
   return json_answer(200, status, "ready");
 }
 

@@ -11,7 +11,6 @@
 
 #include "visor/common/clock.h"
 #include "visor/common/outside_text.h"
-#include "visor/process/lifecycle.h"
 
 namespace visor {
 namespace {
@@ -78,12 +77,6 @@ class Exposition {
   std::string text_;
 };
 
-constexpr std::array kLifecycleStates = {
-    LifecycleState::starting,  LifecycleState::running,      LifecycleState::backoff,
-    LifecycleState::stopping,  LifecycleState::upgrading,    LifecycleState::held,
-    LifecycleState::probation, LifecycleState::rolling_back, LifecycleState::exited,
-};
-
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
@@ -147,13 +140,8 @@ std::string render_metrics(const LiveStatus& status, double now_unixtime) {
 
   out.family("visor_state", "gauge",
              "The supervision state: 1 for the current state, 0 for every other one.");
-  bool known_state = false;
-  for (const LifecycleState state : kLifecycleStates) {
-    const bool current = status.state == to_string(state);
-    known_state = known_state || current;
-    out.sample("visor_state", current ? 1 : 0, {{"state", to_string(state)}});
-  }
-  if (!known_state) out.sample("visor_state", 1, {{"state", status.state}});
+  for (const LiveState state : kLiveStates)
+    out.sample("visor_state", status.state == state ? 1 : 0, {{"state", to_string(state)}});
 
   out.family("visor_upgrades_total", "counter", "Upgrades of the managed binary, by result.");
   for (const char* result : kUpgradeResults) {

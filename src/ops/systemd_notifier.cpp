@@ -46,28 +46,38 @@ std::string status_summary(const LiveStatus& status) {
   const std::string name = status.binary.empty() ? "the child" : status.binary;
   const std::string version = status.current_version.empty() ? "" : " " + status.current_version;
   std::string summary;
-  if (status.state == "running") {
-    summary = "running " + name + version;
-  } else if (status.state == "probation") {
-    summary = "running " + name + version + " (on probation)";
-  } else if (status.state == "backoff") {
-    summary = "backoff: restarting " + name;
-  } else if (status.state == "starting") {
-    summary = "starting " + name + version;
-  } else if (status.state == "stopping") {
-    summary = "stopping " + name;
-  } else if (status.state == "upgrading") {
-    summary = "upgrading " + name +
-              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target);
-  } else if (status.state == "held") {
-    summary = "held for the upgrade" +
-              (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target) +
-              " (" + status.upgrade_stage + ")";
-  } else if (status.state == "rolling_back") {
-    summary = "rolling back " + name +
-              (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);
-  } else {
-    summary = status.state;
+  switch (status.state) {
+    case LiveState::running:
+      summary = "running " + name + version;
+      break;
+    case LiveState::probation:
+      summary = "running " + name + version + " (on probation)";
+      break;
+    case LiveState::backoff:
+      summary = "backoff: restarting " + name;
+      break;
+    case LiveState::starting:
+      summary = "starting " + name + version;
+      break;
+    case LiveState::stopping:
+      summary = "stopping " + name;
+      break;
+    case LiveState::upgrading:
+      summary = "upgrading " + name +
+                (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target);
+      break;
+    case LiveState::held:
+      summary = "held for the upgrade" +
+                (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target) +
+                " (" + status.upgrade_stage + ")";
+      break;
+    case LiveState::rolling_back:
+      summary = "rolling back " + name +
+                (status.upgrade_target.empty() ? std::string() : " from " + status.upgrade_target);
+      break;
+    case LiveState::exited:
+      summary = to_string(status.state);
+      break;
   }
   if (status.upgrade_in_progress && status.download_percent >= 0 &&
       !status.upgrade_target.empty()) {
@@ -78,7 +88,7 @@ std::string status_summary(const LiveStatus& status) {
     summary += " [";
     for (std::size_t index = 0; index < status.children.size(); ++index) {
       if (index > 0) summary += ", ";
-      summary += status.children[index].name + " " + status.children[index].state;
+      summary += status.children[index].name + " " + to_string(status.children[index].state);
     }
     summary += "]";
   }
@@ -121,7 +131,7 @@ void SystemdNotifier::status_changed(const LiveStatus& status) {
     message += "STATUS=" + summary + "\n";
     last_summary_ = std::move(summary);
   }
-  if (status.state == "stopping" && !stopping_sent_) {
+  if (status.state == LiveState::stopping && !stopping_sent_) {
     stopping_sent_ = true;
     message += "STOPPING=1\n";
   }

@@ -52,7 +52,7 @@ Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, cons
       set_(SetPolicy::from(options), clock_,
            [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }),
       signals_(io),
-      timer_(io) {
+      deadline_(io, [this] { handle(LifecycleEvent::Kind::deadline); }) {
   children_.resize(children.size());
   for (std::size_t index = 0; index < children.size(); ++index) {
     Child& child = children_[index];
@@ -249,7 +249,7 @@ void Supervisor::carry_out(const SetAction& set_action) {
       }
       if (hooks_.on_change) hooks_.on_change(LifecycleState::exited, 0);
       signals_.cancel();
-      timer_.cancel();
+      deadline_.cancel();
       for (std::size_t child = 0; child < children_.size(); ++child) {
         for (int stream = 0; stream < 2; ++stream) drain_output(child, stream);
       }
@@ -341,19 +341,7 @@ void Supervisor::on_exit(std::size_t index, pid_t pid, ExitStatus status) {
   handle(SetEvent{exited, index});
 }
 
-void Supervisor::arm_deadline() {
-  const auto deadline = set_.deadline();
-  if (deadline == armed_deadline_) return;
-  armed_deadline_ = deadline;
-  timer_.cancel();
-  if (!deadline) return;
-  timer_.expires_at(*deadline);
-  timer_.async_wait([this, deadline](const boost::system::error_code& error) {
-    if (error || armed_deadline_ != deadline) return;  // cancelled or superseded
-    armed_deadline_.reset();
-    handle(LifecycleEvent::Kind::deadline);
-  });
-}
+void Supervisor::arm_deadline() { deadline_.arm(set_.deadline()); }
 
 void Supervisor::drain_output(std::size_t index, int stream) {
   Child& child = children_[index];

@@ -1,5 +1,6 @@
 #include "visor/upgrade/network_observer.h"
 
+#include "visor/common/clock.h"
 #include "visor/common/log.h"
 #include "visor/store/state_file.h"
 
@@ -16,6 +17,22 @@ bool same_view(const NetworkView& left, const NetworkView& right) {
 }
 
 }  // namespace
+
+NetworkObserver::Seen NetworkObserver::polled(bool ok, double latency_seconds,
+                                              const NetworkView& view, BinaryStore& store,
+                                              LiveStatus& status) {
+  ++status.source_polls_total;
+  status.source_poll_latency_seconds = latency_seconds;
+  if (ok) {
+    status.last_successful_poll_unixtime = unix_time_now();
+  } else {
+    ++status.source_errors_total;
+  }
+  Seen seen;
+  seen.changed = observe(view, store, status);
+  seen.due = due_switch(view, store);
+  return seen;
+}
 
 bool NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
                               LiveStatus& status) {

@@ -266,4 +266,22 @@ void stage_in_background(Worker& worker, StageRequest request, const Options& op
              });
 }
 
+void stage_showing_progress(Worker& worker, StageRequest request, const Options& options,
+                            BinaryStore& store, LiveStatus& status, std::function<void()> changed,
+                            std::function<void(const Result<StageResult>&)> done) {
+  status.download_percent = 0;
+  stage_in_background(
+      worker, std::move(request), options, store,
+      [&status, changed](int percent, std::uint64_t added) {
+        status.download_bytes_total += added;
+        status.download_percent = percent;
+        changed();
+      },
+      [&store, &status, done = std::move(done)](const Result<StageResult>& result) {
+        status.download_percent = -1;
+        if (result) store.record_hash(result->version, result->sha256);
+        done(result);
+      });
+}
+
 }  // namespace visor

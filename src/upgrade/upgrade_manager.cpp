@@ -1,11 +1,10 @@
 #include "visor/upgrade/upgrade_manager.h"
 
-#include <chrono>
-
 #include "visor/common/log.h"
 #include "visor/process/supervisor.h"
 #include "visor/sources/source_factory.h"
 #include "visor/upgrade/hook_runner.h"
+#include "visor/upgrade/staged_check.h"
 #include "visor/upgrade/stager.h"
 
 namespace visor {
@@ -25,8 +24,11 @@ UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Work
       planner_(
           UpgradePolicy{!options.pre_upgrade.empty(), options.upgrade_args, options.healthy_after},
           facts_, clock_),
-      retry_timer_(io),
-      watch_timer_(io) {}
+      retry_timer_(io, [this] { handle({UpgradeEvent::Kind::retry_due}); }),
+      watch_timer_(io, [this] {
+        store_.refresh_plans();  // `visor add-upgrade --plan` writes state.json meanwhile
+        handle({UpgradeEvent::Kind::staged_by_hand});
+      }) {}
 
 UpgradeManager::~UpgradeManager() {
   *alive_ = false;
@@ -67,16 +69,10 @@ void UpgradeManager::start_source() {
                    publish_();
                  },
                  [this](bool ok, double latency) {
-                   ++status_.source_polls_total;
-                   status_.source_poll_latency_seconds = latency;
-                   if (!ok) ++status_.source_errors_total;
-                   using Seconds = std::chrono::duration<double>;
-                   const auto now = std::chrono::system_clock::now().time_since_epoch();
-                   if (ok) status_.last_successful_poll_unixtime = Seconds(now).count();
-                   if (!source_) return;
-                   const NetworkView view = source_->network();
-                   if (network_.observe(view, store_, status_)) publish_();
-                   if (auto due = network_.due_switch(view, store_)) on_decision(*due);
+                   const auto seen = network_.polled(
+                       ok, latency, source_ ? source_->network() : NetworkView{}, store_, status_);
+                   if (seen.changed) publish_();
+                   if (seen.due) on_decision(*seen.due);
                  });
 }
 
@@ -177,21 +173,14 @@ void UpgradeManager::carry_out(const UpgradeAction& action) {
 }
 
 void UpgradeManager::stage(const UpgradeTarget& target) {
-  status_.download_percent = 0;
-  stage_in_background(
+  stage_showing_progress(
       worker_, {target.version, target.url, target.sha256, "plan-" + target.plan, {}, cancel_},
-      options_, store_,
-      [this, alive = alive_](int percent, std::uint64_t added) {
-        if (!*alive) return;
-        status_.download_bytes_total += added;
-        status_.download_percent = percent;
-        publish_();
+      options_, store_, status_,
+      [this, alive = alive_] {
+        if (*alive) publish_();
       },
       [this, alive = alive_](const Result<StageResult>& result) {
         if (!*alive) return;
-        status_.download_percent = -1;
-        // What the binary hashed to when it was verified: checked before it ever runs.
-        if (result) store_.record_hash(result->version, result->sha256);
         UpgradeEvent event{result ? UpgradeEvent::Kind::staged : UpgradeEvent::Kind::stage_failed,
                            result ? "" : result.error()};
         event.version = result ? result->version : "";
@@ -201,22 +190,14 @@ void UpgradeManager::stage(const UpgradeTarget& target) {
 
 void UpgradeManager::verify_staged(const std::string& version, UpgradeEvent::Kind failure,
                                    std::function<void()> then) {
-  const BinaryStore& store = store_;
-  worker_.run([&store, version] { return store.hash_binary(version); },
-              [this, alive = alive_, version, failure,
-               then = std::move(then)](const Result<std::string>& hashed) {
-                if (!*alive) return;
-                Status checked = store_.check_hash(version, hashed);
-                if (checked) {
-                  verified_ = version;
-                  return then();
-                }
-                // Not the version's fault: never marked failed; set aside and fetched again.
-                Status aside = store_.quarantine(version);
-                if (!aside) log::error("quarantine_failed", aside.error());
-                handle({failure, "not switching to " + version + ": " + checked.error() +
-                                     "; it is set aside and fetched again"});
-              });
+  check_staged_in_background(
+      worker_, store_, version,
+      [this, alive = alive_, version, failure, then = std::move(then)](const Status& checked) {
+        if (!*alive) return;
+        if (!checked) return handle({failure, checked.error()});
+        verified_ = version;
+        then();
+      });
 }
 
 void UpgradeManager::switch_to(const UpgradeTarget& target) {
@@ -252,27 +233,10 @@ void UpgradeManager::finish(const UpgradeAction& action) {
 }
 
 void UpgradeManager::arm_timers() {
-  const auto deadline = planner_.deadline();
-  if (deadline != armed_retry_) {
-    armed_retry_ = deadline;
-    retry_timer_.cancel();
-    if (deadline) {
-      retry_timer_.expires_at(*deadline);
-      retry_timer_.async_wait(
-          [this, alive = alive_, deadline](const boost::system::error_code& error) {
-            if (error || !*alive || armed_retry_ != deadline) return;
-            armed_retry_.reset();
-            handle({UpgradeEvent::Kind::retry_due});
-          });
-    }
-  }
-  if (planner_.stage() != UpgradeStage::halted_waiting) return;
-  watch_timer_.expires_after(Duration(500));
-  watch_timer_.async_wait([this, alive = alive_](const boost::system::error_code& error) {
-    if (error || !*alive) return;
-    store_.refresh_plans();  // `visor add-upgrade --plan` writes state.json meanwhile
-    handle({UpgradeEvent::Kind::staged_by_hand});
-  });
+  retry_timer_.arm(planner_.deadline());
+  // While halted and waiting, a binary staged by hand is looked for twice a second.
+  const bool watch = planner_.stage() == UpgradeStage::halted_waiting;
+  watch_timer_.arm(watch ? std::optional(clock_.now() + Duration(500)) : std::nullopt);
 }
 
 // The one place that tells the rest of visor which version runs.

@@ -7,8 +7,8 @@ namespace {
 
 LiveStatus two_children() {
   LiveStatus status;
-  status.children = {{"core", "running", 4242, true, 1, 1000.0, "0.79.0"},
-                     {"datanode", "backoff", 4243, false, 3, 900.0, "0.79.0"}};
+  status.children = {{"core", LiveState::running, 4242, true, 1, 1000.0, "0.79.0"},
+                     {"datanode", LiveState::backoff, 4243, false, 3, 900.0, "0.79.0"}};
   return status;
 }
 

@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 
 LiveStatus running() {
   LiveStatus status;
-  status.state = "running";
+  status.state = LiveState::running;
   status.binary = "lavap";
   status.current_version = "5.2.1";
   status.child_pid = 99;
@@ -43,7 +43,7 @@ TEST(HealthAnswers, HealthzFollowsTheChild) {
   EXPECT_EQ(json["state"], "running");
   EXPECT_FALSE(json["reason"].get<std::string>().empty());
 
-  status.state = "backoff";
+  status.state = LiveState::backoff;
   status.child_up = false;
   status.last_error = "child ended with exit code 3";
   answer = answer_health_request("GET", "/healthz", status);
@@ -52,7 +52,7 @@ TEST(HealthAnswers, HealthzFollowsTheChild) {
   EXPECT_EQ(nlohmann::json::parse(answer.body)["last_error"], "child ended with exit code 3");
 
   status = running();
-  status.state = "exited";
+  status.state = LiveState::exited;
   EXPECT_EQ(answer_health_request("GET", "/healthz", status).status, 503u);
   // An upgrade in progress is healthy, just not ready.
   status = running();
@@ -69,7 +69,7 @@ TEST(HealthAnswers, ReadyzNeedsARunningChildAndNoUpgrade) {
   EXPECT_NE(nlohmann::json::parse(upgrading.body)["reason"].get<std::string>().find("upgrade"),
             std::string::npos);
   status = running();
-  status.state = "probation";
+  status.state = LiveState::probation;
   EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 503u);
   status = running();
   status.child_up = false;
@@ -280,12 +280,12 @@ TEST(HealthServerListen, ReportsABadOrBusyAddress) {
 
 TEST(HealthAnswers, ASetIsHealthyOnlyWhileEveryChildRuns) {
   LiveStatus status = running();
-  status.children = {{"core", "running", 10, true, 0, 1, ""},
-                     {"datanode", "running", 11, true, 0, 1, ""}};
+  status.children = {{"core", LiveState::running, 10, true, 0, 1, ""},
+                     {"datanode", LiveState::running, 11, true, 0, 1, ""}};
   EXPECT_EQ(answer_health_request("GET", "/healthz", status).status, 200u);
   EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 200u);
   status.children[1].up = false;
-  status.children[1].state = "backoff";
+  status.children[1].state = LiveState::backoff;
   const HealthAnswer down = answer_health_request("GET", "/healthz", status);
   EXPECT_EQ(down.status, 503u);
   EXPECT_EQ(nlohmann::json::parse(down.body)["reason"], "child datanode is not running");

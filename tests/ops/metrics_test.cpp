@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "prometheus_text_validator.h"
 #include "visor/common/outside_text.h"
@@ -18,9 +22,19 @@ std::string joined(const std::vector<std::string>& errors) {
   return text;
 }
 
+std::size_t count_lines_starting(const std::string& text, const std::string& prefix) {
+  std::size_t count = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    if (text.compare(at, prefix.size(), prefix) == 0) ++count;
+    at = end + 1;
+  }
+  return count;
+}
+
 LiveStatus busy_status() {
   LiveStatus status;
-  status.state = "running";
+  status.state = LiveState::running;
   status.binary = "lavap";
   status.current_version = "5.2.1";
   status.child_pid = 42;
@@ -91,14 +105,34 @@ TEST(Metrics, UpgradeResultsAreAlwaysThereEvenAtZero) {
   EXPECT_EQ(busy.value("visor_upgrades_total", {{"result", "rolled_back"}}), 1);
 }
 
-TEST(Metrics, AnUnexpectedUpgradeResultOrStateIsStillReported) {
+TEST(Metrics, AnUnexpectedUpgradeResultIsStillReported) {
   LiveStatus status;
   status.upgrades_total["aborted"] = 5;
-  status.state = "something-new";
   const auto parsed = validate_prometheus_text(render_metrics(status));
   ASSERT_TRUE(parsed.errors.empty()) << joined(parsed.errors);
   EXPECT_EQ(parsed.value("visor_upgrades_total", {{"result", "aborted"}}), 5);
-  EXPECT_EQ(parsed.value("visor_state", {{"state", "something-new"}}), 1);
+}
+
+TEST(Metrics, EachStateIsOneSampleAndOnlyTheCurrentOneIsOne) {
+  const std::vector<std::pair<LiveState, std::string>> states{
+      {LiveState::starting, "starting"},   {LiveState::running, "running"},
+      {LiveState::backoff, "backoff"},     {LiveState::stopping, "stopping"},
+      {LiveState::upgrading, "upgrading"}, {LiveState::held, "held"},
+      {LiveState::probation, "probation"}, {LiveState::rolling_back, "rolling_back"},
+      {LiveState::exited, "exited"},
+  };
+  for (const auto& [state, name] : states) {
+    LiveStatus status;
+    status.state = state;
+    const std::string text = render_metrics(status);
+    const auto parsed = validate_prometheus_text(text);
+    ASSERT_TRUE(parsed.errors.empty()) << joined(parsed.errors);
+    EXPECT_EQ(count_lines_starting(text, "visor_state{"), states.size()) << text;
+    for (const auto& [other, other_name] : states) {
+      EXPECT_EQ(parsed.value("visor_state", {{"state", other_name}}), other == state ? 1 : 0)
+          << name << " vs " << other_name;
+    }
+  }
 }
 
 TEST(Metrics, LabelValuesAreEscapedAndReadBackAsTheirOutsideTextExcerpt) {
@@ -179,8 +213,8 @@ TEST(PrometheusTextValidator, RejectsBrokenExpositions) {
 
 LiveStatus set_status() {
   LiveStatus status = busy_status();
-  status.children = {{"core", "running", 10, true, 2, 1700000000.0, "0.79.0"},
-                     {"data-node", "backoff", 0, false, 5, 0, "0.79.0"}};
+  status.children = {{"core", LiveState::running, 10, true, 2, 1700000000.0, "0.79.0"},
+                     {"data-node", LiveState::backoff, 0, false, 5, 0, "0.79.0"}};
   return status;
 }
 

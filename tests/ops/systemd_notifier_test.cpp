@@ -15,7 +15,7 @@ namespace {
 
 LiveStatus running_lavap() {
   LiveStatus status;
-  status.state = "running";
+  status.state = LiveState::running;
   status.binary = "lavap";
   status.current_version = "5.2.1";
   status.child_up = true;
@@ -28,14 +28,14 @@ TEST(StatusSummary, NamesTheStateBinaryAndVersion) {
   EXPECT_EQ(status_summary(status), "running lavap 5.2.1");
   status.current_version.clear();
   EXPECT_EQ(status_summary(status), "running lavap");
-  status.state = "backoff";
+  status.state = LiveState::backoff;
   status.child_up = false;
   EXPECT_EQ(status_summary(status), "backoff: restarting lavap");
-  status.state = "starting";
+  status.state = LiveState::starting;
   EXPECT_EQ(status_summary(status), "starting lavap");
-  status.state = "stopping";
+  status.state = LiveState::stopping;
   EXPECT_EQ(status_summary(status), "stopping lavap");
-  status.state = "exited";
+  status.state = LiveState::exited;
   EXPECT_EQ(status_summary(status), "exited");
 }
 
@@ -46,12 +46,12 @@ TEST(StatusSummary, ShowsUpgradesAndDownloads) {
   status.download_percent = 42;
   EXPECT_EQ(status_summary(status), "running lavap 5.2.1; downloading 5.3.0 42%");
   status.download_percent = -1;
-  status.state = "upgrading";
+  status.state = LiveState::upgrading;
   EXPECT_EQ(status_summary(status), "upgrading lavap to 5.3.0");
-  status.state = "probation";
+  status.state = LiveState::probation;
   status.current_version = "5.3.0";
   EXPECT_EQ(status_summary(status), "running lavap 5.3.0 (on probation)");
-  status.state = "rolling_back";
+  status.state = LiveState::rolling_back;
   EXPECT_EQ(status_summary(status), "rolling back lavap from 5.3.0");
 }
 
@@ -93,7 +93,7 @@ TEST_F(Notifier, ReadyOnceWhenTheChildIsFirstUpAndStatusOnlyOnChange) {
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_EQ(sent_[1], "READY=1\nSTATUS=running lavap 5.2.1");
 
-  status.state = "backoff";
+  status.state = LiveState::backoff;
   status.child_up = false;
   notifier.status_changed(status);
   status = running_lavap();
@@ -106,7 +106,7 @@ TEST_F(Notifier, ReadyOnceWhenTheChildIsFirstUpAndStatusOnlyOnChange) {
 TEST_F(Notifier, StoppingIsSentOnceWhetherByStateOrByStopping) {
   SystemdNotifier notifier = make();
   LiveStatus status = running_lavap();
-  status.state = "stopping";
+  status.state = LiveState::stopping;
   status.child_up = false;
   notifier.status_changed(status);
   ASSERT_EQ(sent_.size(), 1u);
@@ -167,12 +167,12 @@ TEST_F(Notifier, NoWatchdogWithoutAnInterval) {
 TEST_F(Notifier, ASetIsReadyOnceEveryChildIsUpAndItsStatusNamesTheChildren) {
   SystemdNotifier notifier = make();
   LiveStatus status = running_lavap();
-  status.children = {{"eth", "running", 10, true, 0, 1, "5.2.1"},
-                     {"osmo", "starting", 0, false, 0, 0, ""}};
+  status.children = {{"eth", LiveState::running, 10, true, 0, 1, "5.2.1"},
+                     {"osmo", LiveState::starting, 0, false, 0, 0, ""}};
   notifier.status_changed(status);
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_EQ(sent_[0], "STATUS=running lavap 5.2.1 [eth running, osmo starting]");
-  status.children[1] = {"osmo", "running", 11, true, 0, 1, "5.2.1"};
+  status.children[1] = {"osmo", LiveState::running, 11, true, 0, 1, "5.2.1"};
   notifier.status_changed(status);
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_EQ(sent_[1], "READY=1\nSTATUS=running lavap 5.2.1 [eth running, osmo running]");

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "visor/common/clock.h"
+
 namespace visor {
 namespace {
 
@@ -97,6 +99,35 @@ TEST_F(NetworkObserverTest, AHeightSwitchIsDueOnceTheChainReachesIt) {
   auto saved = load_state(store.state_path());
   ASSERT_TRUE(saved.ok()) << saved.error();
   EXPECT_TRUE(saved->height_switches.empty());
+}
+
+TEST_F(NetworkObserverTest, EveryPollIsCountedAndAGoodOneIsTimed) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  NetworkObserver observer;
+  LiveStatus status;
+  const double before = unix_time_now();
+  auto seen = observer.polled(true, 0.25, NetworkView{}, store, status);
+  EXPECT_FALSE(seen.due.has_value());
+  EXPECT_EQ(status.source_polls_total, 1u);
+  EXPECT_EQ(status.source_errors_total, 0u);
+  EXPECT_EQ(status.source_poll_latency_seconds, 0.25);
+  EXPECT_GE(status.last_successful_poll_unixtime, before);
+  const double good = status.last_successful_poll_unixtime;
+  seen = observer.polled(false, 2.0, NetworkView{}, store, status);
+  EXPECT_EQ(status.source_polls_total, 2u);
+  EXPECT_EQ(status.source_errors_total, 1u);
+  EXPECT_EQ(status.source_poll_latency_seconds, 2.0);
+  EXPECT_EQ(status.last_successful_poll_unixtime, good);  // a failed poll is no good one
+  // The chain seen by a poll goes to status, and a switch it reached is due.
+  ASSERT_TRUE(store.schedule_at_height(105, "5.3.0").ok());
+  NetworkView view;
+  view.chain_height = 105;
+  seen = observer.polled(true, 0.1, view, store, status);
+  EXPECT_TRUE(seen.changed);
+  EXPECT_EQ(status.network.chain_height, 105u);
+  ASSERT_TRUE(seen.due.has_value());
+  EXPECT_EQ(seen.due->target, "5.3.0");
 }
 
 }  // namespace

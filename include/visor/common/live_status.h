@@ -6,17 +6,46 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "visor/common/network_view.h"
 
 namespace visor {
 
+/// What visor is doing with the child, as operations see it: one value per lifecycle state
+/// (docs/design.md). The daemon maps the lifecycle onto it in one place; its name is written
+/// only at the edges (status.json, /healthz, STATUS=, /metrics labels).
+enum class LiveState {
+  starting,      ///< a start was asked for
+  running,       ///< the child runs
+  backoff,       ///< the child crashed; a restart is due
+  stopping,      ///< visor is stopping the child and then exits
+  upgrading,     ///< the old child was asked to stop for an upgrade
+  held,          ///< no child runs, for an upgrade
+  probation,     ///< a new version runs and must stay up for --healthy-after
+  rolling_back,  ///< a new version failed its probation and is being stopped
+  exited,        ///< visor is done
+};
+
+/// Every LiveState, in declaration order (e.g. for one /metrics sample each).
+inline constexpr LiveState kLiveStates[] = {
+    LiveState::starting,  LiveState::running,      LiveState::backoff,
+    LiveState::stopping,  LiveState::upgrading,    LiveState::held,
+    LiveState::probation, LiveState::rolling_back, LiveState::exited,
+};
+
+/// Lower-case name, as status.json and /healthz write it ("running", "rolling_back" ...).
+const char* to_string(LiveState state);
+/// The LiveState a name written by to_string() stands for; nullopt for any other text.
+std::optional<LiveState> parse_live_state(std::string_view text);
+
 /// One child of a service set as operations see it (metrics, health, status, STATUS=).
 struct ChildStatus {
-  std::string name;                ///< the child's name in the set, e.g. "core"
-  std::string state = "starting";  ///< the child's state ("running", "backoff", ...)
+  std::string name;                       ///< the child's name in the set, e.g. "core"
+  LiveState state = LiveState::starting;  ///< the child's own lifecycle state
   pid_t pid = 0;
   bool up = false;
   std::uint64_t restarts = 0;   ///< restarts after a crash, since visor started
@@ -25,9 +54,10 @@ struct ChildStatus {
 };
 
 struct LiveStatus {
-  std::string state = "starting";  ///< the lifecycle state (docs/design.md)
-  std::string binary;              ///< the managed binary's name, e.g. "lavap"
-  std::string current_version;     ///< empty when unknown
+  /// The lifecycle state, as operations see it.
+  LiveState state = LiveState::starting;
+  std::string binary;           ///< the managed binary's name, e.g. "lavap"
+  std::string current_version;  ///< empty when unknown
   pid_t child_pid = 0;
   bool child_up = false;
   /// True from the moment a switch begins (the old child is stopped) until the new version has

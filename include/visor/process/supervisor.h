@@ -10,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <cstdint>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "visor/common/clock.h"
+#include "visor/common/deadline_timer.h"
 #include "visor/common/line_matcher.h"
 #include "visor/config/options.h"
 #include "visor/process/lifecycle.h"
@@ -131,8 +131,7 @@ class Supervisor {
   ServiceSet set_;
   std::vector<Child> children_;
   boost::asio::signal_set signals_;
-  boost::asio::steady_timer timer_;
-  std::optional<TimePoint> armed_deadline_;
+  DeadlineTimer deadline_;  ///< the set's one deadline (the earliest of its children's)
   LifecycleState last_reported_state_ = LifecycleState::exited;
   int exit_code_ = 0;
   bool finished_ = false;

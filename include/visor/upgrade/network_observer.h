@@ -15,6 +15,17 @@ namespace visor {
 
 class NetworkObserver {
  public:
+  /// What a poll of the source changed.
+  struct Seen {
+    bool changed = false;                ///< what status shows changed: worth publishing
+    std::optional<UpgradeDecision> due;  ///< a scheduled switch whose height the chain reached
+  };
+  /// After every poll of the source (`ok` or failed, after `latency_seconds`), with the chain as
+  /// the source now sees it: counts the poll in `status` (polls, failed ones, the latency of the
+  /// last one, the time of the last good one), then observe() and due_switch().
+  Seen polled(bool ok, double latency_seconds, const NetworkView& view, BinaryStore& store,
+              LiveStatus& status);
+
   /// Called after every poll: copies `view` into `status`, maps the plan to a version (its name
   /// when it is one, else the plans of state.json: `add-upgrade --plan` or a staged download),
   /// and sets `status.plan_staged`. Warns once per plan when a poll after the first one that saw

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "visor/common/live_status.h"
 #include "visor/common/result.h"
 #include "visor/common/worker.h"
 #include "visor/config/options.h"
@@ -57,6 +58,14 @@ void stage_in_background(Worker& worker, StageRequest request, const Options& op
                          const BinaryStore& store,
                          std::function<void(int percent, std::uint64_t added)> on_progress,
                          std::function<void(const Result<StageResult>&)> done);
+
+/// stage_in_background for an upgrade visor carries out: `status` shows the download
+/// (download_percent from 0, -1 again at the end; download_bytes_total grows) and `changed` runs
+/// after each report; a staged binary's SHA-256 is recorded in `store` (checked before it ever
+/// runs) before `done` gets the outcome.
+void stage_showing_progress(Worker& worker, StageRequest request, const Options& options,
+                            BinaryStore& store, LiveStatus& status, std::function<void()> changed,
+                            std::function<void(const Result<StageResult>&)> done);
 
 /// The artifact URL for `version` from --download-url; empty when downloads are off.
 std::string artifact_url(const Options& options, const std::string& name,

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <functional>
@@ -13,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "visor/common/deadline_timer.h"
 #include "visor/common/live_status.h"
 #include "visor/common/worker.h"
 #include "visor/config/options.h"
@@ -74,9 +74,8 @@ class UpgradeManager {
   void carry_out(const UpgradeAction& action);
   void stage(const UpgradeTarget& target);
   void switch_to(const UpgradeTarget& target);
-  /// Re-hashes the staged binary of `version` on the worker, then `then()`. A mismatch sets the
-  /// version aside (BinaryStore::quarantine: fetched again, never marked failed) and tells the
-  /// planner `failure`'s kind of event instead.
+  /// Re-hashes the staged binary of `version` on the worker (check_staged_in_background), then
+  /// `then()`. A mismatch tells the planner `failure`'s kind of event instead.
   void verify_staged(const std::string& version, UpgradeEvent::Kind failure,
                      std::function<void()> then);
   void finish(const UpgradeAction& action);
@@ -96,12 +95,10 @@ class UpgradeManager {
   StoreFacts facts_;
   UpgradePlanner planner_;
   std::unique_ptr<Source> source_;
-  boost::asio::steady_timer retry_timer_;
-  /// While halted and waiting, a binary staged by hand is looked for twice a second.
-  boost::asio::steady_timer watch_timer_;
-  std::optional<TimePoint> armed_retry_;
-  std::string verified_;     ///< the version whose binary was re-hashed for the switch under way
-  NetworkObserver network_;  ///< the chain and its scheduled plan, for status and metrics
+  DeadlineTimer retry_timer_;  ///< the planner's deadline
+  DeadlineTimer watch_timer_;  ///< while halted and waiting: look for a binary staged by hand
+  std::string verified_;       ///< the version whose binary was re-hashed for the switch under way
+  NetworkObserver network_;    ///< the chain and its scheduled plan, for status and metrics
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   /// Tells a download on the worker to stop when visor exits (the .part is kept for later).

@@ -140,7 +140,12 @@ void Process::signal(int signal_number) const { ::kill(pid_, signal_number); }
 
 std::string Process::output() const { return read_file(log_path_); }
 
-std::string visor_binary() { return VISOR_BINARY; }
+std::string visor_binary() {
+  // VISOR_E2E_BINARY runs the suite against another build of visor (an older commit, an
+  // installed package); by default, the build/visor of this tree.
+  const char* chosen = std::getenv("VISOR_E2E_BINARY");
+  return chosen && *chosen ? chosen : VISOR_BINARY;
+}
 std::string test_child_binary() { return VISOR_TEST_CHILD; }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {

@@ -55,7 +55,8 @@ class Process {
   std::optional<int> exit_code_;
 };
 
-/// The path of build/visor and of the test child.
+/// The path of the visor under test (build/visor, or $VISOR_E2E_BINARY when set) and of the
+/// test child.
 std::string visor_binary();
 std::string test_child_binary();
 

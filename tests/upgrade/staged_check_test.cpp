@@ -1,0 +1,76 @@
+#include "visor/upgrade/staged_check.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+namespace visor {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StagedCheck : public ::testing::Test {
+ protected:
+  StagedCheck() {
+    char pattern[] = "/tmp/visor-staged-check-XXXXXX";
+    root_ = mkdtemp(pattern);
+  }
+  ~StagedCheck() override { fs::remove_all(root_); }
+
+  void install(BinaryStore& store, const std::string& version) {
+    const std::string path = root_ + "/lavap-" + version;
+    std::ofstream(path) << "#!/bin/sh\necho " << version << "\n";
+    fs::permissions(path, fs::perms::owner_all);
+    ASSERT_TRUE(store.install_copy(version, path).ok());
+  }
+  // Runs the check on a real worker thread and returns what `done` got.
+  std::optional<Status> check(BinaryStore& store, const std::string& version) {
+    boost::asio::io_context io;
+    auto keep_running = boost::asio::make_work_guard(io);  // until the result arrives
+    Worker worker(io);
+    std::optional<Status> outcome;
+    check_staged_in_background(worker, store, version, [&](const Status& checked) {
+      outcome = checked;
+      io.stop();
+    });
+    io.run_for(std::chrono::seconds(10));
+    return outcome;
+  }
+
+  std::string root_;
+};
+
+TEST_F(StagedCheck, AnUnchangedBinaryPasses) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  install(store, "5.3.0");
+  const auto outcome = check(store, "5.3.0");
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_TRUE(outcome->ok()) << outcome->error();
+  EXPECT_TRUE(store.has_version("5.3.0"));
+}
+
+TEST_F(StagedCheck, AChangedBinaryIsSetAsideNotMarkedFailed) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  install(store, "5.3.0");
+  std::ofstream(store.binary_path("5.3.0"), std::ios::app) << "# changed after staging\n";
+  const auto outcome = check(store, "5.3.0");
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_FALSE(outcome->ok());
+  EXPECT_EQ(outcome->error().rfind("not switching to 5.3.0: ", 0), 0u) << outcome->error();
+  EXPECT_NE(outcome->error().find("; it is set aside and fetched again"), std::string::npos);
+  EXPECT_FALSE(store.has_version("5.3.0"));  // set aside: staged again when wanted
+  EXPECT_FALSE(store.failed_reason("5.3.0").has_value());
+  EXPECT_TRUE(store.recorded_hash("5.3.0").empty());
+}
+
+}  // namespace
+}  // namespace visor
