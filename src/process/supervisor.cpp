@@ -240,7 +240,7 @@ void Supervisor::spawn_child(bool upgrade_start) {
         LifecycleEvent exited{LifecycleEvent::Kind::child_exited, status};
         const LifecycleState state = lifecycle_.state();
         exited.halted = (state == LifecycleState::running || state == LifecycleState::probation) &&
-                        hooks_.network_halted && hooks_.network_halted();
+                        hooks_.network_halted && hooks_.network_halted(status);
         if (exited.halted) {
           log::info("halted",
                     "the network halted for an upgrade: the old version is not "

@@ -109,7 +109,8 @@ std::string BinaryStore::current_problem() const {
     return "points at " + target + ", not at a folder of " + home_ + "/upgrades";
   }
   if (!has_version(version)) {
-    return "points at " + target + ", which is not a folder holding the executable files of the release";
+    return "points at " + target +
+           ", which is not a folder holding the executable files of the release";
   }
   return {};
 }
@@ -459,13 +460,24 @@ Status BinaryStore::schedule_at_height(std::uint64_t height, const std::string& 
   return save();
 }
 
-std::optional<std::pair<std::uint64_t, std::string>> BinaryStore::take_due_height_switch(
-    std::uint64_t chain_height) {
-  auto& switches = state_.height_switches;
+void BinaryStore::merge_height_switches() {
   if (auto on_disk = load_state(state_path())) {
     for (const auto& [height, version] : on_disk->height_switches)
-      switches.emplace(height, version);
+      state_.height_switches.emplace(height, version);
   }
+}
+
+std::vector<std::uint64_t> BinaryStore::scheduled_heights() {
+  merge_height_switches();
+  std::vector<std::uint64_t> heights;
+  for (const auto& entry : state_.height_switches) heights.push_back(entry.first);
+  return heights;
+}
+
+std::optional<std::pair<std::uint64_t, std::string>> BinaryStore::take_due_height_switch(
+    std::uint64_t chain_height) {
+  merge_height_switches();
+  auto& switches = state_.height_switches;
   if (switches.empty() || switches.begin()->first > chain_height) return std::nullopt;
   auto due = std::prev(switches.upper_bound(chain_height));
   std::pair<std::uint64_t, std::string> taken = *due;

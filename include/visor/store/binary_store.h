@@ -152,6 +152,9 @@ class BinaryStore {
   /// `visor add-upgrade` wrote to state.json while visor runs are merged in first.
   std::optional<std::pair<std::uint64_t, std::string>> take_due_height_switch(
       std::uint64_t chain_height);
+  /// The heights of the scheduled switches, lowest first; those `visor add-upgrade` wrote to
+  /// state.json while visor runs are merged in first.
+  std::vector<std::uint64_t> scheduled_heights();
   /// Sets (or clears, with nullopt) the pending upgrade; saved.
   Status set_pending(std::optional<PendingUpgrade> pending);
 
@@ -160,6 +163,9 @@ class BinaryStore {
   Status save();
 
  private:
+  /// Adds the height switches of state.json on disk to those in memory.
+  void merge_height_switches();
+
   std::string home_;
   std::string name_;
   std::vector<std::string> names_;
