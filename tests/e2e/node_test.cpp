@@ -423,8 +423,18 @@ class HeightHalt : public NodeRpc {
 // (with the default --restart on-failure, a clean exit would otherwise end visor).
 TEST_F(HeightHalt, ANodeThatHaltsItselfAtTheHeightIsSwitchedNotRestarted) {
   write_node(dir_ / "bin/simd", "1.0.0", true);
-  Process visor(wrap(" --halt-height 105", {"--source", "cosmos", "--upgrade-info",
-                                            dir_ / "upgrade-info.json", "--poll-interval", "1h"}),
+  // The pre-upgrade hook runs as for any switch: the node stopped, the height known.
+  const std::string hook_log = dir_ / "hook.log";
+  write_file(dir_ / "pre.sh",
+             "#!/bin/sh\nalive=no; kill -0 \"$(tail -n 1 '" + (dir_ / "pids") +
+                 "')\" 2>/dev/null && alive=yes\n"
+                 "echo \"$VISOR_UPGRADE_FROM|$VISOR_UPGRADE_VERSION|$VISOR_UPGRADE_HEIGHT|"
+                 "node-alive=$alive\" >> '" +
+                 hook_log + "'\n",
+             0755);
+  Process visor(wrap(" --halt-height 105",
+                     {"--source", "cosmos", "--upgrade-info", dir_ / "upgrade-info.json",
+                      "--poll-interval", "1h", "--pre-upgrade", dir_ / "pre.sh"}),
                 dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
   schedule("2.0.0", dir_ / "v2/simd", 105);
@@ -435,6 +445,7 @@ TEST_F(HeightHalt, ANodeThatHaltsItselfAtTheHeightIsSwitchedNotRestarted) {
   EXPECT_NE(visor.output().find("it exited cleanly with --halt-height 105"), std::string::npos)
       << visor.output();
   EXPECT_TRUE(visor_saw(100)) << "visor never saw the height itself: " << status().dump();
+  EXPECT_EQ(read_lines(hook_log), std::vector<std::string>{"1.0.0|2.0.0|105|node-alive=no"});
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
