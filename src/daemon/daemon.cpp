@@ -255,7 +255,9 @@ class Daemon {
 
   SupervisorHooks hooks() {
     SupervisorHooks hooks;
-    hooks.network_halted = [this] { return upgrades_ && upgrades_->network_halted(); };
+    hooks.network_halted = [this](const ExitStatus& status) {
+      return upgrades_ && upgrades_->network_halted(status);
+    };
     hooks.on_outcome = [this](SwitchOutcome outcome, const std::string& reason) {
       if (upgrades_) upgrades_->on_outcome(outcome, reason);
       if (!options_.link.empty() && binary_.from_store) update_link();

@@ -334,7 +334,7 @@ void Supervisor::on_exit(std::size_t index, pid_t pid, ExitStatus status) {
   }
   LifecycleEvent exited{LifecycleEvent::Kind::child_exited, status};
   exited.halted = (state == LifecycleState::running || state == LifecycleState::probation) &&
-                  hooks_.network_halted && hooks_.network_halted();
+                  hooks_.network_halted && hooks_.network_halted(status);
   if (exited.halted) {
     log::info("halted", "the network halted for an upgrade: the old version is not started again");
   }

@@ -374,14 +374,9 @@ void BinaryStore::record_hash(const std::string& version, const std::string& sha
 Status BinaryStore::check_hash(const std::string& version, const Result<std::string>& hashed) {
   if (!hashed)
     return Status::failure("cannot hash " + binary_path(version) + ": " + hashed.error());
+  // `visor add-upgrade` may have recorded it in state.json while this visor was running.
+  if (recorded_hash(version).empty()) merge_from_disk();
   std::string expected = recorded_hash(version);
-  if (expected.empty()) {
-    // `visor add-upgrade` may have recorded it in state.json while this visor was running.
-    if (auto on_disk = load_state(state_path())) {
-      const auto found = on_disk->sha256.find(version);
-      if (found != on_disk->sha256.end()) expected = found->second;
-    }
-  }
   if (expected.empty()) {
     log::warn("hash_recorded",
               "no SHA-256 was recorded for " + binary_path(version) +
@@ -487,11 +482,7 @@ Status BinaryStore::map_plan(const std::string& plan, const std::string& version
   return save();
 }
 
-void BinaryStore::refresh_plans() {
-  auto on_disk = load_state(state_path());
-  if (!on_disk) return;  // the in-memory mappings stand; the next save rewrites the file
-  for (const auto& [plan, version] : on_disk->plans) state_.plans[plan] = version;
-}
+void BinaryStore::refresh_plans() { merge_from_disk(); }
 
 bool BinaryStore::plan_done(const DonePlan& plan) const {
   return std::find(state_.done_plans.begin(), state_.done_plans.end(), plan) !=
@@ -508,13 +499,35 @@ Status BinaryStore::schedule_at_height(std::uint64_t height, const std::string& 
   return save();
 }
 
+void BinaryStore::merge_from_disk() {
+  struct stat file {};
+  std::optional<DiskStamp> stamp;
+  if (::stat(state_path().c_str(), &file) == 0) {
+    stamp = DiskStamp{file.st_dev,         file.st_ino,          file.st_size,
+                      file.st_mtim.tv_sec, file.st_mtim.tv_nsec, file.st_ctim.tv_sec,
+                      file.st_ctim.tv_nsec};
+    if (stamp == disk_stamp_) return;  // read already, unchanged since
+  }
+  auto on_disk = load_state(state_path());
+  if (!on_disk) return;  // what memory holds stands; the next save rewrites the file
+  disk_stamp_ = stamp;
+  for (const auto& [height, version] : on_disk->height_switches)
+    state_.height_switches.emplace(height, version);
+  for (const auto& [version, sha256] : on_disk->sha256) state_.sha256.emplace(version, sha256);
+  for (const auto& [plan, version] : on_disk->plans) state_.plans[plan] = version;
+}
+
+std::vector<std::uint64_t> BinaryStore::scheduled_heights() {
+  merge_from_disk();
+  std::vector<std::uint64_t> heights;
+  for (const auto& entry : state_.height_switches) heights.push_back(entry.first);
+  return heights;
+}
+
 std::optional<std::pair<std::uint64_t, std::string>> BinaryStore::take_due_height_switch(
     std::uint64_t chain_height) {
+  merge_from_disk();
   auto& switches = state_.height_switches;
-  if (auto on_disk = load_state(state_path())) {
-    for (const auto& [height, version] : on_disk->height_switches)
-      switches.emplace(height, version);
-  }
   if (switches.empty() || switches.begin()->first > chain_height) return std::nullopt;
   auto due = std::prev(switches.upper_bound(chain_height));
   std::pair<std::uint64_t, std::string> taken = *due;

@@ -16,6 +16,18 @@ bool same_view(const NetworkView& left, const NetworkView& right) {
   return same_plan && left.chain_id == right.chain_id && left.chain_height == right.chain_height;
 }
 
+// The decision to switch to the version scheduled at a height, now.
+UpgradeDecision switch_now(const std::pair<std::uint64_t, std::string>& scheduled,
+                           const std::string& why) {
+  UpgradeDecision decision;
+  decision.target = scheduled.second;
+  decision.activate = true;
+  decision.height = scheduled.first;
+  decision.reason = why + ": switching to " + scheduled.second + " as scheduled for height " +
+                    std::to_string(scheduled.first) + " (add-upgrade --height)";
+  return decision;
+}
+
 }  // namespace
 
 NetworkObserver::Seen NetworkObserver::polled(bool ok, double latency_seconds,
@@ -77,14 +89,32 @@ std::optional<UpgradeDecision> NetworkObserver::due_switch(const NetworkView& vi
   if (!view.chain_height) return std::nullopt;
   auto due = store.take_due_height_switch(*view.chain_height);
   if (!due) return std::nullopt;
-  UpgradeDecision decision;
-  decision.target = due->second;
-  decision.activate = true;
-  decision.height = due->first;
-  decision.reason = "the chain reached height " + std::to_string(*view.chain_height) +
-                    ": switching to " + due->second + " as scheduled for height " +
-                    std::to_string(due->first) + " (add-upgrade --height)";
-  return decision;
+  due_ = switch_now(*due, "the chain reached height " + std::to_string(*view.chain_height));
+  return due_;
+}
+
+std::optional<UpgradeDecision> NetworkObserver::halt_at_exit(ChildExit exit,
+                                                             const NetworkView& view,
+                                                             BinaryStore& store) {
+  if (due_ && store.current_version() != due_->target && !store.failed_reason(due_->target)) {
+    due_->halted = true;  // the chain is at its height: the old version is not started again
+    return due_;
+  }
+  exit.chain_height = view.chain_height;
+  const auto height = scheduled_halt(store.scheduled_heights(), exit);
+  auto due = height ? store.take_due_height_switch(*height) : std::nullopt;
+  if (!due) return std::nullopt;
+  const std::string seen = exit.chain_height
+                               ? "the chain was last seen at " + std::to_string(*exit.chain_height)
+                               : "the chain height is unknown";
+  due_ = switch_now(*due,
+                    "the child exited at the height of a scheduled switch (" + seen +
+                        (exit.clean && exit.halt_height == *height
+                             ? "; it exited cleanly with --halt-height " + std::to_string(*height)
+                             : std::string()) +
+                        ")");
+  due_->halted = true;
+  return due_;
 }
 
 }  // namespace visor

@@ -272,7 +272,7 @@ void stage_showing_progress(Worker& worker, StageRequest request, const Options&
   status.download_percent = 0;
   stage_in_background(
       worker, std::move(request), options, store,
-      [&status, changed](int percent, std::uint64_t added) {
+      [&status, changed = std::move(changed)](int percent, std::uint64_t added) {
         status.download_bytes_total += added;
         status.download_percent = percent;
         changed();

@@ -21,9 +21,7 @@ UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Work
       supervisor_(supervisor),
       publish_(std::move(publish)),
       facts_(store),
-      planner_(
-          UpgradePolicy{!options.pre_upgrade.empty(), options.upgrade_args, options.healthy_after},
-          facts_, clock_),
+      planner_(UpgradePolicy::from(options), facts_, clock_),
       retry_timer_(io, [this] { handle({UpgradeEvent::Kind::retry_due}); }),
       watch_timer_(io, [this] {
         store_.refresh_plans();  // `visor add-upgrade --plan` writes state.json meanwhile
@@ -69,8 +67,7 @@ void UpgradeManager::start_source() {
                    publish_();
                  },
                  [this](bool ok, double latency) {
-                   const auto seen = network_.polled(
-                       ok, latency, source_ ? source_->network() : NetworkView{}, store_, status_);
+                   const auto seen = network_.polled(ok, latency, chain(), store_, status_);
                    if (seen.changed) publish_();
                    if (seen.due) on_decision(*seen.due);
                  });
@@ -84,27 +81,30 @@ void UpgradeManager::stop() {
   if (source_) source_->stop();
 }
 
-void UpgradeManager::on_decision(const UpgradeDecision& decision) {
-  UpgradeEvent event{UpgradeEvent::Kind::decision};
-  event.decision = decision;
+void UpgradeManager::on_decision(UpgradeDecision decision) {
   // A request of `visor add-upgrade` is no network halt: the old version runs until the switch.
-  if (options_.source == SourceKind::none) event.decision.halted = false;
-  handle(event);
+  if (options_.source == SourceKind::none) decision.halted = false;
+  handle(UpgradeEvent(decision));
 }
 
 void UpgradeManager::on_outcome(SwitchOutcome outcome, const std::string& reason) {
   using Kind = UpgradeEvent::Kind;
-  UpgradeEvent event{outcome == SwitchOutcome::stopped       ? Kind::child_stopped
-                     : outcome == SwitchOutcome::passed      ? Kind::passed
-                     : outcome == SwitchOutcome::rolled_back ? Kind::rolled_back
-                                                             : Kind::dropped,
-                     reason};
-  handle(event);
+  handle({outcome == SwitchOutcome::stopped       ? Kind::child_stopped
+          : outcome == SwitchOutcome::passed      ? Kind::passed
+          : outcome == SwitchOutcome::rolled_back ? Kind::rolled_back
+                                                  : Kind::dropped,
+          reason});
 }
 
-bool UpgradeManager::network_halted() {
+bool UpgradeManager::network_halted(const ExitStatus& status) {
   // The chain may have written its plan a moment before exiting: asked now, not later.
   if (auto decision = source_ ? source_->read_now() : std::nullopt) on_decision(*decision);
+  if (planner_.network_halted()) return true;
+  // The child stopped itself at the height of a scheduled switch: a halt, even under
+  // --source none.
+  const ChildExit exit{status.exited() && status.code() == 0,
+                       halt_height_argument(options_.command), std::nullopt};
+  if (auto halt = network_.halt_at_exit(exit, chain(), store_)) handle(UpgradeEvent(*halt));
   return planner_.network_halted();
 }
 

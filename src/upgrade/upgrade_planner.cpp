@@ -64,6 +64,14 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 }  // namespace
 
+UpgradePolicy UpgradePolicy::from(const Options& options) {
+  UpgradePolicy policy;
+  policy.pre_upgrade_hook = !options.pre_upgrade.empty();
+  policy.upgrade_args = options.upgrade_args;
+  policy.healthy_after = options.healthy_after;
+  return policy;
+}
+
 UpgradePlanner::UpgradePlanner(UpgradePolicy policy, const UpgradeFacts& facts, const Clock& clock)
     : policy_(std::move(policy)),
       facts_(facts),
@@ -96,6 +104,10 @@ bool UpgradePlanner::is_halt(const UpgradeDecision& decision) const {
   if (stage_ == S::probation && decision.plan == target_.plan && decision.height == target_.height)
     return false;
   if (decision.plan.empty() && stage_ == S::probation && decision.target == target_.version)
+    return false;
+  // A halt without a plan (Vega, a switch scheduled at a height) is over once its version runs.
+  if (decision.plan.empty() && !decision.target.empty() &&
+      decision.target == facts_.current_version())
     return false;
   return true;
 }

@@ -328,5 +328,197 @@ TEST_F(CosmosPlan, PlanDownloadsOffNeverFetchesWhatThePlanLists) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+// `visor add-upgrade VERSION FILE --height H` with a Cosmos node that stops itself at H: given
+// `--halt-height H` it commits block H and exits 0. The stand-in node reads the chain's height
+// from control.json, which the RPC stand-in serves; the new version's binary ignores the flag.
+class HeightHalt : public NodeRpc {
+ protected:
+  void SetUp() override {
+    NodeRpc::SetUp();
+    control_["chain_id"] = "simapp-1";
+    publish();
+    fs::create_directories(dir_ / "v2");
+    write_node(dir_ / "v2/simd", "2.0.0", false);
+  }
+  // A node `simd` of `version` that logs each start to runs.log and runs `behaviour`; with
+  // `halts`, a node given --halt-height N (either spelling) exits 0 once the chain is at N.
+  void write_node(const std::string& path, const std::string& version, bool halts,
+                  const std::string& behaviour = "") {
+    std::string script = "echo '" + version + "' >> '" + (dir_ / "runs.log") + "'\n" + behaviour;
+    if (halts) {
+      script +=
+          "\nhalt=; previous=\n"
+          "for word in \"$@\"; do\n"
+          "  case \"$word\" in --halt-height=*) halt=${word#--halt-height=} ;; esac\n"
+          "  [ \"$previous\" = --halt-height ] && halt=$word\n"
+          "  previous=$word\n"
+          "done\n"
+          "if [ -n \"$halt\" ]; then\n"
+          "  node=$$\n"
+          "  ( tries=0\n"
+          "    while [ $tries -lt 1200 ] && kill -0 $node 2>/dev/null; do\n"
+          "      height=$(sed -n 's/.*\"height\":\\([0-9]*\\).*/\\1/p' '" +
+          (dir_ / "control.json") +
+          "')\n"
+          "      if [ -n \"$height\" ] && [ \"$height\" -ge \"$halt\" ]; then\n"
+          "        kill -TERM $node; exit 0\n"
+          "      fi\n"
+          "      sleep 0.05; tries=$((tries + 1))\n"
+          "    done ) &\n"
+          "fi\n"
+          // The test child exits 0 on the TERM of the halt: a clean exit, as the node's own.
+          "set -- \"$@\" --exit-on-term 0\n";
+    }
+    write_stand_in(path, version, script);
+  }
+  std::vector<std::string> wrap(const std::string& node_flags,
+                                std::vector<std::string> extra = {}) const {
+    std::vector<std::string> argv{visor_binary(),    "wrap",
+                                  "--home",          home(),
+                                  "--node",          node_.url(),
+                                  "--healthy-after", "1s",
+                                  "--cmd",           "simd start" + node_flags + child_flags()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  void schedule(const std::string& version, const std::string& file, int height) {
+    Process add({visor_binary(), "add-upgrade", version, file, "--height", std::to_string(height),
+                 "--home", home()},
+                dir_ / "add.log", environment());
+    ASSERT_EQ(add.wait(15s), 0) << add.output();
+  }
+  std::vector<std::string> runs() const { return read_lines(dir_ / "runs.log"); }
+  nlohmann::json status() const {
+    return nlohmann::json::parse(read_file(home() + "/status.json"), nullptr, false);
+  }
+  // visor has seen the chain at `height` (status.json, written after each poll that changed it).
+  bool visor_saw(int height) const {
+    const auto live = status();
+    return live.is_object() && live["network"].is_object() &&
+           live["network"]["chain_height"] == height;
+  }
+  nlohmann::json height_switches() const {
+    return nlohmann::json::parse(read_file(home() + "/state.json"))["height_switches"];
+  }
+  // The switch to 2.0.0 is done: it runs, `current` points at it and it passed its probation.
+  void expect_switched_once(Process& visor) {
+    ASSERT_TRUE(wait_until([&] { return running("2.0.0"); }, 15s)) << visor.output();
+    ASSERT_TRUE(wait_until(
+        [&] {
+          return visor.output().find("upgrade from 1.0.0 to 2.0.0 succeeded") != std::string::npos;
+        },
+        15s))
+        << visor.output();
+    EXPECT_EQ(runs(), (std::vector<std::string>{"1.0.0", "2.0.0"})) << visor.output();
+    EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/2.0.0");
+    EXPECT_TRUE(height_switches().empty()) << read_file(home() + "/state.json");
+    EXPECT_EQ(status()["child_restarts_total"], 0) << status().dump();
+    EXPECT_TRUE(visor.running()) << visor.output();
+  }
+};
+
+// The node halts itself at the height while visor last saw the chain far below it (visor polls
+// the node once an hour here: the poll lag at its worst). The clean exit of a node whose command
+// line says --halt-height 105 is its halt: 2.0.0 starts once, 1.0.0 is never started again
+// (with the default --restart on-failure, a clean exit would otherwise end visor).
+TEST_F(HeightHalt, ANodeThatHaltsItselfAtTheHeightIsSwitchedNotRestarted) {
+  write_node(dir_ / "bin/simd", "1.0.0", true);
+  // The pre-upgrade hook runs as for any switch: the node stopped, the height known.
+  const std::string hook_log = dir_ / "hook.log";
+  write_file(dir_ / "pre.sh",
+             "#!/bin/sh\nalive=no; kill -0 \"$(tail -n 1 '" + (dir_ / "pids") +
+                 "')\" 2>/dev/null && alive=yes\n"
+                 "echo \"$VISOR_UPGRADE_FROM|$VISOR_UPGRADE_VERSION|$VISOR_UPGRADE_HEIGHT|"
+                 "node-alive=$alive\" >> '" +
+                 hook_log + "'\n",
+             0755);
+  Process visor(wrap(" --halt-height 105",
+                     {"--source", "cosmos", "--upgrade-info", dir_ / "upgrade-info.json",
+                      "--poll-interval", "1h", "--pre-upgrade", dir_ / "pre.sh"}),
+                dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  schedule("2.0.0", dir_ / "v2/simd", 105);
+  ASSERT_TRUE(wait_until([&] { return visor_saw(100); }, 15s)) << visor.output();
+  control_["height"] = 105;
+  publish();
+  expect_switched_once(visor);
+  EXPECT_NE(visor.output().find("it exited cleanly with --halt-height 105"), std::string::npos)
+      << visor.output();
+  EXPECT_TRUE(visor_saw(100)) << "visor never saw the height itself: " << status().dump();
+  EXPECT_EQ(read_lines(hook_log), std::vector<std::string>{"1.0.0|2.0.0|105|node-alive=no"});
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// As operators run it (--source none, the node polled every second): the node's halt and visor's
+// own stop at the height race; either way the switch happens once and nothing restarts.
+TEST_F(HeightHalt, AHaltRacingVisorsOwnStopSwitchesOnce) {
+  write_node(dir_ / "bin/simd", "1.0.0", true);
+  Process visor(wrap(" --halt-height=105"), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  schedule("2.0.0", dir_ / "v2/simd", 105);
+  ASSERT_TRUE(wait_until([&] { return visor_saw(100); }, 15s)) << visor.output();
+  control_["height"] = 105;
+  publish();
+  expect_switched_once(visor);
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// visor saw the chain one block below the height; then the node ends (here killed: its exit
+// status does not matter once the chain is that close). It is the halt, not a crash.
+TEST_F(HeightHalt, AnExitWithTheChainSeenOneBlockBelowTheHeightIsTheHalt) {
+  write_node(dir_ / "bin/simd", "1.0.0", false);
+  Process visor(wrap(""), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  schedule("2.0.0", dir_ / "v2/simd", 105);
+  control_["height"] = 104;
+  publish();
+  ASSERT_TRUE(wait_until([&] { return visor_saw(104); }, 15s)) << visor.output();
+  ASSERT_EQ(pids().size(), 1u);
+  ASSERT_EQ(::kill(std::stoi(pids().back()), SIGKILL), 0);
+  expect_switched_once(visor);
+  EXPECT_NE(visor.output().find("the chain was last seen at 104"), std::string::npos)
+      << visor.output();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// A crash long before the height is a crash, even of a node told to halt there: the old version
+// is restarted and the switch stays scheduled. When the chain gets there, the switch happens.
+TEST_F(HeightHalt, ACrashFarBelowTheHeightRestartsTheOldVersion) {
+  // Its first run crashes when the test says so (crash-now), long before the height.
+  const std::string crashed = dir_ / "crashed";
+  const std::string crash_now = dir_ / "crash-now";
+  write_node(dir_ / "bin/simd", "1.0.0", true,
+             "if [ ! -e '" + crashed + "' ]; then\n  touch '" + crashed +
+                 "'; tries=0\n  while [ ! -e '" + crash_now +
+                 "' ] && [ $tries -lt 600 ]; do sleep 0.05; tries=$((tries + 1)); done\n"
+                 "  exit 1\nfi\n");
+  Process visor(wrap(" --halt-height 105", {"--backoff-initial", "200ms"}), dir_ / "visor.log",
+                environment());
+  ASSERT_TRUE(wait_until([&] { return runs().size() == 1; }, 15s)) << visor.output();
+  schedule("2.0.0", dir_ / "v2/simd", 105);
+  ASSERT_TRUE(wait_until([&] { return visor_saw(100); }, 15s)) << visor.output();
+  write_file(crash_now, "");
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  // Several polls at height 100 after the crash: the old version runs on, nothing switched.
+  const int polls = node_requests("GET /status");
+  ASSERT_TRUE(wait_until([&] { return node_requests("GET /status") >= polls + 2; }, 15s));
+  EXPECT_TRUE(running("1.0.0"));
+  EXPECT_EQ(runs(), (std::vector<std::string>{"1.0.0", "1.0.0"})) << visor.output();
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/1.0.0");
+  EXPECT_EQ(height_switches(), nlohmann::json({{"105", "2.0.0"}}));
+  EXPECT_EQ(status()["child_restarts_total"], 1) << status().dump();
+  // The chain reaches the height: the restarted node halts there, or visor stops it.
+  control_["height"] = 105;
+  publish();
+  ASSERT_TRUE(wait_until([&] { return running("2.0.0"); }, 15s)) << visor.output();
+  EXPECT_EQ(runs(), (std::vector<std::string>{"1.0.0", "1.0.0", "2.0.0"})) << visor.output();
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/2.0.0");
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
 }  // namespace
 }  // namespace visor::e2e

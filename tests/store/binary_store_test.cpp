@@ -1,6 +1,7 @@
 #include "visor/store/binary_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -150,6 +151,67 @@ TEST_F(BinaryStoreTest, ReplaceCopySwapsAStagedVersionButNeverTheCurrent) {
   auto probed = probe_version(store.current_binary(), {"version"});
   ASSERT_TRUE(probed.ok());
   EXPECT_EQ(probed->str(), "5.2.1");
+}
+
+// Opens of state.json in `home`, counted by inotify on the folder (every write is a new file
+// renamed in, so the folder is watched, not the file).
+class StateOpens {
+ public:
+  explicit StateOpens(const std::string& home) : fd_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) {
+    if (fd_ >= 0) watch_ = inotify_add_watch(fd_, home.c_str(), IN_OPEN);
+  }
+  ~StateOpens() {
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0 && watch_ >= 0; }
+  // The opens of state.json since the last call.
+  int take() {
+    int opens = 0;
+    alignas(inotify_event) char buffer[4096];
+    ssize_t length;
+    while ((length = read(fd_, buffer, sizeof buffer)) > 0) {
+      for (ssize_t at = 0; at < length;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+        if (event->len > 0 && std::string(event->name) == "state.json") ++opens;
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      }
+    }
+    return opens;
+  }
+
+ private:
+  int fd_;
+  int watch_ = -1;
+};
+
+// The source polls every second and asks for due height switches each time: state.json, which
+// `visor add-upgrade` writes while visor runs, is read once per change, not once per poll.
+TEST_F(BinaryStoreTest, StateJsonIsReadAgainOnlyWhenItChanged) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  StoreState written;  // as add-upgrade --height writes it
+  written.height_switches = {{105, "5.3.0"}};
+  ASSERT_TRUE(save_state(store.state_path(), written).ok());
+  StateOpens opens(root_ + "/home");
+  ASSERT_TRUE(opens.ok());
+  EXPECT_FALSE(store.take_due_height_switch(100).has_value());
+  EXPECT_EQ(opens.take(), 1);
+  for (int poll = 0; poll < 5; ++poll) EXPECT_FALSE(store.take_due_height_switch(100));
+  EXPECT_EQ(store.scheduled_heights(), std::vector<std::uint64_t>{105});
+  store.refresh_plans();
+  EXPECT_EQ(opens.take(), 0);
+  // Another write: read once more, and what it added is seen.
+  written.height_switches[110] = "5.4.0";
+  written.plans["gov-upgrade-2"] = "5.3.0";
+  ASSERT_TRUE(save_state(store.state_path(), written).ok());
+  opens.take();  // the write's own open
+  EXPECT_EQ(store.scheduled_heights(), (std::vector<std::uint64_t>{105, 110}));
+  EXPECT_EQ(store.plan_version("gov-upgrade-2"), "5.3.0");
+  EXPECT_FALSE(store.take_due_height_switch(100));
+  EXPECT_EQ(opens.take(), 1);
+  // A switch taken is saved: it is not merged back from a copy read before.
+  ASSERT_TRUE(store.take_due_height_switch(105).has_value());
+  EXPECT_EQ(store.scheduled_heights(), std::vector<std::uint64_t>{110});
 }
 
 }  // namespace

@@ -130,5 +130,72 @@ TEST_F(NetworkObserverTest, EveryPollIsCountedAndAGoodOneIsTimed) {
   EXPECT_EQ(seen.due->target, "5.3.0");
 }
 
+TEST_F(NetworkObserverTest, AChildThatHaltedItselfAtTheHeightIsTheSwitchNowWithTheNodeDown) {
+  BinaryStore store(root_ + "/home", "simd");
+  ASSERT_TRUE(store.open().ok());
+  install(store, "1.0.0");
+  ASSERT_TRUE(store.switch_to("1.0.0").ok());
+  StoreState on_disk = store.state();  // `visor add-upgrade --height` wrote it meanwhile
+  on_disk.height_switches = {{105, "2.0.0"}};
+  ASSERT_TRUE(save_state(store.state_path(), on_disk).ok());
+  NetworkObserver observer;
+  NetworkView view;
+  view.chain_height = 100;
+  // A crash far below the height: an ordinary exit, the switch stays scheduled.
+  EXPECT_FALSE(observer.halt_at_exit({false, 105, {}}, view, store).has_value());
+  EXPECT_EQ(store.scheduled_heights(), std::vector<std::uint64_t>{105});
+  // A clean exit of a node given --halt-height 105: its halt.
+  auto halt = observer.halt_at_exit({true, 105, {}}, view, store);
+  ASSERT_TRUE(halt.has_value());
+  EXPECT_EQ(halt->target, "2.0.0");
+  EXPECT_EQ(halt->height, 105u);
+  EXPECT_TRUE(halt->activate);
+  EXPECT_TRUE(halt->halted);
+  EXPECT_TRUE(halt->plan.empty());
+  EXPECT_NE(halt->reason.find("--halt-height 105"), std::string::npos) << halt->reason;
+  EXPECT_TRUE(store.scheduled_heights().empty());  // taken once
+  auto saved = load_state(store.state_path());
+  ASSERT_TRUE(saved.ok()) << saved.error();
+  EXPECT_TRUE(saved->height_switches.empty());
+}
+
+TEST_F(NetworkObserverTest, AnExitWhileTheDueSwitchIsUnderWayIsItsHalt) {
+  BinaryStore store(root_ + "/home", "simd");
+  ASSERT_TRUE(store.open().ok());
+  install(store, "1.0.0");
+  install(store, "2.0.0");
+  ASSERT_TRUE(store.switch_to("1.0.0").ok());
+  ASSERT_TRUE(store.schedule_at_height(105, "2.0.0").ok());
+  NetworkObserver observer;
+  NetworkView view;
+  view.chain_height = 105;
+  const auto due = observer.due_switch(view, store);
+  ASSERT_TRUE(due.has_value());
+  EXPECT_FALSE(due->halted);  // visor stops the node itself
+  // The node exits on its own before visor stopped it: the same switch, now a halt.
+  auto halt = observer.halt_at_exit({false, {}, {}}, view, store);
+  ASSERT_TRUE(halt.has_value());
+  EXPECT_EQ(halt->target, "2.0.0");
+  EXPECT_TRUE(halt->halted);
+  // Once the version runs, an exit is an ordinary one again (a crash of the new version).
+  ASSERT_TRUE(store.switch_to("2.0.0").ok());
+  EXPECT_FALSE(observer.halt_at_exit({false, {}, {}}, view, store).has_value());
+}
+
+TEST_F(NetworkObserverTest, AnExitAfterTheScheduledVersionWasRolledBackIsOrdinary) {
+  BinaryStore store(root_ + "/home", "simd");
+  ASSERT_TRUE(store.open().ok());
+  install(store, "1.0.0");
+  install(store, "2.0.0");
+  ASSERT_TRUE(store.switch_to("1.0.0").ok());
+  ASSERT_TRUE(store.schedule_at_height(105, "2.0.0").ok());
+  NetworkObserver observer;
+  NetworkView view;
+  view.chain_height = 106;
+  ASSERT_TRUE(observer.due_switch(view, store).has_value());
+  ASSERT_TRUE(store.mark_failed("2.0.0", "exited with exit code 1 after 300ms").ok());
+  EXPECT_FALSE(observer.halt_at_exit({false, {}, {}}, view, store).has_value());
+}
+
 }  // namespace
 }  // namespace visor

@@ -446,6 +446,29 @@ TEST_F(UpgradePlannerTest, AThreeHopChainRunsEachVersionOnce) {
   EXPECT_FALSE(planner_->network_halted());
 }
 
+// A halt without a plan (a switch scheduled at a height, Vega's ReadyToUpgrade) is over once its
+// version runs: a later crash of that version is a crash, not a halt that keeps it stopped.
+TEST_F(UpgradePlannerTest, AHaltWithoutAPlanIsOverOnceItsVersionRuns) {
+  facts_.staged.insert("2.0.0");
+  UpgradeDecision scheduled = lava("2.0.0", true);
+  scheduled.height = 105;
+  scheduled.halted = true;
+  auto actions = decide(scheduled);
+  EXPECT_EQ(kinds(actions), (std::vector<Do>{Do::hold}));
+  EXPECT_TRUE(planner_->network_halted());
+  actions = on(Kind::child_stopped);
+  switched(actions);
+  EXPECT_EQ(planner_->stage(), S::probation);
+  EXPECT_FALSE(planner_->network_halted());
+  actions = on(Kind::passed);
+  EXPECT_NE(find(actions, Do::commit), nullptr);
+  EXPECT_EQ(planner_->stage(), S::idle);
+  EXPECT_FALSE(planner_->network_halted());
+  // The same decision again changes nothing.
+  EXPECT_TRUE(kinds(decide(scheduled)).empty());
+  EXPECT_FALSE(planner_->network_halted());
+}
+
 TEST_F(UpgradePlannerTest, ADonePlanIsNotActedUponAgain) {
   facts_.done.push_back({"v2.0.0", 100});
   facts_.staged.insert("2.0.0");

@@ -50,9 +50,10 @@ struct ChildLaunch {
 /// What the supervisor tells the rest of visor, and the one thing it asks. Empty functions are
 /// skipped.
 struct SupervisorHooks {
-  /// Asked when the child exits: true when the network halted for an upgrade, so that the exit
-  /// is not a crash and the old version is not started again.
-  std::function<bool()> network_halted;
+  /// Asked when the child exits with `status`: true when the network halted for an upgrade (or
+  /// the child stopped itself at the height of a scheduled switch), so that the exit is not a
+  /// crash and the old version is not started again.
+  std::function<bool(const ExitStatus& status)> network_halted;
   /// The outcome of a hold or switch request (or of a halt exit), once per request.
   std::function<void(SwitchOutcome outcome, const std::string& reason)> on_outcome;
   /// Called after every change of the set's or a child's state and after orphans were reaped,

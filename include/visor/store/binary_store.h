@@ -12,6 +12,8 @@
 // upgrades/<version>, a real folder (not a link) holding a regular, executable binary.
 #pragma once
 
+#include <sys/types.h>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -148,7 +150,8 @@ class BinaryStore {
   std::optional<std::string> plan_version(const std::string& plan) const;
   /// Maps `plan` to `version`; saved.
   Status map_plan(const std::string& plan, const std::string& version);
-  /// Re-reads the plan mappings of state.json (another process may have added some).
+  /// Takes over the plan mappings of state.json (another process may have added some) when it
+  /// changed since it was last read.
   void refresh_plans();
   /// True when the plan was carried out already.
   bool plan_done(const DonePlan& plan) const;
@@ -163,6 +166,9 @@ class BinaryStore {
   /// `visor add-upgrade` wrote to state.json while visor runs are merged in first.
   std::optional<std::pair<std::uint64_t, std::string>> take_due_height_switch(
       std::uint64_t chain_height);
+  /// The heights of the scheduled switches, lowest first; those `visor add-upgrade` wrote to
+  /// state.json while visor runs are merged in first.
+  std::vector<std::uint64_t> scheduled_heights();
   /// Sets (or clears, with nullopt) the pending upgrade; saved.
   Status set_pending(std::optional<PendingUpgrade> pending);
 
@@ -171,10 +177,35 @@ class BinaryStore {
   Status save();
 
  private:
+  /// What another process (`visor add-upgrade`) wrote to state.json while visor runs: height
+  /// switches and recorded hashes memory does not have are added, plan mappings taken over.
+  /// The file is read again only when it changed since the last read (its inode, size and
+  /// times), not at every poll.
+  void merge_from_disk();
+
+  /// What identifies one version of state.json on disk (every write is a new file, renamed in).
+  struct DiskStamp {
+    dev_t device;
+    ino_t inode;
+    off_t size;
+    time_t modified_seconds;
+    long modified_nanoseconds;
+    time_t changed_seconds;
+    long changed_nanoseconds;
+    bool operator==(const DiskStamp& other) const {
+      return device == other.device && inode == other.inode && size == other.size &&
+             modified_seconds == other.modified_seconds &&
+             modified_nanoseconds == other.modified_nanoseconds &&
+             changed_seconds == other.changed_seconds &&
+             changed_nanoseconds == other.changed_nanoseconds;
+    }
+  };
+
   std::string home_;
   std::string name_;
   std::vector<std::string> names_;
   StoreState state_;
+  std::optional<DiskStamp> disk_stamp_;  ///< of the state.json merge_from_disk() last read
 };
 
 }  // namespace visor

@@ -10,6 +10,7 @@
 #include "visor/common/live_status.h"
 #include "visor/sources/source.h"
 #include "visor/store/binary_store.h"
+#include "visor/upgrade/scheduled_halt.h"
 
 namespace visor {
 
@@ -39,9 +40,19 @@ class NetworkObserver {
   /// none is due or the height is unknown.
   std::optional<UpgradeDecision> due_switch(const NetworkView& view, BinaryStore& store);
 
+  /// Asked when the child exits: when the exit is its halt for a switch `add-upgrade --height`
+  /// scheduled (scheduled_halt(), with the chain height of `view`), that switch is taken from the
+  /// store and returned as a decision to switch now with `halted`: the old version is not
+  /// started again. A switch due_switch() handed out that is not carried out yet (the child
+  /// exits while it is being stopped for it) is returned again with `halted`. nullopt: an
+  /// ordinary exit.
+  std::optional<UpgradeDecision> halt_at_exit(ChildExit exit, const NetworkView& view,
+                                              BinaryStore& store);
+
  private:
-  std::string seen_;    ///< "name@height" of the plan seen at the previous poll
-  std::string warned_;  ///< "name@height" of the plan already warned about
+  std::optional<UpgradeDecision> due_;  ///< the last switch handed out
+  std::string seen_;                    ///< "name@height" of the plan seen at the previous poll
+  std::string warned_;                  ///< "name@height" of the plan already warned about
 };
 
 }  // namespace visor

@@ -61,13 +61,14 @@ class UpgradeManager {
   void stop();
 
   /// A decision from the source (or a test).
-  void on_decision(const UpgradeDecision& decision);
+  void on_decision(UpgradeDecision decision);
   /// The Supervisor's outcome of a request.
   void on_outcome(SwitchOutcome outcome, const std::string& reason);
-  /// Asked by the Supervisor when the child exits: did the network halt for an upgrade? With
-  /// --upgrade-info, the file is read at this moment, so a plan the chain wrote just before
-  /// exiting counts.
-  bool network_halted();
+  /// Asked by the Supervisor when the child exits with `status`: did the network halt for an
+  /// upgrade? With --upgrade-info, the file is read at this moment, so a plan the chain wrote
+  /// just before exiting counts; an exit at the height of a switch `add-upgrade --height`
+  /// scheduled is its halt (scheduled_halt.h).
+  bool network_halted(const ExitStatus& status);
 
  private:
   void handle(const UpgradeEvent& event);
@@ -82,6 +83,8 @@ class UpgradeManager {
   void arm_timers();
   void sync_current();
   void save(const Status& saved);
+  /// The chain as the source's last good poll saw it (--node); empty without a source.
+  NetworkView chain() const { return source_ ? source_->network() : NetworkView{}; }
 
   boost::asio::io_context& io_;
   Worker& worker_;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "visor/common/clock.h"
+#include "visor/config/options.h"
 #include "visor/process/backoff.h"
 #include "visor/sources/source.h"
 #include "visor/store/state_file.h"
@@ -53,6 +54,8 @@ struct UpgradeEvent {
   // NOLINTNEXTLINE(google-explicit-constructor): `handle({Kind::retry_due})` reads well
   UpgradeEvent(Kind what, std::string what_text = {}, bool what_ok = false)
       : kind(what), text(std::move(what_text)), ok(what_ok) {}
+  /// A decision (Kind::decision).
+  explicit UpgradeEvent(const UpgradeDecision& what) : kind(Kind::decision), decision(what) {}
   Kind kind;
   UpgradeDecision decision{};
   PendingUpgrade pending{};
@@ -124,6 +127,8 @@ class UpgradeFacts {
 
 /// The policy the planner applies, taken from Options.
 struct UpgradePolicy {
+  static UpgradePolicy from(const Options& options);
+
   bool pre_upgrade_hook = false;          ///< --pre-upgrade is set
   std::vector<std::string> upgrade_args;  ///< --upgrade-args, with {version} and {height}
   Duration healthy_after{10000};          ///< for the line that says an upgrade passed
