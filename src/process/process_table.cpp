@@ -141,11 +141,17 @@ std::optional<ExitStatus> ProcessTable::wait(pid_t pid, Duration timeout) {
       return status;
     }
     if (reaper_active_) {
-      if (exited_.wait_until(lock, deadline) == std::cv_status::timeout) {
-        auto again = entries_.find(pid);
-        if (again != entries_.end() && again->second.status) continue;
-        return std::nullopt;
+      // The reaper may run on this very thread (the event loop waiting for a helper command,
+      // such as Vega's history query): waiting only for its reap() would wait for nothing. So
+      // this pid's status is also taken here; whichever waitpid gets it first, it is kept once.
+      // (-1 means reap() took it and records it under the lock: wait for that below.)
+      int raw = 0;
+      if (waitpid(pid, &raw, WNOHANG) == pid) {
+        entries_.erase(pid);
+        return ExitStatus{raw};
       }
+      if (SteadyClock::now() >= deadline) return std::nullopt;
+      exited_.wait_for(lock, std::chrono::milliseconds(5));
       continue;
     }
     int raw = 0;
