@@ -496,10 +496,8 @@ std::vector<SetAction> ServiceSet::handle(const SetEvent& set_event) {
   return out;
 }
 
-std::vector<std::string> child_argv(const Options& options, std::size_t index, SpawnReason reason,
-                                    const std::string& binary_path, const std::string& version,
-                                    const std::string& height,
-                                    const std::vector<std::string>& extra) {
+std::vector<std::string> fill_upgrade_args(const std::vector<std::string>& words,
+                                           const std::string& version, const std::string& height) {
   // Replaces every `from` in `text` with `to` (no regex: the placeholders are literal).
   const auto fill = [](std::string text, const std::string& from, const std::string& to) {
     for (std::size_t at = text.find(from); at != std::string::npos;
@@ -508,17 +506,11 @@ std::vector<std::string> child_argv(const Options& options, std::size_t index, S
     }
     return text;
   };
-  std::vector<std::string> argv;
-  if (index < options.children.size()) argv = options.children[index].command;
-  if (argv.empty()) return argv;
-  argv.front() = binary_path;
-  if (reason == SpawnReason::upgrade) {
-    for (const auto& word : upgrade_args_for(options, index)) {
-      argv.push_back(fill(fill(word, "{version}", version), "{height}", height));
-    }
+  std::vector<std::string> filled;
+  for (const auto& word : words) {
+    filled.push_back(fill(fill(word, "{version}", version), "{height}", height));
   }
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return argv;
+  return filled;
 }
 
 }  // namespace visor

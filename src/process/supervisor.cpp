@@ -32,14 +32,6 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos;
-       at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 }  // namespace
 
 Supervisor::Supervisor(boost::asio::io_context& io, const Options& options, const Clock& clock,
@@ -263,9 +255,9 @@ void Supervisor::spawn_child(std::size_t index, bool upgrade_start, SpawnReason 
   Child& child = children_.at(index);
   SpawnOptions spawn = child.launch.spawn;
   if (upgrade_start) {
-    for (const auto& word : child.launch.upgrade_args) {
-      spawn.argv.push_back(
-          replace_all(replace_all(word, "{version}", switch_.version), "{height}", switch_.height));
+    for (auto& word :
+         fill_upgrade_args(child.launch.upgrade_args, switch_.version, switch_.height)) {
+      spawn.argv.push_back(std::move(word));
     }
   } else if ((reason == SpawnReason::restart || reason == SpawnReason::rollback) &&
              child.launch.restart_arguments) {

@@ -47,8 +47,7 @@ std::optional<SwitchRequest> UpgradeManager::resume_after_restart() {
   resumed.pending = *store_.pending();
   handle(resumed);
   if (planner_.stage() != UpgradeStage::probation) return std::nullopt;
-  const UpgradeTarget& target = planner_.target();
-  return SwitchRequest{target.version, target.height ? std::to_string(*target.height) : ""};
+  return SwitchRequest{planner_.target().version, planner_.target().height_text()};
 }
 
 void UpgradeManager::start_source() {
@@ -212,7 +211,7 @@ void UpgradeManager::switch_to(const UpgradeTarget& target) {
   }
   log::info("upgrade_started", "switching from " + target.from_version + " to " + target.version,
             {{"version", target.version}, {"from", target.from_version}});
-  supervisor_.start_upgrade({target.version, target.height ? std::to_string(*target.height) : ""});
+  supervisor_.start_upgrade({target.version, target.height_text()});
 }
 
 void UpgradeManager::finish(const UpgradeAction& action) {

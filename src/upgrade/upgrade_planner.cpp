@@ -55,19 +55,11 @@ UpgradeAction persist(const UpgradeTarget& target, PendingStage stage) {
   return action;
 }
 
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
-
 }  // namespace
 
 UpgradePolicy UpgradePolicy::from(const Options& options) {
   UpgradePolicy policy;
   policy.pre_upgrade_hook = !options.pre_upgrade.empty();
-  policy.upgrade_args = options.upgrade_args;
   policy.healthy_after = options.healthy_after;
   return policy;
 }
@@ -139,16 +131,6 @@ void UpgradePlanner::log_once(std::vector<UpgradeAction>& actions, Level level,
   actions.push_back(line(level, event, text));
 }
 
-UpgradeTarget UpgradePlanner::with_arguments(UpgradeTarget target) const {
-  const std::string height = target.height ? std::to_string(*target.height) : "";
-  target.arguments.clear();
-  for (const auto& word : policy_.upgrade_args) {
-    target.arguments.push_back(
-        replace_all(replace_all(word, "{version}", target.version), "{height}", height));
-  }
-  return target;
-}
-
 UpgradeTarget UpgradePlanner::target_for(const std::string& version) const {
   UpgradeTarget target;
   target.version = version;
@@ -159,7 +141,7 @@ UpgradeTarget UpgradePlanner::target_for(const std::string& version) const {
     target.url = wanted_->url;
     target.sha256 = wanted_->sha256;
   }
-  return with_arguments(target);
+  return target;
 }
 
 // The first acceptable version of the wanted decision: target, then the fallbacks, then the
@@ -340,13 +322,8 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
           if (event.pending.stage == PendingStage::switching &&
               facts_.current_version() == event.pending.version) {
             // visor died after `current` moved: the first child is the new version on probation
-            target_ = with_arguments({event.pending.version,
-                                      event.pending.from_version,
-                                      event.pending.plan,
-                                      event.pending.height,
-                                      event.pending.url,
-                                      event.pending.sha256,
-                                      {}});
+            target_ = {event.pending.version, event.pending.from_version, event.pending.plan,
+                       event.pending.height,  event.pending.url,          event.pending.sha256};
             stage_ = S::probation;
             return {line(Level::info, "upgrade_resumed",
                          "visor restarted during the switch to " + target_.version +

@@ -420,7 +420,7 @@ TEST_F(ServiceSetTest, ASetOfOneBehavesAsItsLifecycle) {
   EXPECT_EQ(exit_reason_.rfind("child stopped with", 0), 0u) << exit_reason_;
 }
 
-TEST(ChildArgv, UpgradeArgumentsGoToTheCoreNotToTheVegaDataNode) {
+TEST(UpgradeArguments, TheSnapshotFlagGoesToTheCoreNotToTheVegaDataNode) {
   Options options;
   options.profile = "vega";
   options.upgrade_args = {"--snapshot.load-from-block-height", "{height}"};
@@ -431,11 +431,14 @@ TEST(ChildArgv, UpgradeArgumentsGoToTheCoreNotToTheVegaDataNode) {
   datanode.name = "datanode";
   datanode.command = {"vega", "datanode", "start"};
   options.children = {core, datanode};
-  EXPECT_EQ(child_argv(options, 0, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "12345"),
-            (std::vector<std::string>{"/h/current/vega", "start", "--home", "/srv/vega",
-                                      "--snapshot.load-from-block-height", "12345"}));
-  EXPECT_EQ(child_argv(options, 1, SpawnReason::upgrade, "/h/current/vega", "0.80.0", "12345"),
-            (std::vector<std::string>{"/h/current/vega", "datanode", "start"}));
+  EXPECT_EQ(fill_upgrade_args(upgrade_args_for(options, 0), "0.80.0", "12345"),
+            (std::vector<std::string>{"--snapshot.load-from-block-height", "12345"}));
+  EXPECT_TRUE(fill_upgrade_args(upgrade_args_for(options, 1), "0.80.0", "12345").empty());
+}
+
+TEST(UpgradeArguments, EveryPlaceholderIsFilledAndAnUnknownHeightIsEmpty) {
+  EXPECT_EQ(fill_upgrade_args({"--to={version}", "{version}-{version}", "{height}"}, "2.0.0", ""),
+            (std::vector<std::string>{"--to=2.0.0", "2.0.0-2.0.0", ""}));
 }
 
 }  // namespace

@@ -168,14 +168,9 @@ class ServiceSet {
   std::optional<std::pair<int, std::string>> forced_exit_;  ///< giving up: exit 1, and why
 };
 
-/// The argv child `index` of the set starts with: its command with command[0] replaced by
-/// `binary_path` (the store's copy), then, on an `upgrade` start, its upgrade arguments
-/// (upgrade_args_for: its own, else the set's; none for a Vega data node by default) with
-/// `{version}` and `{height}` filled in (`height` empty when unknown), then `extra` (e.g. the
-/// core's snapshot flag from the data node's history segment).
-std::vector<std::string> child_argv(const Options& options, std::size_t index, SpawnReason reason,
-                                    const std::string& binary_path, const std::string& version,
-                                    const std::string& height,
-                                    const std::vector<std::string>& extra = {});
+/// Upgrade arguments (a child's own `upgrade-args`, else the set's: upgrade_args_for) with
+/// `{version}` and `{height}` filled in; `height` is empty when unknown.
+std::vector<std::string> fill_upgrade_args(const std::vector<std::string>& words,
+                                           const std::string& version, const std::string& height);
 
 }  // namespace visor

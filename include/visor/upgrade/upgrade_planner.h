@@ -72,8 +72,9 @@ struct UpgradeTarget {
   std::optional<std::uint64_t> height;
   std::string url;
   std::string sha256;
-  /// --upgrade-args with {version} and {height} filled in: added to the new version's first start.
-  std::vector<std::string> arguments;
+
+  /// The height as `{height}` in upgrade arguments: empty when unknown.
+  std::string height_text() const { return height ? std::to_string(*height) : std::string(); }
 
   /// What state.json keeps of this upgrade at `stage`.
   PendingUpgrade pending(PendingStage stage) const {
@@ -129,11 +130,10 @@ class UpgradeFacts {
 struct UpgradePolicy {
   static UpgradePolicy from(const Options& options);
 
-  bool pre_upgrade_hook = false;          ///< --pre-upgrade is set
-  std::vector<std::string> upgrade_args;  ///< --upgrade-args, with {version} and {height}
-  Duration healthy_after{10000};          ///< for the line that says an upgrade passed
-  Duration retry_initial{10000};          ///< first retry after a failure, doubling ...
-  Duration retry_max{300000};             ///< ... up to this
+  bool pre_upgrade_hook = false;  ///< --pre-upgrade is set
+  Duration healthy_after{10000};  ///< for the line that says an upgrade passed
+  Duration retry_initial{10000};  ///< first retry after a failure, doubling ...
+  Duration retry_max{300000};     ///< ... up to this
 };
 
 class UpgradePlanner {
@@ -172,7 +172,6 @@ class UpgradePlanner {
   std::vector<UpgradeAction> on_child_stopped();
   std::string resolve_version(std::vector<UpgradeAction>* actions);
   UpgradeTarget target_for(const std::string& version) const;
-  UpgradeTarget with_arguments(UpgradeTarget target) const;
   void log_once(std::vector<UpgradeAction>& actions, UpgradeAction::Level level,
                 const std::string& event, const std::string& text);
   bool is_halt(const UpgradeDecision& decision) const;
