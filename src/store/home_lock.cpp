@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <string>
+#include <thread>
 
 #include "visor/common/files.h"
 
@@ -80,6 +82,52 @@ HomeLock& HomeLock::operator=(HomeLock&& other) noexcept {
 
 HomeLock::~HomeLock() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+Result<StateLock> StateLock::acquire(const std::string& home, std::chrono::milliseconds patience) {
+  const std::string path = home + "/state.lock";
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode)) {
+    return Result<StateLock>::failure(path + " is a symbolic link; the lock of state.json must " +
+                                      "be a regular file (remove it)");
+  }
+  // O_NOFOLLOW as well: a link put there after the lstat fails to open instead of being
+  // followed. Read-only is enough for flock().
+  auto opened = open_regular_file(path, O_RDONLY | O_CREAT | O_NOFOLLOW, 0644);
+  if (!opened) return Result<StateLock>::failure("cannot open lock file: " + opened.error());
+  StateLock lock(*opened);
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  // Without waiting, again and again until the deadline: a blocking flock() would wait for as
+  // long as a stopped holder stays stopped.
+  while (::flock(lock.fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    if (error == EINTR) continue;
+    if (error != EWOULDBLOCK) {
+      return Result<StateLock>::failure("cannot lock " + path + ": " + errno_text(error));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Result<StateLock>::failure("state.json is being written by another process: " + path +
+                                        " has been locked for " + std::to_string(patience.count()) +
+                                        " ms; try again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return lock;
+}
+
+StateLock::StateLock(StateLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+StateLock& StateLock::operator=(StateLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+StateLock::~StateLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the only descriptor releases the flock
 }
 
 }  // namespace visor

@@ -24,7 +24,7 @@ UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Work
       planner_(UpgradePolicy::from(options), facts_, clock_),
       retry_timer_(io, [this] { handle({UpgradeEvent::Kind::retry_due}); }),
       watch_timer_(io, [this] {
-        store_.refresh_plans();  // `visor add-upgrade --plan` writes state.json meanwhile
+        store_.refresh();  // `visor add-upgrade --plan` writes state.json meanwhile
         handle({UpgradeEvent::Kind::staged_by_hand});
       }) {}
 
