@@ -393,8 +393,17 @@ void BinaryStore::record_hash(const std::string& version, const std::string& sha
 Status BinaryStore::check_hash(const std::string& version, const Result<std::string>& hashed) {
   if (!hashed)
     return Status::failure("cannot hash " + binary_path(version) + ": " + hashed.error());
-  // `visor add-upgrade` may have recorded it in state.json while this visor was running.
-  if (recorded_hash(version).empty()) merge_from_disk();
+  // `visor add-upgrade` may have recorded it in state.json while this visor was running, or
+  // replaced the binary (--force) and its hash. That record is honoured because state.json is
+  // the store's own, as writable as the binaries it vouches for and by the same hands: trusting
+  // it trusts no one new, while a binary changed without it saying so still does not match.
+  // Read under the state lock, so that a replacement is seen with its hash, never half; without
+  // the lock (held too long, or a lock file that is not a regular file) state.json is still read
+  // whole, since every write renames it in.
+  {
+    auto lock = StateLock::acquire(home_);
+    merge_from_disk();
+  }
   std::string expected = recorded_hash(version);
   if (expected.empty()) {
     log::warn("hash_recorded",

@@ -116,10 +116,12 @@ class BinaryStore {
   std::string recorded_hash(const std::string& version) const;
   /// Records what upgrades/<version>/<name> must hash to (written by the next save()).
   void record_hash(const std::string& version, const std::string& sha256);
-  /// Compares `hashed` (hash_binary(version), computed just now) with the recorded SHA-256.
-  /// With none recorded in memory, the one in state.json on disk is used (`add-upgrade` writes
-  /// it while visor runs); with none at all, `hashed` is recorded and saved: trust on first use
-  /// (a store from before hashes were recorded). A mismatch or a read error is the failure.
+  /// Compares `hashed` (hash_binary(version), computed just now) with the recorded SHA-256,
+  /// after taking over what state.json says now (refresh(), under the StateLock): a hash that
+  /// `add-upgrade` recorded or replaced (--force) while visor runs counts; a binary changed
+  /// without state.json saying so does not match. With no hash at all, `hashed` is recorded and
+  /// saved: trust on first use (a store from before hashes were recorded). A mismatch or a read
+  /// error is the failure.
   Status check_hash(const std::string& version, const Result<std::string>& hashed);
   /// hash_binary() then check_hash(), blocking: for start-up and the CLI.
   Status verify(const std::string& version);
