@@ -317,7 +317,7 @@ class Daemon {
                            {"child_up", status_.child_up},
                            {"upgrade_in_progress", status_.upgrade_in_progress},
                            {"upgrade_target", status_.upgrade_target},
-                           {"upgrade_stage", status_.upgrade_stage},
+                           {"upgrade_stage", to_string(status_.upgrade_stage)},
                            {"download_percent", status_.download_percent},
                            {"last_error", outside_text(status_.last_error, log::kMaxMessageBytes)},
                            {"source", status_.source},

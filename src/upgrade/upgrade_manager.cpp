@@ -112,7 +112,7 @@ void UpgradeManager::handle(const UpgradeEvent& event) {
   if (stopped_) return;
   for (const auto& action : planner_.handle(event)) carry_out(action);
   sync_current();
-  status_.upgrade_stage = to_string(planner_.stage());
+  status_.upgrade_stage = live_stage(planner_.stage());
   status_.upgrade_in_progress = planner_.in_progress();
   status_.upgrade_target = planner_.working_on();
   arm_timers();
