@@ -15,19 +15,19 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class StateLockTest : public ::testing::Test {
+class HomeLocks : public ::testing::Test {
  protected:
-  StateLockTest() {
+  HomeLocks() {
     char pattern[] = "/tmp/visor-lock-XXXXXX";
     home_ = mkdtemp(pattern);
   }
-  ~StateLockTest() override { fs::remove_all(home_); }
+  ~HomeLocks() override { fs::remove_all(home_); }
   std::string lock_path() const { return home_ + "/state.lock"; }
 
   std::string home_;
 };
 
-TEST_F(StateLockTest, OneHolderAtATimeAndTheWaiterGetsItOnRelease) {
+TEST_F(HomeLocks, OneHolderAtATimeAndTheWaiterGetsItOnRelease) {
   auto first = StateLock::acquire(home_);
   ASSERT_TRUE(first.ok()) << first.error();
   EXPECT_TRUE(fs::is_regular_file(lock_path()));
@@ -49,7 +49,7 @@ TEST_F(StateLockTest, OneHolderAtATimeAndTheWaiterGetsItOnRelease) {
 
 // Like state.json: a lock file that is not a regular file is an error naming it, never a hang
 // and never a file opened somewhere else.
-TEST_F(StateLockTest, ALockFileThatIsNotARegularFileIsAnError) {
+TEST_F(HomeLocks, ALockFileThatIsNotARegularFileIsAnError) {
   ASSERT_EQ(mkfifo(lock_path().c_str(), 0644), 0);
   auto fifo = StateLock::acquire(home_, 100ms);
   ASSERT_FALSE(fifo.ok());
@@ -72,6 +72,26 @@ TEST_F(StateLockTest, ALockFileThatIsNotARegularFileIsAnError) {
   auto folder = StateLock::acquire(home_, 100ms);
   ASSERT_FALSE(folder.ok());
   EXPECT_NE(folder.error().find("state.lock"), std::string::npos) << folder.error();
+}
+
+// visor.lock is truncated and written with the pid: a symbolic link put in its place must never
+// lead visor to a file elsewhere.
+TEST_F(HomeLocks, AHomeLockThatIsASymbolicLinkIsRefusedAndItsTargetUntouched) {
+  const std::string elsewhere = home_ + "/precious";
+  std::ofstream(elsewhere) << "keep me\n";
+  fs::create_symlink(elsewhere, home_ + "/visor.lock");
+  auto lock = HomeLock::acquire(home_);
+  ASSERT_FALSE(lock.ok());
+  EXPECT_NE(lock.error().find("symbolic link"), std::string::npos) << lock.error();
+  std::ifstream kept(elsewhere);
+  std::string line;
+  std::getline(kept, line);
+  EXPECT_EQ(line, "keep me");
+  EXPECT_FALSE(HomeLock::holder(home_).has_value());
+  fs::remove(home_ + "/visor.lock");
+  auto regular = HomeLock::acquire(home_);
+  ASSERT_TRUE(regular.ok()) << regular.error();
+  EXPECT_EQ(HomeLock::holder(home_), ::getpid());
 }
 
 }  // namespace
