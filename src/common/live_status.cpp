@@ -26,6 +26,28 @@ const char* to_string(LiveState state) {
   return "unknown";
 }
 
+const char* to_string(LiveUpgradeStage stage) {
+  switch (stage) {
+    case LiveUpgradeStage::idle:
+      return "idle";
+    case LiveUpgradeStage::staging:
+      return "staging";
+    case LiveUpgradeStage::staged:
+      return "staged";
+    case LiveUpgradeStage::retrying:
+      return "retrying";
+    case LiveUpgradeStage::halted_waiting:
+      return "halted_waiting";
+    case LiveUpgradeStage::stopping:
+      return "stopping";
+    case LiveUpgradeStage::hook:
+      return "hook";
+    case LiveUpgradeStage::probation:
+      return "probation";
+  }
+  return "unknown";
+}
+
 std::optional<LiveState> parse_live_state(std::string_view text) {
   for (const LiveState state : kLiveStates) {
     if (text == to_string(state)) return state;

@@ -7,11 +7,11 @@
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
 
+#include "visor/common/clock.h"
 #include "visor/common/exit_code.h"
 #include "visor/common/files.h"
 #include "visor/common/live_status.h"
@@ -33,10 +33,6 @@ extern char** environ;
 
 namespace visor {
 namespace {
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // The lifecycle as operations see it: the one place a LifecycleState becomes a LiveState. The
 // upgrade planner's stage does not change it (it shows as status.upgrade_stage beside it).
@@ -136,7 +132,7 @@ class Daemon {
     status_.binary = store_.name();
     status_.current_version = binary_.version;
     status_.source = to_string(options_.source);
-    status_.started_unixtime = unix_now();
+    status_.started_unixtime = unix_time_now();
     Status started = operations_.start();
     if (!started) {
       log::error("operations_error", started.error());
@@ -321,7 +317,7 @@ class Daemon {
                            {"child_up", status_.child_up},
                            {"upgrade_in_progress", status_.upgrade_in_progress},
                            {"upgrade_target", status_.upgrade_target},
-                           {"upgrade_stage", status_.upgrade_stage},
+                           {"upgrade_stage", to_string(status_.upgrade_stage)},
                            {"download_percent", status_.download_percent},
                            {"last_error", outside_text(status_.last_error, log::kMaxMessageBytes)},
                            {"source", status_.source},
@@ -329,7 +325,7 @@ class Daemon {
                            {"source_errors_total", status_.source_errors_total},
                            {"visor_pid", ::getpid()}};
     live["network"] = network_json();
-    live["children"] = children_to_json(status_, unix_now());
+    live["children"] = children_to_json(status_, unix_time_now());
     // No fsync: a snapshot, rewritten on every change and at every start.
     Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
     if (!written && !status_file_warned_) {

@@ -38,7 +38,8 @@ HealthAnswer json_answer(unsigned code, const LiveStatus& status, const std::str
   if (status.child_pid > 0) body["child_pid"] = status.child_pid;
   if (!status.last_error.empty())
     body["last_error"] = outside_text(status.last_error, log::kMaxMessageBytes);
-  if (status.upgrade_stage != "idle") body["upgrade_stage"] = status.upgrade_stage;
+  if (status.upgrade_stage != LiveUpgradeStage::idle)
+    body["upgrade_stage"] = to_string(status.upgrade_stage);
   return {code, kJsonType, dump_json(body) + "\n", ""};
 }
 

@@ -69,7 +69,7 @@ std::string status_summary(const LiveStatus& status) {
     case LiveState::held:
       summary = "held for the upgrade" +
                 (status.upgrade_target.empty() ? std::string() : " to " + status.upgrade_target) +
-                " (" + status.upgrade_stage + ")";
+                " (" + to_string(status.upgrade_stage) + ")";
       break;
     case LiveState::rolling_back:
       summary = "rolling back " + name +

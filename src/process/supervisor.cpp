@@ -7,8 +7,8 @@
 #include <boost/asio/post.hpp>
 
 #include <cerrno>
-#include <chrono>
 
+#include "visor/common/clock.h"
 #include "visor/common/log.h"
 
 namespace visor {
@@ -26,10 +26,6 @@ void write_all(int fd, const char* data, std::size_t length) {
     data += written;
     length -= static_cast<std::size_t>(written);
   }
-}
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -299,7 +295,7 @@ void Supervisor::spawn_child(std::size_t index, bool upgrade_start, SpawnReason 
     return;
   }
   child.pid = pid.value();
-  child.started_unixtime = unix_now();
+  child.started_unixtime = unix_time_now();
   const std::string pid_text = std::to_string(child.pid);
   if (children_.size() > 1) {
     log::info("child_started", "started " + spawn.path + " as " + label(index),

@@ -12,6 +12,7 @@
 #include "visor/common/files.h"
 #include "visor/common/log.h"
 #include "visor/common/sha256.h"
+#include "visor/store/home_lock.h"
 #include "visor/store/semver.h"
 
 namespace visor {
@@ -57,9 +58,16 @@ Status BinaryStore::open() {
       return Status::failure("home folder " + directory + " is not writable: " + errno_text(errno));
     }
   }
+  // Taken once at the start as well, so that a lock file that is not a regular file is found
+  // at once, with the same clear line as a state.json that is not one.
+  auto lock = StateLock::acquire(home_);
+  if (!lock) return Status::failure(lock.error());
+  const auto stamp = disk_stamp();
   auto loaded = load_state(state_path());
   if (!loaded) return Status::failure(loaded.error());
   state_ = std::move(loaded).value();
+  base_ = state_;
+  disk_stamp_ = stamp;
   return {};
 }
 
@@ -270,6 +278,15 @@ Status BinaryStore::replace_copy(const std::string& version, const std::string& 
     fs::remove_all(prepared, error);
     return Status::failure(hashed.error());
   }
+  // The swap and the new hash in state.json are one step for every reader that takes the
+  // state lock: a running visor checking this version sees the old binary with the old hash or
+  // the new binary with the new one, never the new binary with the old hash (a "mismatch" that
+  // would set the operator's binary aside).
+  auto lock = StateLock::acquire(home_);
+  if (!lock) {
+    fs::remove_all(prepared, error);
+    return Status::failure(lock.error());
+  }
   // renameat2(RENAME_EXCHANGE) swaps both folders in one step: upgrades/<version> is never
   // missing or half-written; afterwards `prepared` holds the old binary, which is removed.
   if (::renameat2(AT_FDCWD, prepared.c_str(), AT_FDCWD, version_dir(version).c_str(),
@@ -278,9 +295,11 @@ Status BinaryStore::replace_copy(const std::string& version, const std::string& 
     fs::remove_all(prepared, error);
     return Status::failure("replacing " + version_dir(version) + ": renameat2: " + cause);
   }
-  fs::remove_all(prepared, error);
   record_hash(version, hashed.value());
-  return fsync_directory(home_ + "/upgrades");
+  Status synced = fsync_directory(home_ + "/upgrades");
+  Status saved = write_merged();
+  fs::remove_all(prepared, error);
+  return synced ? saved : synced;
 }
 
 std::string BinaryStore::current_binary_name() const {
@@ -374,8 +393,17 @@ void BinaryStore::record_hash(const std::string& version, const std::string& sha
 Status BinaryStore::check_hash(const std::string& version, const Result<std::string>& hashed) {
   if (!hashed)
     return Status::failure("cannot hash " + binary_path(version) + ": " + hashed.error());
-  // `visor add-upgrade` may have recorded it in state.json while this visor was running.
-  if (recorded_hash(version).empty()) merge_from_disk();
+  // `visor add-upgrade` may have recorded it in state.json while this visor was running, or
+  // replaced the binary (--force) and its hash. That record is honoured because state.json is
+  // the store's own, as writable as the binaries it vouches for and by the same hands: trusting
+  // it trusts no one new, while a binary changed without it saying so still does not match.
+  // Read under the state lock, so that a replacement is seen with its hash, never half; without
+  // the lock (held too long, or a lock file that is not a regular file) state.json is still read
+  // whole, since every write renames it in.
+  {
+    auto lock = StateLock::acquire(home_);
+    merge_from_disk();
+  }
   std::string expected = recorded_hash(version);
   if (expected.empty()) {
     log::warn("hash_recorded",
@@ -482,7 +510,7 @@ Status BinaryStore::map_plan(const std::string& plan, const std::string& version
   return save();
 }
 
-void BinaryStore::refresh_plans() { merge_from_disk(); }
+void BinaryStore::refresh() { merge_from_disk(); }
 
 bool BinaryStore::plan_done(const DonePlan& plan) const {
   return std::find(state_.done_plans.begin(), state_.done_plans.end(), plan) !=
@@ -499,22 +527,23 @@ Status BinaryStore::schedule_at_height(std::uint64_t height, const std::string& 
   return save();
 }
 
-void BinaryStore::merge_from_disk() {
+std::optional<BinaryStore::DiskStamp> BinaryStore::disk_stamp() const {
   struct stat file {};
-  std::optional<DiskStamp> stamp;
-  if (::stat(state_path().c_str(), &file) == 0) {
-    stamp = DiskStamp{file.st_dev,         file.st_ino,          file.st_size,
-                      file.st_mtim.tv_sec, file.st_mtim.tv_nsec, file.st_ctim.tv_sec,
-                      file.st_ctim.tv_nsec};
-    if (stamp == disk_stamp_) return;  // read already, unchanged since
-  }
+  if (::stat(state_path().c_str(), &file) != 0) return std::nullopt;
+  return DiskStamp{file.st_dev,         file.st_ino,          file.st_size,
+                   file.st_mtim.tv_sec, file.st_mtim.tv_nsec, file.st_ctim.tv_sec,
+                   file.st_ctim.tv_nsec};
+}
+
+void BinaryStore::merge_from_disk() {
+  const auto stamp = disk_stamp();
+  // Gone (what memory holds stands; the next save writes it again), or read already.
+  if (!stamp || stamp == disk_stamp_) return;
   auto on_disk = load_state(state_path());
   if (!on_disk) return;  // what memory holds stands; the next save rewrites the file
+  state_ = merge_states(base_, state_, on_disk.value());
+  base_ = std::move(on_disk).value();
   disk_stamp_ = stamp;
-  for (const auto& [height, version] : on_disk->height_switches)
-    state_.height_switches.emplace(height, version);
-  for (const auto& [version, sha256] : on_disk->sha256) state_.sha256.emplace(version, sha256);
-  for (const auto& [plan, version] : on_disk->plans) state_.plans[plan] = version;
 }
 
 std::vector<std::uint64_t> BinaryStore::scheduled_heights() {
@@ -543,12 +572,23 @@ Status BinaryStore::set_pending(std::optional<PendingUpgrade> pending) {
 }
 
 Status BinaryStore::save() {
+  auto lock = StateLock::acquire(home_);
+  if (!lock) return Status::failure("not writing " + state_path() + ": " + lock.error());
+  return write_merged();
+}
+
+Status BinaryStore::write_merged() {
+  merge_from_disk();
   state_.staged.clear();
   const auto current = current_version();
   for (const auto& version : versions()) {
     if (!current || version != *current) state_.staged.push_back(version);
   }
-  return save_state(state_path(), state_);
+  Status saved = save_state(state_path(), state_);
+  if (!saved) return saved;
+  base_ = state_;
+  disk_stamp_ = disk_stamp();
+  return saved;
 }
 
 }  // namespace visor

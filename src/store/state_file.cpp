@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <filesystem>
@@ -43,7 +44,60 @@ DonePlan done_plan(const json& entry) {
   return plan;
 }
 
+// One field: this process's value when it changed it, else the one on disk.
+template <typename Value>
+Value merged_value(const Value& base, const Value& mine, const Value& disk) {
+  return mine == base ? disk : mine;
+}
+
+// One map, key by key: the entries this process added, altered or removed since `base` are
+// kept as it has them; every other key is as `disk` has it.
+template <typename Map>
+Map merged_map(const Map& base, const Map& mine, const Map& disk) {
+  Map merged = disk;
+  for (const auto& [key, value] : mine) {
+    const auto before = base.find(key);
+    if (before == base.end() || !(before->second == value)) merged[key] = value;
+  }
+  for (const auto& entry : base) {
+    if (mine.count(entry.first) == 0) merged.erase(entry.first);
+  }
+  return merged;
+}
+
+// A list used as a set (done_plans), in the same way, in the order of `disk` then `mine`.
+template <typename Item>
+std::vector<Item> merged_list(const std::vector<Item>& base, const std::vector<Item>& mine,
+                              const std::vector<Item>& disk) {
+  const auto has = [](const std::vector<Item>& list, const Item& item) {
+    return std::find(list.begin(), list.end(), item) != list.end();
+  };
+  std::vector<Item> merged;
+  for (const auto& item : disk) {
+    if (!has(base, item) || has(mine, item)) merged.push_back(item);
+  }
+  for (const auto& item : mine) {
+    if (!has(base, item) && !has(merged, item)) merged.push_back(item);
+  }
+  return merged;
+}
+
 }  // namespace
+
+StoreState merge_states(const StoreState& base, const StoreState& mine, const StoreState& disk) {
+  StoreState merged;
+  merged.current = merged_value(base.current, mine.current, disk.current);
+  merged.previous = merged_value(base.previous, mine.previous, disk.previous);
+  merged.staged = merged_value(base.staged, mine.staged, disk.staged);
+  merged.failed = merged_map(base.failed, mine.failed, disk.failed);
+  merged.pending = merged_value(base.pending, mine.pending, disk.pending);
+  merged.plans = merged_map(base.plans, mine.plans, disk.plans);
+  merged.done_plans = merged_list(base.done_plans, mine.done_plans, disk.done_plans);
+  merged.sha256 = merged_map(base.sha256, mine.sha256, disk.sha256);
+  merged.height_switches =
+      merged_map(base.height_switches, mine.height_switches, disk.height_switches);
+  return merged;
+}
 
 const char* to_string(PendingStage stage) {
   switch (stage) {

@@ -24,7 +24,7 @@ UpgradeManager::UpgradeManager(boost::asio::io_context& io, Worker& worker, Work
       planner_(UpgradePolicy::from(options), facts_, clock_),
       retry_timer_(io, [this] { handle({UpgradeEvent::Kind::retry_due}); }),
       watch_timer_(io, [this] {
-        store_.refresh_plans();  // `visor add-upgrade --plan` writes state.json meanwhile
+        store_.refresh();  // `visor add-upgrade --plan` writes state.json meanwhile
         handle({UpgradeEvent::Kind::staged_by_hand});
       }) {}
 
@@ -111,7 +111,7 @@ void UpgradeManager::handle(const UpgradeEvent& event) {
   if (stopped_) return;
   for (const auto& action : planner_.handle(event)) carry_out(action);
   sync_current();
-  status_.upgrade_stage = to_string(planner_.stage());
+  status_.upgrade_stage = live_stage(planner_.stage());
   status_.upgrade_in_progress = planner_.in_progress();
   status_.upgrade_target = planner_.working_on();
   arm_timers();

@@ -584,26 +584,26 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
   return {};
 }
 
-const char* to_string(UpgradeStage stage) {
+LiveUpgradeStage live_stage(UpgradeStage stage) {
   switch (stage) {
     case UpgradeStage::idle:
-      return "idle";
+      return LiveUpgradeStage::idle;
     case UpgradeStage::staging:
-      return "staging";
+      return LiveUpgradeStage::staging;
     case UpgradeStage::staged:
-      return "staged";
+      return LiveUpgradeStage::staged;
     case UpgradeStage::retrying:
-      return "retrying";
+      return LiveUpgradeStage::retrying;
     case UpgradeStage::halted_waiting:
-      return "halted_waiting";
+      return LiveUpgradeStage::halted_waiting;
     case UpgradeStage::stopping:
-      return "stopping";
+      return LiveUpgradeStage::stopping;
     case UpgradeStage::hook:
-      return "hook";
+      return LiveUpgradeStage::hook;
     case UpgradeStage::probation:
-      return "probation";
+      return LiveUpgradeStage::probation;
   }
-  return "unknown";
+  return LiveUpgradeStage::idle;
 }
 
 }  // namespace visor

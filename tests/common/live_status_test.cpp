@@ -36,5 +36,22 @@ TEST(LiveState, ParseReadsBackEveryNameAndNothingElse) {
 
 TEST(LiveState, AFreshStatusIsStarting) { EXPECT_EQ(LiveStatus{}.state, LiveState::starting); }
 
+// The names status.json, /healthz and STATUS= write for the upgrade planner's stages, as
+// docs/design.md spells them: e2e tests and operators' scripts read them.
+TEST(LiveUpgradeStage, NamesAreThePlannerStagesOfTheDesignDoc) {
+  EXPECT_STREQ(to_string(LiveUpgradeStage::idle), "idle");
+  EXPECT_STREQ(to_string(LiveUpgradeStage::staging), "staging");
+  EXPECT_STREQ(to_string(LiveUpgradeStage::staged), "staged");
+  EXPECT_STREQ(to_string(LiveUpgradeStage::retrying), "retrying");
+  EXPECT_STREQ(to_string(LiveUpgradeStage::halted_waiting), "halted_waiting");
+  EXPECT_STREQ(to_string(LiveUpgradeStage::stopping), "stopping");
+  EXPECT_STREQ(to_string(LiveUpgradeStage::hook), "hook");
+  EXPECT_STREQ(to_string(LiveUpgradeStage::probation), "probation");
+  std::set<std::string> names;
+  for (const LiveUpgradeStage stage : kLiveUpgradeStages) names.insert(to_string(stage));
+  EXPECT_EQ(names.size(), 8u);  // every stage once, each with its own name
+  EXPECT_EQ(LiveStatus{}.upgrade_stage, LiveUpgradeStage::idle);
+}
+
 }  // namespace
 }  // namespace visor

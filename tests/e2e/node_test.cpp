@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -324,6 +325,98 @@ TEST_F(CosmosPlan, PlanDownloadsOffNeverFetchesWhatThePlanLists) {
   EXPECT_EQ(count_occurrences(visor.output(), "its binary is not staged"), 1) << visor.output();
   EXPECT_FALSE(fs::exists(home() + "/upgrades/2.0.0"));
   EXPECT_TRUE(running("1.0.0"));
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// `visor add-upgrade` and a running visor both rewrite state.json. While visor switches through
+// six upgrades (each a handful of saves: pending, `current`, the plan done, the switch taken),
+// the operator stages the next one (a plan mapping or a height switch) and, all along, as fast
+// as it can, spare versions with plan mappings. Every mapping and switch written must be in
+// state.json at the end, and each upgrade must happen: a lost mapping leaves visor waiting at
+// the halt (downloads are off), a lost height switch never fires.
+TEST_F(CosmosPlan, AddUpgradeWhileVisorSavesLosesNothingEitherWrote) {
+  publish();  // the chain id
+  Process visor(cosmos_wrap({"--plan-downloads", "off"}), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+
+  std::atomic<bool> finished{false};
+  std::atomic<int> spares{0};
+  std::string spare_failure;
+  std::thread spare_writer([&] {
+    fs::create_directories(dir_ / "spare");
+    for (int j = 1; !finished && j <= 300; ++j) {
+      const std::string version = "100." + std::to_string(j) + ".0";
+      const std::string file = dir_ / ("spare/simd-" + std::to_string(j));
+      write_stand_in(file, version);
+      Process add({visor_binary(), "add-upgrade", version, file, "--plan",
+                   "spare-" + std::to_string(j), "--stage-only", "--home", home()},
+                  dir_ / "spare.log", environment());
+      if (add.wait(30s) != 0) {
+        spare_failure = add.output();
+        return;
+      }
+      spares = j;
+    }
+  });
+  const int steps = 6;
+  const auto version_of = [](int step) { return std::to_string(step + 1) + ".0.0"; };
+  const auto height_of = [](int step) { return 100 + 10 * step; };
+  // Odd steps: a plan the chain halts on; even steps: a switch at a height.
+  const auto stage = [&](int step) {
+    const std::string file = dir_ / ("v" + std::to_string(step) + "/simd");
+    fs::create_directories(dir_ / ("v" + std::to_string(step)));
+    write_stand_in(file, version_of(step));
+    std::vector<std::string> argv{visor_binary(), "add-upgrade", version_of(step),
+                                  file,           "--home",      home()};
+    if (step % 2 == 1) {
+      argv.insert(argv.end(), {"--plan", "plan-" + std::to_string(step)});
+    } else {
+      argv.insert(argv.end(), {"--height", std::to_string(height_of(step))});
+    }
+    Process add(argv, dir_ / "add.log", environment());
+    return add.wait(30s) == 0 ? std::string() : add.output();
+  };
+  ASSERT_EQ(stage(1), "");
+  for (int step = 1; step <= steps; ++step) {
+    control_["height"] = height_of(step);
+    publish();
+    if (step % 2 == 1) {
+      replace_file(info_file(), nlohmann::json({{"name", "plan-" + std::to_string(step)},
+                                                {"height", height_of(step)},
+                                                {"info", ""}})
+                                    .dump());
+    }
+    // The next one is staged while visor carries this one out.
+    if (step < steps) {
+      ASSERT_EQ(stage(step + 1), "");
+    }
+    ASSERT_TRUE(wait_until([&] { return running(version_of(step)); }, 30s))
+        << "step " << step << "\n"
+        << visor.output() << read_file(home() + "/state.json");
+    ASSERT_TRUE(wait_until(
+        [&] { return count_occurrences(visor.output(), " succeeded: it stayed up") >= step; }, 30s))
+        << visor.output();
+  }
+  finished = true;
+  spare_writer.join();
+  EXPECT_EQ(spare_failure, "");
+  EXPECT_GT(spares, 0);
+
+  const auto state = nlohmann::json::parse(read_file(home() + "/state.json"));
+  EXPECT_EQ(state["current"], version_of(steps)) << state.dump(2);
+  EXPECT_TRUE(state["pending"].is_null()) << state.dump(2);
+  EXPECT_TRUE(state["height_switches"].empty()) << state.dump(2);
+  for (int step = 1; step <= steps; step += 2) {
+    EXPECT_EQ(state["plans"].value("plan-" + std::to_string(step), ""), version_of(step))
+        << state.dump(2);
+  }
+  for (int j = 1; j <= spares; ++j) {
+    const std::string version = "100." + std::to_string(j) + ".0";
+    EXPECT_EQ(state["plans"].value("spare-" + std::to_string(j), ""), version) << state.dump(2);
+    EXPECT_TRUE(state["sha256"].contains(version)) << state.dump(2);
+  }
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/" + version_of(steps));
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }

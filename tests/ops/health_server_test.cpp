@@ -60,6 +60,18 @@ TEST(HealthAnswers, HealthzFollowsTheChild) {
   EXPECT_EQ(answer_health_request("GET", "/healthz", status).status, 200u);
 }
 
+TEST(HealthAnswers, TheUpgradeStageIsShownUnlessIdle) {
+  LiveStatus status = running();
+  EXPECT_FALSE(nlohmann::json::parse(answer_health_request("GET", "/healthz", status).body)
+                   .contains("upgrade_stage"));
+  status.state = LiveState::held;
+  status.child_up = false;
+  status.upgrade_stage = LiveUpgradeStage::halted_waiting;
+  const HealthAnswer held = answer_health_request("GET", "/healthz", status);
+  EXPECT_EQ(held.status, 503u);
+  EXPECT_EQ(nlohmann::json::parse(held.body)["upgrade_stage"], "halted_waiting") << held.body;
+}
+
 TEST(HealthAnswers, ReadyzNeedsARunningChildAndNoUpgrade) {
   LiveStatus status = running();
   EXPECT_EQ(answer_health_request("GET", "/readyz", status).status, 200u);

@@ -53,6 +53,9 @@ TEST(StatusSummary, ShowsUpgradesAndDownloads) {
   EXPECT_EQ(status_summary(status), "running lavap 5.3.0 (on probation)");
   status.state = LiveState::rolling_back;
   EXPECT_EQ(status_summary(status), "rolling back lavap from 5.3.0");
+  status.state = LiveState::held;
+  status.upgrade_stage = LiveUpgradeStage::halted_waiting;
+  EXPECT_EQ(status_summary(status), "held for the upgrade to 5.3.0 (halted_waiting)");
 }
 
 TEST(StatusSummary, AppendsTheLastErrorOnOneLine) {

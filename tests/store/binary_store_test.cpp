@@ -198,7 +198,7 @@ TEST_F(BinaryStoreTest, StateJsonIsReadAgainOnlyWhenItChanged) {
   EXPECT_EQ(opens.take(), 1);
   for (int poll = 0; poll < 5; ++poll) EXPECT_FALSE(store.take_due_height_switch(100));
   EXPECT_EQ(store.scheduled_heights(), std::vector<std::uint64_t>{105});
-  store.refresh_plans();
+  store.refresh();
   EXPECT_EQ(opens.take(), 0);
   // Another write: read once more, and what it added is seen.
   written.height_switches[110] = "5.4.0";
@@ -212,6 +212,80 @@ TEST_F(BinaryStoreTest, StateJsonIsReadAgainOnlyWhenItChanged) {
   // A switch taken is saved: it is not merged back from a copy read before.
   ASSERT_TRUE(store.take_due_height_switch(105).has_value());
   EXPECT_EQ(store.scheduled_heights(), std::vector<std::uint64_t>{110});
+}
+
+// The daemon's store and `visor add-upgrade`'s on one home, saving in turns, each without having
+// read what the other wrote just before: nothing either wrote is lost, and a height switch the
+// daemon carried out is not brought back by a writer that read it before.
+TEST_F(BinaryStoreTest, TwoStoresSavingInTurnsLoseNothingOfEachOther) {
+  const std::string home = root_ + "/home";
+  BinaryStore daemon(home, "lavap");
+  ASSERT_TRUE(daemon.open().ok());
+  ASSERT_TRUE(daemon.install_copy("1.0.0", make_binary("1.0.0")).ok());
+  ASSERT_TRUE(daemon.switch_to("1.0.0").ok());
+  BinaryStore add_upgrade(home, "lavap");
+  ASSERT_TRUE(add_upgrade.open().ok());
+  ASSERT_TRUE(add_upgrade.install_copy("2.0.0", make_binary("2.0.0")).ok());
+
+  const PendingUpgrade pending{"3.0.0", "1.0.0", std::nullopt, "", PendingStage::downloading,
+                               "",      ""};
+  ASSERT_TRUE(daemon.set_pending(pending).ok());
+  ASSERT_TRUE(add_upgrade.map_plan("gov-2", "2.0.0").ok());  // read before the daemon's save
+  ASSERT_TRUE(daemon.mark_plan_done({"gov-1", 90}).ok());    // read before add-upgrade's save
+  ASSERT_TRUE(add_upgrade.schedule_at_height(105, "2.0.0").ok());
+  ASSERT_TRUE(daemon.mark_failed("0.9.0", "exited with exit code 1").ok());
+
+  auto on_disk = load_state(daemon.state_path());
+  ASSERT_TRUE(on_disk.ok()) << on_disk.error();
+  EXPECT_EQ(on_disk->current, "1.0.0");
+  EXPECT_EQ(on_disk->pending, pending);
+  EXPECT_EQ(on_disk->done_plans, (std::vector<DonePlan>{{"gov-1", 90}}));
+  EXPECT_EQ(on_disk->failed.count("0.9.0"), 1u);
+  EXPECT_EQ(on_disk->plans.at("gov-2"), "2.0.0");
+  EXPECT_EQ(on_disk->height_switches, (std::map<std::uint64_t, std::string>{{105, "2.0.0"}}));
+  EXPECT_EQ(on_disk->sha256.at("2.0.0"), add_upgrade.recorded_hash("2.0.0"));
+  EXPECT_EQ(on_disk->sha256.at("1.0.0"), daemon.recorded_hash("1.0.0"));
+  EXPECT_EQ(on_disk->staged, std::vector<std::string>{"2.0.0"});
+  // Each store took over what the other wrote.
+  EXPECT_EQ(daemon.plan_version("gov-2"), "2.0.0");
+  EXPECT_EQ(daemon.scheduled_heights(), std::vector<std::uint64_t>{105});
+  EXPECT_EQ(add_upgrade.pending(), pending);
+  EXPECT_TRUE(add_upgrade.plan_done({"gov-1", 90}));
+
+  // A second add-upgrade reads the switch at 105; the daemon carries it out; the late writer
+  // adds one at 120 and must not bring 105 back.
+  BinaryStore late(home, "lavap");
+  ASSERT_TRUE(late.open().ok());
+  const auto taken = daemon.take_due_height_switch(110);
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->first, 105u);
+  ASSERT_TRUE(late.schedule_at_height(120, "2.0.0").ok());
+  EXPECT_EQ(daemon.scheduled_heights(), std::vector<std::uint64_t>{120});
+  EXPECT_FALSE(daemon.take_due_height_switch(110).has_value());
+  ASSERT_TRUE(daemon.set_pending(std::nullopt).ok());
+  on_disk = load_state(daemon.state_path());
+  ASSERT_TRUE(on_disk.ok());
+  EXPECT_EQ(on_disk->height_switches, (std::map<std::uint64_t, std::string>{{120, "2.0.0"}}));
+  EXPECT_FALSE(on_disk->pending.has_value());
+  EXPECT_EQ(on_disk->plans.at("gov-2"), "2.0.0");
+}
+
+// A state.json removed while visor runs does not make it forget what it knows: the next save
+// writes it all again.
+TEST_F(BinaryStoreTest, AStateFileRemovedUnderARunningStoreIsWrittenAgainWhole) {
+  BinaryStore store(root_ + "/home", "lavap");
+  ASSERT_TRUE(store.open().ok());
+  ASSERT_TRUE(store.install_copy("1.0.0", make_binary("1.0.0")).ok());
+  ASSERT_TRUE(store.switch_to("1.0.0").ok());
+  ASSERT_TRUE(store.map_plan("gov-1", "1.0.0").ok());
+  fs::remove(store.state_path());
+  store.refresh();
+  ASSERT_TRUE(store.mark_failed("0.9.0", "crashed").ok());
+  auto on_disk = load_state(store.state_path());
+  ASSERT_TRUE(on_disk.ok());
+  EXPECT_EQ(on_disk->current, "1.0.0");
+  EXPECT_EQ(on_disk->plans.at("gov-1"), "1.0.0");
+  EXPECT_FALSE(on_disk->sha256.at("1.0.0").empty());
 }
 
 }  // namespace

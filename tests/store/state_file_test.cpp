@@ -59,6 +59,50 @@ TEST(StateFile, GarbageIsAClearError) {
   }
 }
 
+// The daemon and `visor add-upgrade` both rewrite state.json; each keeps what it changed since it
+// last read the file and takes everything else from the file as the other left it.
+TEST(StateFile, MergeKeepsWhatEachWriterChanged) {
+  StoreState base;  // what both read
+  base.current = "1.0.0";
+  base.plans = {{"old-plan", "1.0.0"}};
+  base.sha256 = {{"1.0.0", "aa"}, {"2.0.0", "bb"}};
+  base.height_switches = {{105, "2.0.0"}};
+  base.failed = {{"2.0.0", "exited"}};
+  StoreState daemon = base;  // switched, took the due switch, set 3.0.0 pending
+  daemon.current = "2.0.0";
+  daemon.previous = "1.0.0";
+  daemon.height_switches.erase(105);
+  daemon.pending = PendingUpgrade{"3.0.0", "2.0.0", 110, "", PendingStage::staged, "", ""};
+  daemon.done_plans = {{"old-plan", 100}};
+  StoreState operator_ = base;  // add-upgrade: a plan, a switch, a replaced binary
+  operator_.plans["new-plan"] = "4.0.0";
+  operator_.height_switches[120] = "4.0.0";
+  operator_.sha256["2.0.0"] = "cc";
+  operator_.sha256["4.0.0"] = "dd";
+  operator_.failed.erase("2.0.0");  // --force: a new binary is not the one that failed
+
+  // add-upgrade writes first; the daemon merges it into its save.
+  const StoreState daemon_writes = merge_states(base, daemon, operator_);
+  // The daemon writes first; add-upgrade merges it into its save.
+  const StoreState operator_writes = merge_states(base, operator_, daemon);
+  for (const StoreState* merged : {&daemon_writes, &operator_writes}) {
+    EXPECT_EQ(merged->current, "2.0.0");
+    EXPECT_EQ(merged->previous, "1.0.0");
+    EXPECT_EQ(merged->pending, daemon.pending);
+    EXPECT_EQ(merged->done_plans, daemon.done_plans);
+    EXPECT_EQ(merged->plans,
+              (std::map<std::string, std::string>{{"old-plan", "1.0.0"}, {"new-plan", "4.0.0"}}));
+    // The switch carried out stays gone; the new one is there.
+    EXPECT_EQ(merged->height_switches, (std::map<std::uint64_t, std::string>{{120, "4.0.0"}}));
+    EXPECT_EQ(merged->sha256, (std::map<std::string, std::string>{
+                                  {"1.0.0", "aa"}, {"2.0.0", "cc"}, {"4.0.0", "dd"}}));
+    EXPECT_TRUE(merged->failed.empty());
+  }
+  // Unchanged by either: the file as it is.
+  EXPECT_EQ(render_state(merge_states(base, base, daemon)), render_state(daemon));
+  EXPECT_EQ(render_state(merge_states(base, daemon, base)), render_state(daemon));
+}
+
 TEST(StateFile, MissingFileIsAnEmptyState) {
   auto loaded = load_state("/nonexistent/visor/state.json");
   ASSERT_TRUE(loaded.ok());

@@ -108,6 +108,29 @@ TEST_F(StoreIntegrity, AHashRecordedOnDiskByAnotherProcessIsUsedBeforeTrustOnFir
   EXPECT_FALSE(running.verify("3.0.0").ok());  // not trusted on first use: state.json knew it
 }
 
+// `add-upgrade --force` while visor runs: the running store knew the old hash; the new one in
+// state.json counts. A change that state.json does not record still fails.
+TEST_F(StoreIntegrity, AHashReplacedOnDiskByAddUpgradeForceIsHonoured) {
+  BinaryStore running(home(), "lavap");
+  two_versions(running);
+  ASSERT_TRUE(running.install_copy("3.0.0", make_binary("3.0.0")).ok());
+  ASSERT_TRUE(running.save().ok());
+  ASSERT_TRUE(running.verify("3.0.0").ok());
+  const std::string old_hash = running.recorded_hash("3.0.0");
+  const std::string rebuilt = root_ + "/lavap-3.0.0-rebuilt";
+  std::ofstream(rebuilt) << "#!/bin/sh\necho 3.0.0 rebuilt\n";
+  fs::permissions(rebuilt, fs::perms::owner_all);
+  BinaryStore add_upgrade(home(), "lavap");
+  ASSERT_TRUE(add_upgrade.open().ok());
+  ASSERT_TRUE(add_upgrade.replace_copy("3.0.0", rebuilt).ok());
+  const Status verified = running.verify("3.0.0");
+  EXPECT_TRUE(verified.ok()) << verified.error();
+  EXPECT_EQ(running.recorded_hash("3.0.0"), sha256_file(rebuilt).value());
+  EXPECT_NE(running.recorded_hash("3.0.0"), old_hash);
+  tamper(running.binary_path("3.0.0"));
+  EXPECT_FALSE(running.verify("3.0.0").ok());
+}
+
 TEST_F(StoreIntegrity, ATamperedCurrentIsRepairedFromPrevious) {
   BinaryStore store(home(), "lavap");
   two_versions(store);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 
 namespace visor {
@@ -70,6 +71,44 @@ TEST_F(StagedCheck, AChangedBinaryIsSetAsideNotMarkedFailed) {
   EXPECT_FALSE(store.has_version("5.3.0"));  // set aside: staged again when wanted
   EXPECT_FALSE(store.failed_reason("5.3.0").has_value());
   EXPECT_TRUE(store.recorded_hash("5.3.0").empty());
+}
+
+// `visor add-upgrade --force` swaps the binary and its recorded hash after the worker hashed the
+// old one and before the result is checked: the new binary is hashed again, not set aside.
+TEST_F(StagedCheck, ABinaryReplacedWithItsHashWhileItIsHashedIsHashedAgain) {
+  const std::string home = root_ + "/home";
+  BinaryStore store(home, "lavap");
+  ASSERT_TRUE(store.open().ok());
+  install(store, "5.3.0");
+  ASSERT_TRUE(store.save().ok());
+  boost::asio::io_context io;
+  auto keep_running = boost::asio::make_work_guard(io);
+  Worker worker(io);
+  std::optional<Status> outcome;
+  check_staged_in_background(worker, store, "5.3.0", [&](const Status& checked) {
+    outcome = checked;
+    io.stop();
+  });
+  // The hashing is done once a job queued after it runs; its result waits for io.run().
+  std::promise<void> hashed;
+  worker.run(
+      [&hashed] {
+        hashed.set_value();
+        return Status();
+      },
+      [](const Status&) {});
+  hashed.get_future().wait();
+  const std::string replacement = root_ + "/lavap-5.3.0-rebuilt";
+  std::ofstream(replacement) << "#!/bin/sh\necho 5.3.0 rebuilt\n";
+  fs::permissions(replacement, fs::perms::owner_all);
+  BinaryStore add_upgrade(home, "lavap");
+  ASSERT_TRUE(add_upgrade.open().ok());
+  ASSERT_TRUE(add_upgrade.replace_copy("5.3.0", replacement).ok());
+  io.run_for(std::chrono::seconds(10));
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_TRUE(outcome->ok()) << outcome->error();
+  EXPECT_TRUE(store.has_version("5.3.0"));
+  EXPECT_EQ(store.recorded_hash("5.3.0"), add_upgrade.recorded_hash("5.3.0"));
 }
 
 }  // namespace

@@ -546,5 +546,18 @@ TEST_F(UpgradePlannerTest, ADecisionDuringADownloadIsAppliedWhenItEnds) {
   EXPECT_NE(find(actions, Do::hold), nullptr);
 }
 
+// Operations see each planner stage under its own name (status.json, /healthz, STATUS=), the
+// one docs/design.md gives it.
+TEST(UpgradeStageForOperations, EachPlannerStageHasItsLiveStage) {
+  EXPECT_EQ(live_stage(UpgradeStage::idle), LiveUpgradeStage::idle);
+  EXPECT_EQ(live_stage(UpgradeStage::staging), LiveUpgradeStage::staging);
+  EXPECT_EQ(live_stage(UpgradeStage::staged), LiveUpgradeStage::staged);
+  EXPECT_EQ(live_stage(UpgradeStage::retrying), LiveUpgradeStage::retrying);
+  EXPECT_EQ(live_stage(UpgradeStage::halted_waiting), LiveUpgradeStage::halted_waiting);
+  EXPECT_EQ(live_stage(UpgradeStage::stopping), LiveUpgradeStage::stopping);
+  EXPECT_EQ(live_stage(UpgradeStage::hook), LiveUpgradeStage::hook);
+  EXPECT_EQ(live_stage(UpgradeStage::probation), LiveUpgradeStage::probation);
+}
+
 }  // namespace
 }  // namespace visor

@@ -42,6 +42,31 @@ const char* to_string(LiveState state);
 /// The LiveState a name written by to_string() stands for; nullopt for any other text.
 std::optional<LiveState> parse_live_state(std::string_view text);
 
+/// What the upgrade logic is doing, as operations see it: one value per stage of the upgrade
+/// planner (src/upgrade/upgrade_planner.h, docs/design.md), which common/ cannot include. The
+/// upgrade manager maps the planner's stage onto it in one place (live_stage()); its name is
+/// written only at the edges (status.json, /healthz, STATUS=).
+enum class LiveUpgradeStage {
+  idle,            ///< nothing to do
+  staging,         ///< a version is being fetched and verified
+  staged,          ///< the wanted version is staged; the network does not ask for it yet
+  retrying,        ///< something failed; a retry is armed and the old version keeps running
+  halted_waiting,  ///< the network halted and the new binary (or its hook) is not ready yet
+  stopping,        ///< the child is being stopped for the switch
+  hook,            ///< the pre-upgrade hook runs; the child is stopped
+  probation,       ///< the new version runs and must stay up for --healthy-after
+};
+
+/// Every LiveUpgradeStage, in declaration order.
+inline constexpr LiveUpgradeStage kLiveUpgradeStages[] = {
+    LiveUpgradeStage::idle,     LiveUpgradeStage::staging,        LiveUpgradeStage::staged,
+    LiveUpgradeStage::retrying, LiveUpgradeStage::halted_waiting, LiveUpgradeStage::stopping,
+    LiveUpgradeStage::hook,     LiveUpgradeStage::probation,
+};
+
+/// Lower-case name, as status.json and /healthz write it ("idle", "halted_waiting" ...).
+const char* to_string(LiveUpgradeStage stage);
+
 /// One child of a service set as operations see it (metrics, health, status, STATUS=).
 struct ChildStatus {
   std::string name;                       ///< the child's name in the set, e.g. "core"
@@ -64,12 +89,13 @@ struct LiveStatus {
   /// passed probation or was rolled back; a download or pre-staging alone does not set it, so
   /// /readyz stays 200 while the old version keeps serving.
   bool upgrade_in_progress = false;
-  std::string upgrade_target;          ///< version being downloaded or switched to
-  int download_percent = -1;           ///< -1 when unknown or idle
-  std::string upgrade_stage = "idle";  ///< the upgrade planner's stage (docs/design.md)
-  std::string last_error;              ///< the last failure visor reported (one line)
-  std::string source;                  ///< "lava", "vega", "cosmos", "none"
-  NetworkView network;                 ///< with --node: chain id, height, scheduled plan
+  std::string upgrade_target;  ///< version being downloaded or switched to
+  int download_percent = -1;   ///< -1 when unknown or idle
+  /// The upgrade planner's stage (docs/design.md).
+  LiveUpgradeStage upgrade_stage = LiveUpgradeStage::idle;
+  std::string last_error;  ///< the last failure visor reported (one line)
+  std::string source;      ///< "lava", "vega", "cosmos", "none"
+  NetworkView network;     ///< with --node: chain id, height, scheduled plan
   /// The version the scheduled plan maps to (plan name, add-upgrade --plan, a staged download),
   /// and whether it is in the store.
   std::string plan_version;

@@ -90,8 +90,9 @@ class BinaryStore {
   std::vector<std::string> current_binary_names() const;
   /// Replaces the binary of a version that is already in the store and is not current (for
   /// `add-upgrade --force`): the new copy is prepared in tmp/ and swapped in with one atomic
-  /// rename, so upgrades/<version> holds the old or the new binary, never a mix. Records the
-  /// SHA-256 of the new copy (written by the next save()).
+  /// rename, so upgrades/<version> holds the old or the new binary, never a mix. The swap and
+  /// the SHA-256 of the new copy written to state.json happen under one StateLock, so that a
+  /// running visor sees both or neither.
   Status replace_copy(const std::string& version, const std::string& file);
   /// Moves `prepared_dir` (in tmp/, holding a verified binary for each of names()) to
   /// upgrades/<version>.
@@ -115,10 +116,12 @@ class BinaryStore {
   std::string recorded_hash(const std::string& version) const;
   /// Records what upgrades/<version>/<name> must hash to (written by the next save()).
   void record_hash(const std::string& version, const std::string& sha256);
-  /// Compares `hashed` (hash_binary(version), computed just now) with the recorded SHA-256.
-  /// With none recorded in memory, the one in state.json on disk is used (`add-upgrade` writes
-  /// it while visor runs); with none at all, `hashed` is recorded and saved: trust on first use
-  /// (a store from before hashes were recorded). A mismatch or a read error is the failure.
+  /// Compares `hashed` (hash_binary(version), computed just now) with the recorded SHA-256,
+  /// after taking over what state.json says now (refresh(), under the StateLock): a hash that
+  /// `add-upgrade` recorded or replaced (--force) while visor runs counts; a binary changed
+  /// without state.json saying so does not match. With no hash at all, `hashed` is recorded and
+  /// saved: trust on first use (a store from before hashes were recorded). A mismatch or a read
+  /// error is the failure.
   Status check_hash(const std::string& version, const Result<std::string>& hashed);
   /// hash_binary() then check_hash(), blocking: for start-up and the CLI.
   Status verify(const std::string& version);
@@ -146,13 +149,14 @@ class BinaryStore {
   /// Marks `version` failed with `reason` without moving `current`; saved.
   Status mark_failed(const std::string& version, const std::string& reason);
   /// The version a Cosmos plan maps to. Mappings `visor add-upgrade --plan` wrote to state.json
-  /// while visor runs are merged in by refresh_plans().
+  /// while visor runs are merged in by refresh().
   std::optional<std::string> plan_version(const std::string& plan) const;
   /// Maps `plan` to `version`; saved.
   Status map_plan(const std::string& plan, const std::string& version);
-  /// Takes over the plan mappings of state.json (another process may have added some) when it
-  /// changed since it was last read.
-  void refresh_plans();
+  /// Takes over what other processes (`visor add-upgrade`) wrote to state.json since this store
+  /// last read or wrote it (merge_states: plan mappings, height switches, hashes, ...), when it
+  /// changed since (its inode, size and times): not read again at every call.
+  void refresh();
   /// True when the plan was carried out already.
   bool plan_done(const DonePlan& plan) const;
   /// Remembers the plan as carried out (once); saved.
@@ -173,15 +177,16 @@ class BinaryStore {
   Status set_pending(std::optional<PendingUpgrade> pending);
 
   const StoreState& state() const { return state_; }
-  /// Refreshes the derived `staged` list and writes state.json atomically.
+  /// Writes state.json atomically under the StateLock: what other processes wrote since this
+  /// store last read it is merged in first (merge_states), so nobody's changes are lost; the
+  /// derived `staged` list is refreshed. Fails when the lock cannot be had.
   Status save();
 
  private:
-  /// What another process (`visor add-upgrade`) wrote to state.json while visor runs: height
-  /// switches and recorded hashes memory does not have are added, plan mappings taken over.
-  /// The file is read again only when it changed since the last read (its inode, size and
-  /// times), not at every poll.
+  /// refresh(): merges state.json into memory when it changed since the last read or write.
   void merge_from_disk();
+  /// save() with the StateLock held.
+  Status write_merged();
 
   /// What identifies one version of state.json on disk (every write is a new file, renamed in).
   struct DiskStamp {
@@ -201,11 +206,15 @@ class BinaryStore {
     }
   };
 
+  /// The stamp of state.json now; nullopt when it is missing.
+  std::optional<DiskStamp> disk_stamp() const;
+
   std::string home_;
   std::string name_;
   std::vector<std::string> names_;
   StoreState state_;
-  std::optional<DiskStamp> disk_stamp_;  ///< of the state.json merge_from_disk() last read
+  StoreState base_;                      ///< state.json as this store last read or wrote it
+  std::optional<DiskStamp> disk_stamp_;  ///< of that state.json
 };
 
 }  // namespace visor

@@ -39,6 +39,11 @@ struct PendingUpgrade {
   PendingStage stage = PendingStage::downloading;
   std::string url;     ///< explicit artifact URL (Cosmos binaries), for a resume
   std::string sha256;  ///< explicit SHA-256 that came with that URL
+  bool operator==(const PendingUpgrade& other) const {
+    return version == other.version && from_version == other.from_version &&
+           height == other.height && plan == other.plan && stage == other.stage &&
+           url == other.url && sha256 == other.sha256;
+  }
 };
 
 struct StoreState {
@@ -61,6 +66,14 @@ struct StoreState {
 Result<StoreState> parse_state(const std::string& text);
 /// Renders state.json text (stable key order, indented).
 std::string render_state(const StoreState& state);
+/// What to write when this process changed `base` (state.json as it last read or wrote it) into
+/// `mine` while other processes made state.json `disk`: field by field, and key by key in the
+/// maps (failed, plans, sha256, height_switches) and in done_plans, what this process changed
+/// since `base` (added, altered or removed) is kept, and everything else is taken from `disk`,
+/// removals included. So each writer's changes survive the other's: `visor add-upgrade` keeps
+/// the daemon's current/previous/pending, and the daemon keeps the plans, height switches and
+/// hashes add-upgrade wrote, and does not bring back a switch it already carried out.
+StoreState merge_states(const StoreState& base, const StoreState& mine, const StoreState& disk);
 /// Loads `path`; a missing file is an empty state.
 Result<StoreState> load_state(const std::string& path);
 /// Saves atomically (temp, fsync, rename, fsync directory).

@@ -18,6 +18,8 @@ namespace visor {
 /// error sets the version aside first (BinaryStore::quarantine: fetched again, never marked
 /// failed, since the version is not to blame for what happened to its file); the failure then
 /// says so in one line ("not switching to VERSION: CAUSE; it is set aside and fetched again").
+/// When the record itself changed while the binary was hashed (`visor add-upgrade --force`
+/// replaced both), the binary is hashed again instead.
 void check_staged_in_background(Worker& worker, BinaryStore& store, const std::string& version,
                                 std::function<void(const Status&)> done);
 

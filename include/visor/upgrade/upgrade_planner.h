@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "visor/common/clock.h"
+#include "visor/common/live_status.h"
 #include "visor/config/options.h"
 #include "visor/process/backoff.h"
 #include "visor/sources/source.h"
@@ -201,7 +202,9 @@ class UpgradePlanner {
   std::vector<DonePlan> done_;
 };
 
-/// Lower-case name of a stage, as in docs/design.md ("idle", "halted_waiting" ...).
-const char* to_string(UpgradeStage stage);
+/// The stage as operations see it (LiveStatus::upgrade_stage, named at the edges by
+/// to_string(LiveUpgradeStage), "idle", "halted_waiting" ... as in docs/design.md): the one place
+/// a planner stage becomes one, by a switch without default so that a new stage fails the build.
+LiveUpgradeStage live_stage(UpgradeStage stage);
 
 }  // namespace visor
