@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -40,18 +41,27 @@ namespace {
 
 const char* g_signal_log = nullptr;
 const char* g_event_log = nullptr;
-std::string g_label = "child";
+const char* g_label = "child";
 int g_exit_on_term = -1;
 int g_term_delay_ms = 0;
 
-void append_line(const char* path, const std::string& line) {
+// Appends `parts` and a newline to `path` with one write(2). No allocation: it runs inside the
+// signal handler too (only async-signal-safe calls there).
+void append_parts(const char* path, std::initializer_list<const char*> parts) {
+  char line[512];
+  std::size_t length = 0;
+  for (const char* part : parts) {
+    for (; *part && length + 1 < sizeof line; ++part) line[length++] = *part;
+  }
+  line[length++] = '\n';
   const int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd < 0) return;
-  const std::string text = line + "\n";
-  ssize_t ignored = write(fd, text.data(), text.size());
+  ssize_t ignored = write(fd, line, length);
   (void)ignored;
   close(fd);
 }
+
+void append_line(const char* path, const std::string& line) { append_parts(path, {line.c_str()}); }
 
 long long monotonic_ms() {
   timespec now{};
@@ -60,8 +70,16 @@ long long monotonic_ms() {
 }
 
 void log_event(const char* what) {
-  if (g_event_log)
-    append_line(g_event_log, g_label + " " + what + " " + std::to_string(monotonic_ms()));
+  if (!g_event_log) return;
+  char digits[24];  // the milliseconds, written out by hand (no allocation, signal-safe)
+  std::size_t at = sizeof digits;
+  digits[--at] = '\0';
+  long long ms = monotonic_ms();
+  do {
+    digits[--at] = static_cast<char>('0' + ms % 10);
+    ms /= 10;
+  } while (ms > 0 && at > 0);
+  append_parts(g_event_log, {g_label, " ", what, " ", digits + at});
 }
 
 const char* name_of(int signal_number) {
@@ -84,7 +102,7 @@ const char* name_of(int signal_number) {
 }
 
 void on_signal(int signal_number) {
-  if (g_signal_log) append_line(g_signal_log, name_of(signal_number));
+  if (g_signal_log) append_parts(g_signal_log, {name_of(signal_number)});
   if (signal_number == SIGTERM || signal_number == SIGINT) {
     log_event("term");
     if (g_term_delay_ms > 0) usleep(static_cast<useconds_t>(g_term_delay_ms) * 1000);
@@ -202,7 +220,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--kill-self" && has_value) {
       kill_self = std::atoi(args[++i].c_str());
     } else if (arg == "--label" && has_value) {
-      g_label = args[++i];
+      g_label = args[++i].c_str();  // `args` lives as long as main
     } else if (arg == "--event-log" && has_value) {
       g_event_log = args[++i].c_str();
     } else if (arg == "--term-delay" && has_value) {
