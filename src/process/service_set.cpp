@@ -129,8 +129,9 @@ void ServiceSet::to_child_into(std::size_t child, const LifecycleEvent& event, A
   after_child_event(child, out);
 }
 
-void ServiceSet::absorb(std::size_t child, std::vector<LifecycleAction> decided, Actions& out) {
-  for (auto& action : decided) {
+void ServiceSet::absorb(std::size_t child, const std::vector<LifecycleAction>& decided,
+                        Actions& out) {
+  for (const auto& action : decided) {
     switch (action.kind) {
       case Do::spawn:
         out.push_back({action, child,
@@ -507,6 +508,7 @@ std::vector<std::string> fill_upgrade_args(const std::vector<std::string>& words
     return text;
   };
   std::vector<std::string> filled;
+  filled.reserve(words.size());
   for (const auto& word : words) {
     filled.push_back(fill(fill(word, "{version}", version), "{height}", height));
   }

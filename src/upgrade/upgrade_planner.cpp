@@ -65,7 +65,7 @@ UpgradePolicy UpgradePolicy::from(const Options& options) {
 }
 
 UpgradePlanner::UpgradePlanner(UpgradePolicy policy, const UpgradeFacts& facts, const Clock& clock)
-    : policy_(std::move(policy)),
+    : policy_(policy),
       facts_(facts),
       clock_(clock),
       backoff_(policy.retry_initial, policy.retry_max) {}

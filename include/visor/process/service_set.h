@@ -124,9 +124,9 @@ class ServiceSet {
   using Actions = std::vector<SetAction>;
 
   void to_child_into(std::size_t child, const LifecycleEvent& event, Actions& out);
-  void absorb(std::size_t child, std::vector<LifecycleAction> decided, Actions& out);
-  void on_report(std::size_t child, const LifecycleAction& report, Actions& out);
-  void on_child_end(std::size_t child, const LifecycleAction& exit, Actions& out);
+  void absorb(std::size_t child, const std::vector<LifecycleAction>& decided, Actions& out);
+  void on_report(std::size_t child, const LifecycleAction& action, Actions& out);
+  void on_child_end(std::size_t child, const LifecycleAction& action, Actions& out);
   void after_child_event(std::size_t child, Actions& out);
   void begin_start(LifecycleEvent event, SpawnReason reason, Actions& out);
   void advance_start(Actions& out);
