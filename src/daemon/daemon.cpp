@@ -186,12 +186,7 @@ class Daemon {
     for (std::size_t index = 0; index < children.size(); ++index) {
       const std::string name = binary_name(children[index]);
       ChildLaunch launch;
-      if (binary_.from_store) {
-        launch.spawn.path = store_.current_binary(name);
-      } else {
-        const auto found = binary_.found.find(name);
-        launch.spawn.path = found != binary_.found.end() ? found->second : binary_.path;
-      }
+      launch.spawn.path = binary_path(name);
       launch.spawn.argv = children[index].command;
       launch.spawn.environment = environment;
       launch.upgrade_args = upgrade_args_for(options_, index);
@@ -212,8 +207,7 @@ class Daemon {
     const auto datanode = vega_datanode_index(options_);
     if (!datanode) return {};
     const ChildSpec& spec = options_.children[*datanode];
-    const std::string vega = binary_.from_store ? store_.current_binary(binary_name(spec))
-                                                : supervisor_path(binary_name(spec));
+    const std::string vega = binary_path(binary_name(spec));
     const CoreRestart restart = core_restart_from(
         latest_history_segment(history_segment_command(vega, spec), Duration(10000)));
     if (restart.extra_args.empty()) {
@@ -224,7 +218,10 @@ class Daemon {
     return restart.extra_args;
   }
 
-  std::string supervisor_path(const std::string& name) const {
+  // The file that runs binary `name` of the set: its copy in `current`, or where preflight found
+  // it when the store holds no version.
+  std::string binary_path(const std::string& name) const {
+    if (binary_.from_store) return store_.current_binary(name);
     const auto found = binary_.found.find(name);
     return found != binary_.found.end() ? found->second : binary_.path;
   }
