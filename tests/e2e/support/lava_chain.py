@@ -5,7 +5,8 @@
 
 Answers GET /lavanet/lava/protocol/params with the current content of FILE (so a test
 changes the chain's versions by rewriting FILE), and 404 otherwise. A FILE whose first line
-is "STATUS <code>" answers that status with the rest as body; "STALL" never answers.
+is "STATUS <code>" answers that status with the rest as body; "STALL" never answers (and
+--log records {"stalled": true} when a request starts to hang).
 Prints "PORT <n>" as its first line on stdout once it listens on 127.0.0.1.
 """
 import argparse
@@ -38,6 +39,9 @@ def main():
                 body = source.read()
             status = 200
             if body.startswith(b"STALL"):
+                if args.log:
+                    with open(args.log, "a") as log:
+                        log.write(json.dumps({"stalled": True}) + "\n")
                 time.sleep(3600)
                 return
             if body.startswith(b"STATUS "):
