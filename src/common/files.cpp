@@ -122,6 +122,21 @@ Status replace_file(const std::string& path, const std::string& content, int mod
   return write_and_rename(path, content, mode, false);
 }
 
+Status make_real_directory(const std::string& path, int mode) {
+  if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0) return {};
+  const int error = errno;
+  if (error != EEXIST) return Status::failure("creating " + path + ": " + errno_text(error));
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) {
+    return Status::failure("checking " + path + ": " + errno_text(errno));
+  }
+  if (S_ISLNK(info.st_mode)) {
+    return Status::failure(path + " is a symlink; visor only writes into real folders there");
+  }
+  if (!S_ISDIR(info.st_mode)) return Status::failure(path + " exists and is not a folder");
+  return {};
+}
+
 Status copy_file_synced(const std::string& from, const std::string& to, int mode) {
   auto opened = open_regular_file(from);
   if (!opened) return Status::failure(opened.error());

@@ -49,11 +49,27 @@ std::string BinaryStore::binary_path(const std::string& version, const std::stri
   return version_dir(version) + "/" + name;
 }
 
+Result<std::string> BinaryStore::fresh_work_dir(const std::string& name) const {
+  const std::string folder = tmp_dir() + "/" + name + "-" + std::to_string(::getpid());
+  std::error_code error;
+  fs::remove_all(folder, error);
+  Status made = make_real_directory(folder);
+  if (!made) return Result<std::string>::failure(made.error());
+  return folder;
+}
+
 Status BinaryStore::open() {
+  // The home itself may be a link (operators move homes to a bigger disk that way); the
+  // folders visor writes into inside it are real ones, so that a planted link cannot send a
+  // download, an unpacked archive or a staged version elsewhere.
+  std::error_code home_error;
+  fs::create_directories(home_, home_error);
+  if (home_error) return Status::failure("creating " + home_ + ": " + home_error.message());
   for (const auto& directory : {home_, home_ + "/upgrades", tmp_dir()}) {
-    std::error_code error;
-    fs::create_directories(directory, error);
-    if (error) return Status::failure("creating " + directory + ": " + error.message());
+    if (directory != home_) {
+      Status made = make_real_directory(directory);
+      if (!made) return made;
+    }
     if (::access(directory.c_str(), W_OK) != 0) {
       return Status::failure("home folder " + directory + " is not writable: " + errno_text(errno));
     }
@@ -176,10 +192,9 @@ Status BinaryStore::install_copies(const std::string& version,
                            version_dir(version) + "); the store never overwrites");
   }
   if (error) return Status::failure("checking " + version_dir(version) + ": " + error.message());
-  const std::string prepared = tmp_dir() + "/import-" + version + "-" + std::to_string(::getpid());
-  fs::remove_all(prepared, error);
-  fs::create_directories(prepared, error);
-  if (error) return Status::failure("creating " + prepared + ": " + error.message());
+  auto work = fresh_work_dir("import-" + version);
+  if (!work) return Status::failure(work.error());
+  const std::string prepared = work.value();
   for (const auto& name : names_) {
     Status copied = copy_file_synced(files.at(name), prepared + "/" + name, 0755);
     if (!copied) {
@@ -212,10 +227,14 @@ Result<std::vector<std::string>> BinaryStore::add_partial(const std::string& ver
                             version_dir(version) + "); the store never overwrites");
   }
   const std::string folder = partial_dir(version);
-  fs::create_directories(folder, error);
-  if (error) return Missing::failure("creating " + folder + ": " + error.message());
-  // Copied beside, then renamed: a binary in the folder is always a complete copy.
+  for (const auto& directory : {home_ + "/partial", folder}) {
+    Status made = make_real_directory(directory);
+    if (!made) return Missing::failure(made.error());
+  }
+  // Copied beside, then renamed: a binary in the folder is always a complete copy. A copy left
+  // by an add that was interrupted is removed first (unlink never follows a link).
   const std::string copy = folder + "/." + name + ".copy";
+  ::unlink(copy.c_str());
   Status copied = copy_file_synced(file, copy, 0755);
   if (!copied) return Missing::failure(copied.error());
   if (::rename(copy.c_str(), (folder + "/" + name).c_str()) != 0) {
@@ -262,11 +281,10 @@ Status BinaryStore::replace_copy(const std::string& version, const std::string& 
     return Status::failure("version " + version + " is current; the running version is never " +
                            "replaced (stage the new binary under another version)");
   }
-  const std::string prepared = tmp_dir() + "/replace-" + version + "-" + std::to_string(::getpid());
+  auto work = fresh_work_dir("replace-" + version);
+  if (!work) return Status::failure(work.error());
+  const std::string prepared = work.value();
   std::error_code error;
-  fs::remove_all(prepared, error);
-  fs::create_directories(prepared, error);
-  if (error) return Status::failure("creating " + prepared + ": " + error.message());
   Status copied = copy_file_synced(file, prepared + "/" + name_, 0755);
   if (copied) copied = fsync_directory(prepared);
   if (!copied) {

@@ -111,12 +111,10 @@ Result<StageResult> stage_version(const StageRequest& request, const Options& op
   for (const char c : label)
     safe_label.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c
                                                                                              : '_');
-  const std::string prepared =
-      store.tmp_dir() + "/stage-" + safe_label + "-" + std::to_string(::getpid());
+  auto work = store.fresh_work_dir("stage-" + safe_label);
+  if (!work) return Result<StageResult>::failure(work.error());
+  const std::string prepared = work.value();
   std::error_code error;
-  fs::remove_all(prepared, error);
-  fs::create_directories(prepared, error);
-  if (error) return Result<StageResult>::failure("creating " + prepared + ": " + error.message());
   auto cleanup = [&] {
     std::error_code ignored;
     fs::remove_all(prepared, ignored);

@@ -102,6 +102,68 @@ TEST_F(BinaryStoreTest, ACurrentLinkToAnIncompleteFolderIsNoVersion) {
   EXPECT_FALSE(store.current_version().has_value());
 }
 
+TEST_F(BinaryStoreTest, AVersionOfSeveralBinariesAppearsOnlyOnceEveryOneWasAdded) {
+  BinaryStore store(root_ + "/home", std::vector<std::string>{"vega", "data-node"});
+  ASSERT_TRUE(store.open().ok());
+  auto first = store.add_partial("0.80.0", "vega", make_binary("vega"));
+  ASSERT_TRUE(first.ok()) << first.error();
+  EXPECT_EQ(first.value(), std::vector<std::string>{"data-node"});
+  EXPECT_FALSE(store.has_version("0.80.0"));
+  auto second = store.add_partial("0.80.0", "data-node", make_binary("data-node"));
+  ASSERT_TRUE(second.ok()) << second.error();
+  EXPECT_TRUE(second.value().empty());
+  EXPECT_TRUE(store.has_version("0.80.0"));
+  EXPECT_TRUE(fs::is_regular_file(root_ + "/home/upgrades/0.80.0/vega"));
+  EXPECT_TRUE(fs::is_regular_file(root_ + "/home/upgrades/0.80.0/data-node"));
+}
+
+TEST_F(BinaryStoreTest, APlantedLinkForThePartialFolderIsRefusedAndNothingIsWrittenThroughIt) {
+  BinaryStore store(root_ + "/home", std::vector<std::string>{"vega", "data-node"});
+  ASSERT_TRUE(store.open().ok());
+  fs::create_directories(root_ + "/elsewhere");
+  fs::create_directory_symlink(root_ + "/elsewhere", root_ + "/home/partial");
+  auto added = store.add_partial("0.80.0", "vega", make_binary("vega"));
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.error().find("symlink"), std::string::npos) << added.error();
+  EXPECT_TRUE(fs::is_empty(root_ + "/elsewhere"));
+
+  fs::remove(root_ + "/home/partial");
+  fs::create_directories(root_ + "/home/partial");
+  fs::create_directory_symlink(root_ + "/elsewhere", root_ + "/home/partial/0.80.0");
+  added = store.add_partial("0.80.0", "vega", make_binary("vega"));
+  ASSERT_FALSE(added.ok());
+  EXPECT_TRUE(fs::is_empty(root_ + "/elsewhere"));
+}
+
+TEST_F(BinaryStoreTest, ACopyLeftByAnInterruptedAddIsReplacedNotInTheWay) {
+  BinaryStore store(root_ + "/home", std::vector<std::string>{"vega", "data-node"});
+  ASSERT_TRUE(store.open().ok());
+  fs::create_directories(root_ + "/home/partial/0.80.0");
+  std::ofstream(root_ + "/home/partial/0.80.0/.vega.copy") << "half a bin";
+  auto added = store.add_partial("0.80.0", "vega", make_binary("vega"));
+  ASSERT_TRUE(added.ok()) << added.error();
+  EXPECT_EQ(added.value(), std::vector<std::string>{"data-node"});
+  EXPECT_FALSE(fs::exists(root_ + "/home/partial/0.80.0/.vega.copy"));
+}
+
+TEST_F(BinaryStoreTest, AHomeWhoseTmpOrUpgradesIsALinkIsRefusedAtOpen) {
+  fs::create_directories(root_ + "/elsewhere");
+  for (const std::string folder : {"tmp", "upgrades"}) {
+    fs::remove_all(root_ + "/home");
+    fs::create_directories(root_ + "/home");
+    fs::create_directory_symlink(root_ + "/elsewhere", root_ + "/home/" + folder);
+    BinaryStore store(root_ + "/home", "lavap");
+    const Status opened = store.open();
+    ASSERT_FALSE(opened.ok()) << folder;
+    EXPECT_NE(opened.error().find(folder), std::string::npos) << opened.error();
+  }
+  // The home itself may be a link (a home moved to a bigger disk).
+  fs::remove_all(root_ + "/home");
+  fs::create_directory_symlink(root_ + "/elsewhere", root_ + "/home");
+  BinaryStore linked(root_ + "/home", "lavap");
+  EXPECT_TRUE(linked.open().ok());
+}
+
 TEST(VersionProbe, ReadsTheFirstVersionOfTheOutput) {
   auto version = probe_version(VISOR_TEST_CHILD, {"version", "--version", "v0.79.0"});
   ASSERT_TRUE(version.ok()) << version.error();

@@ -22,6 +22,11 @@ Status replace_file(const std::string& path, const std::string& content, int mod
 /// fsync() of a directory, so that a rename or a new entry in it survives a power loss.
 Status fsync_directory(const std::string& directory);
 
+/// Creates the directory `path` (its parent must exist) or accepts it when it is already a
+/// real directory; a symlink, a file or anything else in its place is refused, so that nothing
+/// visor writes into it can be sent elsewhere by a link planted in the home.
+Status make_real_directory(const std::string& path, int mode = 0755);
+
 /// Copies `from` to `to` (which must not exist), fsyncs it and sets `mode`.
 Status copy_file_synced(const std::string& from, const std::string& to, int mode);
 

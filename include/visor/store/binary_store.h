@@ -46,6 +46,9 @@ class BinaryStore {
   /// <home>/current/<name>: what a child running `name` runs.
   std::string current_binary(const std::string& name) const { return current_link() + "/" + name; }
   std::string tmp_dir() const { return home_ + "/tmp"; }
+  /// A new, empty, real folder tmp/<name>-<pid> for preparing a version (whatever an earlier
+  /// run left under that name is removed first); the caller removes it when done.
+  Result<std::string> fresh_work_dir(const std::string& name) const;
   std::string state_path() const { return home_ + "/state.json"; }
 
   /// Creates <home>, upgrades/ and tmp/ when missing, and loads state.json.
