@@ -21,12 +21,27 @@ LifecyclePolicy LifecyclePolicy::from(const Options& options) {
   return policy;
 }
 
-Lifecycle::Lifecycle(LifecyclePolicy policy, const Clock& clock, std::function<double()> random01)
+RestartRecord::RestartRecord(const LifecyclePolicy& policy)
     : policy_(policy),
-      clock_(clock),
-      random01_(std::move(random01)),
       backoff_(policy.backoff_initial, policy.backoff_max),
       limiter_(policy.max_restarts, policy.restart_window) {}
+
+RestartRecord::Verdict RestartRecord::record(const ExitStatus& status, TimePoint now,
+                                             double random01) {
+  const bool clean = status.exited() && status.code() == 0;
+  if (policy_.restart == RestartPolicy::never ||
+      (policy_.restart == RestartPolicy::on_failure && clean)) {
+    return Verdict::not_restarted;
+  }
+  if (limiter_.record_and_exceeded(now)) return Verdict::give_up;
+  ++consecutive_failures_;
+  ++restarts_;
+  delay_ = Backoff::jittered(backoff_.nominal(consecutive_failures_), random01);
+  return Verdict::restart;
+}
+
+Lifecycle::Lifecycle(LifecyclePolicy policy, const Clock& clock, std::function<double()> random01)
+    : policy_(policy), clock_(clock), random01_(std::move(random01)), record_(policy_) {}
 
 std::vector<LifecycleAction> Lifecycle::start_child(bool upgrade_start) {
   state_ = LifecycleState::starting;
@@ -46,28 +61,28 @@ std::vector<LifecycleAction> Lifecycle::begin_stop(LifecycleState next, int sign
 std::vector<LifecycleAction> Lifecycle::on_child_gone(const ExitStatus& status) {
   last_status_ = status;
   deadline_.reset();
-  const bool clean = status.exited() && status.code() == 0;
-  if (policy_.restart == RestartPolicy::never ||
-      (policy_.restart == RestartPolicy::on_failure && clean)) {
-    state_ = LifecycleState::exited;
-    return {{Do::exit, status.shell_code(), false,
-             "child ended with " + status.describe() + " and --restart is " +
-                 to_string(policy_.restart)}};
+  switch (record_.record(status, clock_.now(), random01_())) {
+    case RestartRecord::Verdict::not_restarted:
+      state_ = LifecycleState::exited;
+      return {{Do::exit, status.shell_code(), false,
+               "child ended with " + status.describe() + " and --restart is " +
+                   to_string(policy_.restart)}};
+    case RestartRecord::Verdict::give_up: {
+      state_ = LifecycleState::exited;
+      LifecycleAction give_up{Do::exit, 1, false,
+                              "giving up: the child ended " +
+                                  std::to_string(record_.crashes_in_window()) + " times within " +
+                                  std::to_string(policy_.restart_window.count() / 1000) +
+                                  "s (--max-restarts " + std::to_string(policy_.max_restarts) +
+                                  "); last: " + status.describe()};
+      give_up.gave_up = true;
+      return {give_up};
+    }
+    case RestartRecord::Verdict::restart:
+      state_ = LifecycleState::backoff;
+      deadline_ = clock_.now() + record_.delay();
+      return {};
   }
-  if (limiter_.record_and_exceeded(clock_.now())) {
-    state_ = LifecycleState::exited;
-    LifecycleAction give_up{
-        Do::exit, 1, false,
-        "giving up: the child ended " + std::to_string(limiter_.count()) + " times within " +
-            std::to_string(policy_.restart_window.count() / 1000) + "s (--max-restarts " +
-            std::to_string(policy_.max_restarts) + "); last: " + status.describe()};
-    give_up.gave_up = true;
-    return {give_up};
-  }
-  ++consecutive_failures_;
-  last_delay_ = Backoff::jittered(backoff_.nominal(consecutive_failures_), random01_());
-  state_ = LifecycleState::backoff;
-  deadline_ = clock_.now() + last_delay_;
   return {};
 }
 
@@ -107,7 +122,6 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
             return {
                 report(SwitchOutcome::rolled_back, "could not start: " + event.status.describe())};
           }
-          ++restarts_;
           return on_child_gone(event.status);
         case Kind::stop_requested:  // nothing runs yet
           state_ = S::exited;
@@ -130,12 +144,10 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
             last_status_ = event.status;
             return hold();
           }
-          auto actions = on_child_gone(event.status);
-          if (state_ == S::backoff) ++restarts_;
-          return actions;
+          return on_child_gone(event.status);
         }
         case Kind::deadline:  // ran long enough: the next crash starts the backoff afresh
-          consecutive_failures_ = 0;
+          record_.healthy();
           deadline_.reset();
           return {};
         case Kind::stop_requested:
@@ -261,7 +273,7 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
           }
           state_ = S::running;
           deadline_.reset();
-          consecutive_failures_ = 0;
+          record_.healthy();
           return {report(SwitchOutcome::passed)};
         case Kind::ready_seen:
           ready_seen_ = true;

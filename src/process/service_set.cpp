@@ -26,25 +26,6 @@ SetPolicy SetPolicy::from(const Options& options) {
   return policy;
 }
 
-RestartRecord::RestartRecord(const LifecyclePolicy& policy)
-    : policy_(policy),
-      backoff_(policy.backoff_initial, policy.backoff_max),
-      limiter_(policy.max_restarts, policy.restart_window) {}
-
-RestartRecord::Verdict RestartRecord::record(const ExitStatus& status, TimePoint now,
-                                             double random01) {
-  const bool clean = status.exited() && status.code() == 0;
-  if (policy_.restart == RestartPolicy::never ||
-      (policy_.restart == RestartPolicy::on_failure && clean)) {
-    return Verdict::not_restarted;
-  }
-  if (limiter_.record_and_exceeded(now)) return Verdict::give_up;
-  ++consecutive_failures_;
-  ++restarts_;
-  delay_ = Backoff::jittered(backoff_.nominal(consecutive_failures_), random01);
-  return Verdict::restart;
-}
-
 ServiceSet::ServiceSet(SetPolicy policy, const Clock& clock, std::function<double()> random01)
     : policy_(std::move(policy)),
       clock_(clock),

@@ -93,6 +93,31 @@ struct LifecyclePolicy {
   static LifecyclePolicy from(const Options& options);
 };
 
+/// What an unplanned exit leads to under the restart policy, the backoff and the restart budget:
+/// each child's Lifecycle keeps one, and a `together` set keeps one for the set as a whole.
+class RestartRecord {
+ public:
+  explicit RestartRecord(const LifecyclePolicy& policy);
+
+  enum class Verdict { not_restarted, give_up, restart };
+  /// Records an unplanned exit at `now`; `random01` chooses the jitter.
+  Verdict record(const ExitStatus& status, TimePoint now, double random01);
+  /// Ran healthy: the next crash starts the backoff afresh.
+  void healthy() { consecutive_failures_ = 0; }
+  Duration delay() const { return delay_; }
+  int restarts() const { return restarts_; }
+  int crashes_in_window() const { return limiter_.count(); }
+  int consecutive_failures() const { return consecutive_failures_; }
+
+ private:
+  LifecyclePolicy policy_;
+  Backoff backoff_;
+  RestartLimiter limiter_;
+  int consecutive_failures_ = 0;
+  int restarts_ = 0;
+  Duration delay_{0};
+};
+
 class Lifecycle {
  public:
   /// `random01` yields uniform numbers in [0, 1) for the jitter; `clock` is the time source.
@@ -105,11 +130,11 @@ class Lifecycle {
   /// When the Supervisor must report a `deadline` event; nullopt when none is armed.
   std::optional<TimePoint> deadline() const { return deadline_; }
   /// Consecutive crashes since the child last ran healthy.
-  int consecutive_failures() const { return consecutive_failures_; }
+  int consecutive_failures() const { return record_.consecutive_failures(); }
   /// Restarts after a crash since start.
-  int restarts() const { return restarts_; }
+  int restarts() const { return record_.restarts(); }
   /// The delay chosen for the pending restart (valid in backoff).
-  Duration last_delay() const { return last_delay_; }
+  Duration last_delay() const { return record_.delay(); }
   /// How the child last ended.
   const ExitStatus& last_status() const { return last_status_; }
   /// True while a new version on probation has yet to print --ready-pattern: the only time the
@@ -127,16 +152,12 @@ class Lifecycle {
   LifecyclePolicy policy_;
   const Clock& clock_;
   std::function<double()> random01_;
-  Backoff backoff_;
-  RestartLimiter limiter_;
+  RestartRecord record_;
   LifecycleState state_ = LifecycleState::starting;
   std::optional<TimePoint> deadline_;
   bool probation_next_ = false;  ///< the child being started is a new version
   bool ready_seen_ = false;
   TimePoint started_at_{};
-  int consecutive_failures_ = 0;
-  int restarts_ = 0;
-  Duration last_delay_{0};
   ExitStatus last_status_{};
   std::string rollback_reason_;  ///< why the child being stopped in rolling_back failed
 };

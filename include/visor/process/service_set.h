@@ -60,30 +60,6 @@ struct SetPolicy {
   static SetPolicy from(const Options& options);
 };
 
-/// The restart record of a `together` set: what an unplanned exit leads to under the restart
-/// policy, the backoff and the restart budget, for the set as a whole.
-class RestartRecord {
- public:
-  explicit RestartRecord(const LifecyclePolicy& policy);
-
-  enum class Verdict { not_restarted, give_up, restart };
-  /// Records an unplanned exit at `now`; `random01` chooses the jitter.
-  Verdict record(const ExitStatus& status, TimePoint now, double random01);
-  /// Ran healthy: the next crash starts the backoff afresh.
-  void healthy() { consecutive_failures_ = 0; }
-  Duration delay() const { return delay_; }
-  int restarts() const { return restarts_; }
-  int crashes_in_window() const { return limiter_.count(); }
-
- private:
-  LifecyclePolicy policy_;
-  Backoff backoff_;
-  RestartLimiter limiter_;
-  int consecutive_failures_ = 0;
-  int restarts_ = 0;
-  Duration delay_{0};
-};
-
 class ServiceSet {
  public:
   /// `random01` yields uniform numbers in [0, 1) for the jitter; `clock` is the time source.
