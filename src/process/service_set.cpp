@@ -137,8 +137,8 @@ void ServiceSet::absorb(std::size_t child, const std::vector<LifecycleAction>& d
 void ServiceSet::on_report(std::size_t child, const LifecycleAction& action, Actions& out) {
   switch (action.outcome) {
     case SwitchOutcome::stopped:
-      if (holding_ && *holding_ == child) {
-        holding_.reset();
+      if (hold_turn_.is_asked(child)) {
+        hold_turn_.asked.reset();
         advance_hold(out);
       } else if (phase_ == Phase::running || phase_ == Phase::probation) {
         begin_hold(Purpose::halt, out);  // it exited on a network halt: hold the others too
@@ -158,14 +158,14 @@ void ServiceSet::on_report(std::size_t child, const LifecycleAction& action, Act
       if (phase_ == Phase::probation) {
         rollback_reason_ = who(child) + action.reason;
         begin_hold(Purpose::roll_back, out);
-      } else if (holding_ && *holding_ == child) {
-        holding_.reset();
+      } else if (hold_turn_.is_asked(child)) {
+        hold_turn_.asked.reset();
         advance_hold(out);
       }
       return;
     case SwitchOutcome::dropped:
-      if (holding_ && *holding_ == child) {
-        holding_.reset();
+      if (hold_turn_.is_asked(child)) {
+        hold_turn_.asked.reset();
         advance_hold(out);
       }
       return;
@@ -177,8 +177,8 @@ void ServiceSet::on_child_end(std::size_t child, const LifecycleAction& action, 
   exit_codes_[child] = action.value;
   if (child == 0) first_reason_ = action.reason;
   if (phase_ == Phase::stopping) {
-    if (stopping_ && *stopping_ == child) {
-      stopping_.reset();
+    if (stop_turn_.is_asked(child)) {
+      stop_turn_.asked.reset();
       advance_stop(out);
     }
     return;
@@ -287,28 +287,37 @@ void ServiceSet::begin_hold(Purpose purpose, Actions& out) {
   start_queue_.clear();
   starting_.reset();
   set_deadline_.reset();
-  hold_queue_.clear();
-  for (std::size_t index = children_.size(); index-- > 0;) hold_queue_.push_back(index);
-  holding_.reset();
+  hold_turn_.last_first(children_.size());
   advance_hold(out);
+}
+
+void ServiceSet::InTurn::last_first(std::size_t count) {
+  clear();
+  for (std::size_t index = count; index-- > 0;) queue.push_back(index);
+}
+
+void ServiceSet::ask_in_turn(InTurn& turn, const LifecycleEvent& request,
+                             bool (*ended)(LifecycleState), Phase phase, Actions& out) {
+  while (!turn.asked && !turn.queue.empty()) {
+    const std::size_t child = turn.queue.front();
+    turn.queue.erase(turn.queue.begin());
+    if (ended(children_[child].state())) continue;
+    turn.asked = child;
+    to_child_into(child, request, out);
+    if (phase_ != phase) return;  // the child's end changed the set's course
+    if (turn.is_asked(child) && ended(children_[child].state())) turn.asked.reset();
+  }
 }
 
 void ServiceSet::advance_hold(Actions& out) {
   if (phase_ != Phase::holding) return;
-  while (!holding_ && !hold_queue_.empty()) {
-    const std::size_t child = hold_queue_.front();
-    hold_queue_.erase(hold_queue_.begin());
-    const auto idle = [this, child] {
-      const LifecycleState state = children_[child].state();
-      return state == LifecycleState::held || state == LifecycleState::exited;
-    };
-    if (idle()) continue;
-    holding_ = child;
-    to_child_into(child, {Kind::hold_requested}, out);
-    if (phase_ != Phase::holding) return;  // the child's end stopped the set
-    if (holding_ == child && idle()) holding_.reset();
-  }
-  if (!holding_ && hold_queue_.empty()) finish_hold(out);
+  ask_in_turn(
+      hold_turn_, {Kind::hold_requested},
+      [](LifecycleState state) {
+        return state == LifecycleState::held || state == LifecycleState::exited;
+      },
+      Phase::holding, out);
+  if (phase_ == Phase::holding && hold_turn_.finished()) finish_hold(out);
 }
 
 void ServiceSet::finish_hold(Actions& out) {
@@ -336,28 +345,17 @@ void ServiceSet::begin_stop(int signal_number, Actions& out) {
   stop_signal_ = signal_number;
   start_queue_.clear();
   starting_.reset();
-  hold_queue_.clear();
-  holding_.reset();
+  hold_turn_.clear();
   set_deadline_.reset();
-  stop_queue_.clear();
-  for (std::size_t index = children_.size(); index-- > 0;) stop_queue_.push_back(index);
-  stopping_.reset();
+  stop_turn_.last_first(children_.size());
   advance_stop(out);
 }
 
 void ServiceSet::advance_stop(Actions& out) {
-  while (!stopping_ && !stop_queue_.empty()) {
-    const std::size_t child = stop_queue_.front();
-    stop_queue_.erase(stop_queue_.begin());
-    if (children_[child].state() == LifecycleState::exited) continue;
-    stopping_ = child;
-    to_child_into(child, {Kind::stop_requested, {}, stop_signal_}, out);
-    if (phase_ == Phase::exited) return;
-    if (stopping_ == child && children_[child].state() == LifecycleState::exited) {
-      stopping_.reset();
-    }
-  }
-  if (stopping_ || !stop_queue_.empty() || phase_ == Phase::exited) return;
+  ask_in_turn(
+      stop_turn_, {Kind::stop_requested, {}, stop_signal_},
+      [](LifecycleState state) { return state == LifecycleState::exited; }, Phase::stopping, out);
+  if (phase_ != Phase::stopping || !stop_turn_.finished()) return;
   if (forced_exit_) {
     exit(forced_exit_->first, forced_exit_->second, out);
     return;
@@ -427,7 +425,7 @@ std::vector<SetAction> ServiceSet::handle(const SetEvent& set_event) {
     case Kind::stop_requested:
       if (phase_ == Phase::stopping) {
         stop_signal_ = event.signal_number;  // a second signal goes to the child being stopped
-        if (stopping_) to_child_into(*stopping_, event, out);
+        if (stop_turn_.asked) to_child_into(*stop_turn_.asked, event, out);
         return out;
       }
       begin_stop(event.signal_number, out);

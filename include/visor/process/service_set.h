@@ -133,12 +133,24 @@ class ServiceSet {
   std::optional<std::size_t> starting_;   ///< the child whose spawn result is awaited
   std::vector<bool> pending_pass_;        ///< probation: children that have not passed yet
 
-  std::vector<std::size_t> hold_queue_;  ///< children still to hold, next first
-  std::optional<std::size_t> holding_;   ///< the child being stopped for the hold
+  /// Children stopped one at a time, last in the list first: for a hold and for visor's stop.
+  struct InTurn {
+    std::vector<std::size_t> queue;    ///< children still to ask, next first
+    std::optional<std::size_t> asked;  ///< the child whose end is awaited
+    void last_first(std::size_t count);
+    void clear() { queue.clear(), asked.reset(); }
+    bool is_asked(std::size_t child) const { return asked && *asked == child; }
+    bool finished() const { return !asked && queue.empty(); }
+  };
+  /// Sends `request` to the children of `turn` one at a time, the next once the one asked
+  /// reached `ended` (or had already); stops early when the set leaves `phase` meanwhile.
+  void ask_in_turn(InTurn& turn, const LifecycleEvent& request, bool (*ended)(LifecycleState),
+                   Phase phase, Actions& out);
+
+  InTurn hold_turn_;  ///< the children stopped for a hold
 
   int stop_signal_ = 15;
-  std::vector<std::size_t> stop_queue_;
-  std::optional<std::size_t> stopping_;
+  InTurn stop_turn_;                            ///< the children stopped for visor's stop
   std::vector<std::optional<int>> exit_codes_;  ///< each child's code when its Lifecycle ended
   std::string first_reason_;                    ///< why child 0 ended
   std::optional<std::pair<int, std::string>> forced_exit_;  ///< giving up: exit 1, and why
