@@ -24,10 +24,11 @@ import argparse
 import base64
 import http.server
 import json
-import socketserver
 import sys
 import time
 import urllib.parse
+
+import local_server
 
 HUGE = 50 * 1024 * 1024
 
@@ -154,17 +155,7 @@ def main():
                 return
             self.reply(body)
 
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-    server = Server(("127.0.0.1", args.port), Handler)
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return local_server.serve(Handler, args.port)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ as its first line on stdout). Every request is appended to --log as "<METHOD> <p
 """
 import argparse
 import http.server
-import os
 import re
-import socketserver
 import sys
 import time
+
+import local_server
 
 
 def main():
@@ -99,26 +99,7 @@ def main():
         do_GET = answer
         do_POST = answer
 
-    if args.socket:
-        class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-            daemon_threads = True
-
-        if os.path.exists(args.socket):
-            os.unlink(args.socket)
-        server = Server(args.socket, Handler)
-        print("SOCKET " + args.socket, flush=True)
-    else:
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        server = Server(("127.0.0.1", args.port), Handler)
-        print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return local_server.serve(Handler, args.port, args.socket)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ Prints "PORT <n>" as its first line on stdout once it listens on 127.0.0.1.
 import argparse
 import http.server
 import json
-import socketserver
 import sys
 import time
+
+import local_server
 
 
 def main():
@@ -53,17 +54,7 @@ def main():
             self.end_headers()
             self.wfile.write(body)
 
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-    server = Server(("127.0.0.1", args.port), Handler)
-    print("PORT %d" % server.server_address[1], flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return local_server.serve(Handler, args.port)
 
 
 if __name__ == "__main__":
