@@ -11,6 +11,7 @@
 #include "visor/common/command_line.h"
 #include "visor/common/files.h"
 #include "visor/common/line_matcher.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/suggest.h"
 #include "visor/config/duration.h"
 
@@ -53,6 +54,23 @@ bool set_words(std::vector<std::string>& target, const std::string& value, std::
     return false;
   }
   target = std::move(words).value();
+  return true;
+}
+
+// Checks a split command line: it has words, and its first names a binary file (the store keeps
+// that binary under its last path component, so a word like "/usr/bin/", "." or ".." names
+// none).
+bool check_command(const std::vector<std::string>& words, std::string& error) {
+  if (words.empty()) {
+    error = "the command line is empty";
+    return false;
+  }
+  const std::string name = std::filesystem::path(words.front()).filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    error = "the first word '" + outside_text(words.front()) +
+            "' names no binary (a program name or the path of a file)";
+    return false;
+  }
   return true;
 }
 
@@ -121,11 +139,9 @@ const std::vector<OptionRule>& rules() {
        [](Options& o, const std::string& v, std::string& e) {
          o.cmd = v;
          if (!set_words(o.command, v, e)) return false;
-         if (o.command.empty()) {
-           e = "the command line is empty";
-           return false;
-         }
-         return true;
+         if (check_command(o.command, e)) return true;
+         o.command.clear();
+         return false;
        }},
       // The children are assembled after the other options (assemble_children): the setter
       // only keeps the flag in the table of names, help and environment variables.
@@ -438,9 +454,11 @@ std::vector<ChildSpec> read_children(const nlohmann::json& list, const std::stri
       }
       bool ok = false;
       std::string text = json_to_text(value, ok);
-      if (!ok || (key != "upgrade-args" && !value.is_string())) {
+      // A command may be a list of words, as the set's "cmd" and "upgrade-args" may.
+      const bool words = key == "upgrade-args" || key == "cmd";
+      if (!ok || !(value.is_string() || (words && value.is_array()))) {
         errors.push_back(at + ": key '" + key + "' must be a string" +
-                         (key == "upgrade-args" ? " or a list of strings" : ""));
+                         (words ? " or a list of strings" : ""));
         continue;
       }
       if (key == "name") {
@@ -636,9 +654,10 @@ void assemble_children(Options& options, const RawValue* child_flags,
   }
   std::set<std::string> names;
   for (auto& child : children) {
-    const std::string label = origin + " '" + child.name + "'";
+    // A name is quoted as outside text: an invalid one may hold anything, of any length.
+    const std::string label = origin + " '" + outside_text(child.name) + "'";
     if (!valid_child_name(child.name)) {
-      errors.push_back(origin + ": invalid child name '" + child.name +
+      errors.push_back(origin + ": invalid child name '" + outside_text(child.name) +
                        "' (lower-case letters, digits and '-', not starting with '-')");
     } else if (!names.insert(child.name).second) {
       errors.push_back(origin + ": child name '" + child.name + "' is used twice");
@@ -646,8 +665,9 @@ void assemble_children(Options& options, const RawValue* child_flags,
     std::string error;
     if (!set_words(child.command, child.cmd, error)) {
       errors.push_back(label + ": command: " + error);
-    } else if (child.command.empty()) {
-      errors.push_back(label + ": the command line is empty");
+    } else if (!check_command(child.command, error)) {
+      child.command.clear();  // never probed nor run
+      errors.push_back(label + ": " + error);
     }
     if (!child.ready_pattern.empty() && !check_ready_pattern(child.ready_pattern, error)) {
       errors.push_back(label + ": ready-pattern: " + error);

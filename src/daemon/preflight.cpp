@@ -90,6 +90,7 @@ Preflight preflight(LoadedConfig loaded) {
     children.push_back(only);
   }
   for (const auto& child : children) {
+    if (child.command.empty()) continue;  // a configuration error already names it
     const std::string name = binary_name(child);
     if (choice.found.count(name) > 0) continue;
     auto executable = resolve_executable(child.command.front());

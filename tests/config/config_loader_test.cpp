@@ -460,6 +460,50 @@ TEST_F(ConfigLoader, EverySetErrorIsReportedAtOnce) {
   EXPECT_GE(loaded.errors.size(), 7U);
 }
 
+TEST_F(ConfigLoader, ACommandWhoseFirstWordNamesNoBinaryIsAnError) {
+  // The store keeps a binary under the last part of the first word: "/", "." and ".." name none.
+  auto loaded = load({{"child", children_flag({"a=/usr/bin/ x", "b=.. x", "c=./. x", "d=lavap"})}});
+  EXPECT_TRUE(has_error(loaded, "'a': the first word '/usr/bin/' names no binary"));
+  EXPECT_TRUE(has_error(loaded, "'b': the first word '..' names no binary"));
+  EXPECT_TRUE(has_error(loaded, "'c': the first word './.' names no binary"));
+  EXPECT_EQ(loaded.errors.size(), 3U);
+  for (const auto& child : loaded.options.children) {
+    EXPECT_EQ(child.command.empty(), child.name != "d") << child.name;
+  }
+  auto single = load({{"cmd", flag("/", "cmd")}});
+  EXPECT_TRUE(has_error(single, "--cmd: the first word '/' names no binary"));
+}
+
+TEST_F(ConfigLoader, AChildWhoseCommandCannotBeSplitHasNoCommandLeft) {
+  auto loaded = load({{"child", children_flag({"a=lavap run", "b=lavap 'open", "c="})}});
+  ASSERT_EQ(loaded.options.children.size(), 3U);
+  EXPECT_FALSE(loaded.options.children[0].command.empty());
+  EXPECT_TRUE(loaded.options.children[1].command.empty());
+  EXPECT_TRUE(loaded.options.children[2].command.empty());
+}
+
+TEST_F(ConfigLoader, AChildsCommandInTheFileMayBeAListOfWords) {
+  write_config(R"({"children": [{"name": "eth", "cmd": ["lavap", "rpcprovider", "my eth.yml"]},
+                                {"name": "bad", "cmd": 5}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto loaded = load({});
+  EXPECT_TRUE(has_error(loaded, "children[1]: key 'cmd' must be a string or a list of strings"));
+  ASSERT_FALSE(loaded.options.children.empty());
+  EXPECT_EQ(loaded.options.children[0].command,
+            (std::vector<std::string>{"lavap", "rpcprovider", "my eth.yml"}));
+}
+
+TEST_F(ConfigLoader, AnInvalidChildNameIsQuotedAsBoundedEscapedText) {
+  const std::string long_name(5000, 'x');
+  auto loaded = load({{"child", children_flag({"a\x1b[31mb=lavap", long_name + "X=lavap"})}});
+  ASSERT_EQ(loaded.errors.size(), 2U);
+  for (const auto& error : loaded.errors) {
+    EXPECT_EQ(error.find('\x1b'), std::string::npos) << error;
+    EXPECT_LT(error.size(), 600U);
+  }
+  EXPECT_TRUE(has_error(loaded, "invalid child name 'a\\x1b[31mb'"));
+}
+
 TEST_F(ConfigLoader, CmdWithChildrenIsAnError) {
   auto loaded = load({{"cmd", flag("lavap", "cmd")}, {"child", children_flag({"a=lavap"})}});
   EXPECT_TRUE(has_error(loaded, "--cmd cannot be combined with --child"));

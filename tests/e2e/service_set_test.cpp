@@ -61,6 +61,32 @@ TEST_F(ServiceSetConfig, EveryErrorOfTheSetIsReportedAtOnceAndNothingStarts) {
   EXPECT_FALSE(std::filesystem::exists(argv_file));
 }
 
+// A child whose command is empty, cannot be split or names no binary, beside a good one: a
+// configuration error (exit 2) for `wrap` and for `check`, all reported at once, never a crash.
+TEST_F(ServiceSetConfig, AChildWithoutACommandBesideAGoodOneIsAConfigurationError) {
+  const std::string argv_file = dir_ / "argv";
+  const std::vector<std::string> children{
+      "--child", "good=" + child() + " --argv-file " + argv_file,
+      "--child", "empty=",
+      "--child", "blank=   ",
+      "--child", "open=" + child() + " 'unterminated",
+      "--child", "dir=/usr/bin/"};
+  Process visor(wrap(children), log());
+  EXPECT_EQ(visor.wait(10s), 2) << visor.output();
+  std::vector<std::string> check{visor_binary(), "check", "--home", dir_ / "home"};
+  check.insert(check.end(), children.begin(), children.end());
+  Process checked(check, dir_ / "check.log");
+  EXPECT_EQ(checked.wait(10s), 2) << checked.output();
+  for (const std::string& output : {visor.output(), checked.output()}) {
+    for (const char* part :
+         {"'empty': the command line is empty", "'blank': the command line is empty",
+          "'open': command: ", "'dir': the first word '/usr/bin/' names no binary"}) {
+      EXPECT_NE(output.find(part), std::string::npos) << part << "\n" << output;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(argv_file));
+}
+
 TEST_F(ServiceSetConfig, ChildrenFromTheConfigFileAreChecked) {
   write_file(dir_ / "config.json",
              R"({"children": [{"name": "a", "cmd": "x", "colour": "red"}, {"cmd": "y"}]})");
