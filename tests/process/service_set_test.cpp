@@ -281,6 +281,28 @@ TEST_F(ServiceSetTest, AnUpgradeHoldsSwitchesAndPassesTheWholeSet) {
   EXPECT_EQ(set_->state(), S::running);
 }
 
+// independent: a child that ended for good (a clean exit under on-failure) runs no version; an
+// upgrade starts the others on the new one, and their probation passes without it.
+TEST_F(ServiceSetTest, AnUpgradePassesWhenAChildHadEndedForGood) {
+  make({"a", "b", "c"});
+  start();
+  exit_child(1, exited(0));
+  EXPECT_EQ(set_->child_state(1), S::exited);
+  on(Kind::hold_requested);
+  exit_child(2, killed(SIGTERM));
+  exit_child(0, killed(SIGTERM));
+  ASSERT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped}));
+  log_.clear();
+  on(Kind::switch_requested);
+  EXPECT_EQ(take_log(), (Log{"spawn 0 upgrade", "spawn 2 upgrade"}));
+  fire();  // healthy-after of the two that run
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped, SwitchOutcome::passed}));
+  EXPECT_EQ(set_->state(), S::running);
+  exit_child(2, exited(1));  // a later crash is a restart, never a rollback
+  EXPECT_EQ(reports_.size(), 2U);
+  EXPECT_EQ(set_->child_state(2), S::backoff);
+}
+
 TEST_F(ServiceSetTest, ACrashOfOneChildOnProbationRollsBackTheWholeSet) {
   make({"a", "b", "c"});
   start();
