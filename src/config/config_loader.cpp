@@ -614,7 +614,7 @@ bool parse_child_flag(const std::string& text, ChildSpec& child, std::string& er
 // and stdin file. The first child's command is also options.cmd/command.
 void assemble_children(Options& options, const RawValue* child_flags,
                        std::optional<std::vector<ChildSpec>> file_children,
-                       const std::string& file_path, bool cmd_given,
+                       const std::string& file_path, bool cmd_given, RawValues& effective,
                        std::vector<std::string>& errors) {
   std::vector<ChildSpec> children;
   std::string origin;
@@ -679,6 +679,13 @@ void assemble_children(Options& options, const RawValue* child_flags,
     }
   }
   options.children = std::move(children);
+  // `visor config` shows the set as given: one NAME=COMMAND per child.
+  RawValue shown{{},
+                 child_flags ? origin : file_path,
+                 child_flags ? child_flags->kind : OriginKind::config_file};
+  for (const auto& child : options.children) shown.list.push_back(child.name + "=" + child.cmd);
+  if (!shown.list.empty()) shown.value = shown.list.front();
+  effective["child"] = std::move(shown);
   if (!options.children.empty()) {
     options.cmd = options.children.front().cmd;
     options.command = options.children.front().command;
@@ -866,7 +873,8 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     if (cmd != given.end() && cmd->second.origin == kTrailingCommandOrigin) {
       cmd->second = RawValue{join_command_line({daemon_name}) + " " + cmd->second.value,
                              "DAEMON_NAME and the words after --", OriginKind::flag};
-    } else if (cmd == given.end() && environment.count("cmd") == 0 && file.count("cmd") == 0) {
+    } else if (cmd == given.end() && environment.count("cmd") == 0 && file.count("cmd") == 0 &&
+               !pick("child") && !file_children) {  // a set names its binaries itself
       given["cmd"] =
           RawValue{join_command_line({daemon_name}), "DAEMON_NAME", OriginKind::daemon_environment};
     }
@@ -927,7 +935,8 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
         RawValue{options.vega_admin_socket, "", OriginKind::default_value};
   }
   const bool cmd_given = !options.cmd.empty() || !options.command.empty();
-  assemble_children(options, pick("child"), std::move(file_children), file_path, cmd_given, errors);
+  assemble_children(options, pick("child"), std::move(file_children), file_path, cmd_given,
+                    loaded.effective, errors);
   if (require_command && options.command.empty() && options.cmd.empty() &&
       options.children.empty()) {
     errors.push_back(

@@ -504,6 +504,41 @@ TEST_F(ConfigLoader, AnInvalidChildNameIsQuotedAsBoundedEscapedText) {
   EXPECT_TRUE(has_error(loaded, "invalid child name 'a\\x1b[31mb'"));
 }
 
+// DAEMON_NAME is the binary of --cmd: a set names its binaries itself, so Cosmovisor's
+// environment left in place does not turn a set into "--cmd with --child".
+TEST_F(ConfigLoader, DaemonNameDoesNotBecomeACmdBesideASet) {
+  environment_["DAEMON_HOME"] = "/srv/gaia";
+  environment_["DAEMON_NAME"] = "gaiad";
+  auto loaded = load({{"profile", flag("cosmos", "profile")},
+                      {"child", children_flag({"node=gaiad start", "helper=gaiad helper"})}});
+  EXPECT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  ASSERT_EQ(loaded.options.children.size(), 2U);
+  EXPECT_EQ(loaded.options.command, (std::vector<std::string>{"gaiad", "start"}));
+  write_config(R"({"profile": "cosmos", "children": [{"name": "node", "cmd": "gaiad start"}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto from_file = load({});
+  EXPECT_TRUE(from_file.errors.empty()) << from_file.errors.front();
+}
+
+// `visor config` shows every child of a set with where it came from.
+TEST_F(ConfigLoader, TheEffectiveConfigurationListsTheChildren) {
+  auto loaded = load({{"child", children_flag({"eth=lavap rpcprovider eth.yml", "osmo=lavap x"})}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  ASSERT_EQ(loaded.effective.count("child"), 1U);
+  EXPECT_EQ(loaded.effective.at("child").list,
+            (std::vector<std::string>{"eth=lavap rpcprovider eth.yml", "osmo=lavap x"}));
+  EXPECT_EQ(loaded.effective.at("child").kind, OriginKind::flag);
+  EXPECT_EQ(load({{"cmd", flag("lavap", "cmd")}}).effective.count("child"), 0U);
+  const std::string path =
+      write_config(R"({"children": [{"name": "core", "cmd": ["vega", "start"]}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto from_file = load({});
+  ASSERT_EQ(from_file.effective.count("child"), 1U);
+  EXPECT_EQ(from_file.effective.at("child").list, (std::vector<std::string>{"core=vega start"}));
+  EXPECT_EQ(from_file.effective.at("child").kind, OriginKind::config_file);
+  EXPECT_EQ(from_file.effective.at("child").origin, path);
+}
+
 TEST_F(ConfigLoader, CmdWithChildrenIsAnError) {
   auto loaded = load({{"cmd", flag("lavap", "cmd")}, {"child", children_flag({"a=lavap"})}});
   EXPECT_TRUE(has_error(loaded, "--cmd cannot be combined with --child"));
