@@ -87,6 +87,33 @@ TEST_F(ServiceSetConfig, AChildWithoutACommandBesideAGoodOneIsAConfigurationErro
   EXPECT_FALSE(std::filesystem::exists(argv_file));
 }
 
+// The store keeps one binary per name: two children naming different files of the same name
+// would both run the first (the second never probed). Refused before anything starts; the same
+// file given twice, by name and by path, is one binary.
+TEST_F(ServiceSetConfig, TwoDifferentFilesOfOneBinaryNameAreRefused) {
+  std::filesystem::create_directories(dir_ / "v1");
+  std::filesystem::create_directories(dir_ / "v2");
+  const std::string v1 = dir_ / "v1/lavap";
+  const std::string v2 = dir_ / "v2/lavap";
+  const std::string v1_again = dir_ / "v1/../v1/lavap";
+  write_stand_in(v1, "5.2.1");
+  write_stand_in(v2, "5.3.0");
+  Process visor(
+      wrap({"--child", "eth=" + v1 + " rpcprovider", "--child", "osmo=" + v2 + " rpcprovider"}),
+      log());
+  EXPECT_EQ(visor.wait(10s), 2) << visor.output();
+  EXPECT_NE(visor.output().find("child osmo: " + v2 + " is another file than " + v1),
+            std::string::npos)
+      << visor.output();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "home/current"));
+
+  std::vector<std::string> same{visor_binary(), "check",           "--home",
+                                dir_ / "home",  "--child",         "eth=" + v1 + " rpcprovider",
+                                "--child",      "osmo=" + v1_again};
+  Process checked(same, dir_ / "check.log");
+  EXPECT_EQ(checked.wait(10s), 0) << checked.output();
+}
+
 TEST_F(ServiceSetConfig, ChildrenFromTheConfigFileAreChecked) {
   write_file(dir_ / "config.json",
              R"({"children": [{"name": "a", "cmd": "x", "colour": "red"}, {"cmd": "y"}]})");
