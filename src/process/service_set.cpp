@@ -302,6 +302,7 @@ void ServiceSet::pass_if_every_child_passed(Actions& out) {
     if (pending) return;
   }
   phase_ = Phase::running;
+  set_record_.healthy();  // together: every child ran --healthy-after on the new version
   report(SwitchOutcome::passed, {}, out);
 }
 

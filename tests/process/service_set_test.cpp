@@ -250,6 +250,26 @@ TEST_F(ServiceSetTest, TogetherShareOneBudget) {
   EXPECT_TRUE(gave_up_);
 }
 
+// together: a new version that passed probation ran --healthy-after, every child of it: the
+// set's backoff starts afresh, as after any healthy run.
+TEST_F(ServiceSetTest, TogetherAPassedUpgradeResetsTheSetsBackoff) {
+  make({"a", "b"}, GroupPolicy::together);
+  start();
+  for (int crash = 0; crash < 2; ++crash) {  // two crashes in a row: the delay doubles
+    exit_child(0, exited(1));
+    exit_child(1, killed(SIGTERM));
+    fire();
+  }
+  EXPECT_EQ(set_->restart_delay(0), Duration(2000));
+  hold_and_switch();
+  fire();
+  ASSERT_EQ(reports_.back(), SwitchOutcome::passed);
+  exit_child(0, exited(1));
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(set_->state(), S::backoff);
+  EXPECT_EQ(set_->restart_delay(0), lifecycle_.backoff_initial);  // jitter factor 1 at 0.5
+}
+
 TEST_F(ServiceSetTest, TogetherACleanExitStopsTheSet) {
   make({"a", "b"}, GroupPolicy::together);
   start();
