@@ -615,7 +615,7 @@ bool parse_child_flag(const std::string& text, ChildSpec& child, std::string& er
 void assemble_children(Options& options, const RawValue* child_flags,
                        std::optional<std::vector<ChildSpec>> file_children,
                        const std::string& file_path, bool cmd_given, RawValues& effective,
-                       std::vector<std::string>& errors) {
+                       const GetEnvironment& get_environment, std::vector<std::string>& errors) {
   std::vector<ChildSpec> children;
   std::string origin;
   if (child_flags) {
@@ -672,6 +672,8 @@ void assemble_children(Options& options, const RawValue* child_flags,
     if (!child.ready_pattern.empty() && !check_ready_pattern(child.ready_pattern, error)) {
       errors.push_back(label + ": ready-pattern: " + error);
     }
+    // A path, so `~` is expanded as in the set's --stdin-file.
+    child.stdin_file = expand_home(child.stdin_file, get_environment);
     std::error_code ignored;
     if (!child.stdin_file.empty() && !std::filesystem::is_regular_file(child.stdin_file, ignored) &&
         !std::filesystem::is_fifo(child.stdin_file, ignored)) {
@@ -936,7 +938,7 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
   }
   const bool cmd_given = !options.cmd.empty() || !options.command.empty();
   assemble_children(options, pick("child"), std::move(file_children), file_path, cmd_given,
-                    loaded.effective, errors);
+                    loaded.effective, get_environment, errors);
   if (require_command && options.command.empty() && options.cmd.empty() &&
       options.children.empty()) {
     errors.push_back(

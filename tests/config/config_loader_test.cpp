@@ -539,6 +539,23 @@ TEST_F(ConfigLoader, TheEffectiveConfigurationListsTheChildren) {
   EXPECT_EQ(from_file.effective.at("child").origin, path);
 }
 
+// A child's stdin-file is a path like the set's: a leading `~` is the user's home.
+TEST_F(ConfigLoader, AChildsStdinFileExpandsTheHomeLikeTheSets) {
+  std::ofstream(directory_ + "/keyring-password") << "secret\n";
+  environment_["HOME"] = directory_;
+  write_config(R"({"stdin-file": "~/keyring-password", "children": [
+                   {"name": "eth", "cmd": "lavap a", "stdin-file": "~/keyring-password"},
+                   {"name": "osmo", "cmd": "lavap b", "stdin-file": "~/missing"}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto loaded = load({});
+  ASSERT_EQ(loaded.errors.size(), 1U) << loaded.errors.front();
+  EXPECT_TRUE(
+      has_error(loaded, "'osmo': stdin-file: not a readable file: " + directory_ + "/missing"));
+  ASSERT_EQ(loaded.options.children.size(), 2U);
+  EXPECT_EQ(loaded.options.children[0].stdin_file, directory_ + "/keyring-password");
+  EXPECT_EQ(loaded.options.stdin_file, directory_ + "/keyring-password");
+}
+
 TEST_F(ConfigLoader, CmdWithChildrenIsAnError) {
   auto loaded = load({{"cmd", flag("lavap", "cmd")}, {"child", children_flag({"a=lavap"})}});
   EXPECT_TRUE(has_error(loaded, "--cmd cannot be combined with --child"));
