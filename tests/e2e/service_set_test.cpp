@@ -211,6 +211,45 @@ TEST_F(ServiceSetConfig, AReleaseOfTwoBinariesIsStagedByHandAndSwitchedAsOne) {
   EXPECT_TRUE(visor.wait(20s).has_value());
 }
 
+// --group independent: a child that ended for good (a clean exit under on-failure) runs no
+// version. An upgrade starts the others on the new one, and their probation passes without it:
+// the post-upgrade hook runs and `status` no longer shows an upgrade in progress.
+TEST_F(ServiceSetConfig, AnUpgradePassesWhileAChildHasEndedForGood) {
+  for (const std::string version : {"1.0.0", "2.0.0"}) {
+    std::filesystem::create_directories(dir_ / version);
+    write_stand_in(dir_ / (version + "/alpha"), version,
+                   "echo " + version + " >> '" + (dir_ / "alpha.runs") + "'");
+    write_stand_in(dir_ / (version + "/beta"), version,
+                   "echo " + version + " >> '" + (dir_ / "beta.runs") + "'; exit 0");
+  }
+  const std::string home = dir_ / "home";
+  const std::string hook_file = dir_ / "post-upgrade";
+  write_file(dir_ / "hook.sh", "#!/bin/sh\necho \"$VISOR_UPGRADE_VERSION\" > '" + hook_file + "'\n",
+             0755);
+  Process visor(
+      wrap({"--source", "none", "--healthy-after", "500ms", "--post-upgrade", dir_ / "hook.sh",
+            "--child", "a=" + (dir_ / "1.0.0/alpha"), "--child", "b=" + (dir_ / "1.0.0/beta")}),
+      log());
+  const auto runs = [&](const std::string& name) { return read_lines(dir_ / (name + ".runs")); };
+  ASSERT_TRUE(
+      wait_until([&] { return runs("alpha").size() == 1 && runs("beta").size() == 1; }, 10s))
+      << visor.output();
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("child b ended") != std::string::npos; }, 10s))
+      << visor.output();
+  const auto added = run_command("'" + visor_binary() + "' add-upgrade --home '" + home +
+                                 "' 2.0.0 '" + (dir_ / "2.0.0") + "'");
+  ASSERT_EQ(added.status, 0) << added.output;
+  ASSERT_TRUE(wait_until([&] { return runs("alpha").size() == 2; }, 15s)) << visor.output();
+  EXPECT_EQ(runs("alpha").back(), "2.0.0");
+  EXPECT_TRUE(
+      wait_until([&] { return read_lines(hook_file) == std::vector<std::string>{"2.0.0"}; }, 15s))
+      << visor.output();
+  EXPECT_EQ(runs("beta"), std::vector<std::string>{"1.0.0"});  // ended for good: not started
+  visor.signal(SIGTERM);
+  EXPECT_TRUE(visor.wait(20s).has_value());
+}
+
 // A set of children that all run `node` (a stand-in reporting 1.0.0, on PATH), no source.
 class ServiceSet : public ServiceSetFixture {
  protected:
