@@ -229,8 +229,11 @@ int run_config(const LoadedConfig& loaded, bool json) {
     }
     const RawValue& raw = it->second;
     if (json) {
+      // A repeatable option (the children of a set) is shown as the list of its values.
       document[spec.name] = {
-          {"value", raw.value}, {"origin", to_string(raw.kind)}, {"from", raw.origin}};
+          {"value", raw.list.empty() ? nlohmann::json(raw.value) : nlohmann::json(raw.list)},
+          {"origin", to_string(raw.kind)},
+          {"from", raw.origin}};
     } else {
       // "flag" says it all for `--name`; other origins name the variable, file or profile.
       std::string origin = to_string(raw.kind);
@@ -239,8 +242,12 @@ int run_config(const LoadedConfig& loaded, bool json) {
       } else if (!raw.origin.empty() && raw.origin != "--" + spec.name) {
         origin += " " + raw.origin;
       }
-      std::cout << "--" << spec.name << padding << quote_word(raw.value) << "    # " << origin
-                << "\n";
+      const std::vector<std::string> values =
+          raw.list.empty() ? std::vector<std::string>{raw.value} : raw.list;
+      for (const auto& value : values) {
+        std::cout << "--" << spec.name << padding << quote_word(value) << "    # " << origin
+                  << "\n";
+      }
     }
   }
   if (json) {

@@ -11,6 +11,7 @@
 #include "visor/common/command_line.h"
 #include "visor/common/files.h"
 #include "visor/common/line_matcher.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/suggest.h"
 #include "visor/config/duration.h"
 
@@ -53,6 +54,23 @@ bool set_words(std::vector<std::string>& target, const std::string& value, std::
     return false;
   }
   target = std::move(words).value();
+  return true;
+}
+
+// Checks a split command line: it has words, and its first names a binary file (the store keeps
+// that binary under its last path component, so a word like "/usr/bin/", "." or ".." names
+// none).
+bool check_command(const std::vector<std::string>& words, std::string& error) {
+  if (words.empty()) {
+    error = "the command line is empty";
+    return false;
+  }
+  const std::string name = std::filesystem::path(words.front()).filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    error = "the first word '" + outside_text(words.front()) +
+            "' names no binary (a program name or the path of a file)";
+    return false;
+  }
   return true;
 }
 
@@ -121,11 +139,9 @@ const std::vector<OptionRule>& rules() {
        [](Options& o, const std::string& v, std::string& e) {
          o.cmd = v;
          if (!set_words(o.command, v, e)) return false;
-         if (o.command.empty()) {
-           e = "the command line is empty";
-           return false;
-         }
-         return true;
+         if (check_command(o.command, e)) return true;
+         o.command.clear();
+         return false;
        }},
       // The children are assembled after the other options (assemble_children): the setter
       // only keeps the flag in the table of names, help and environment variables.
@@ -438,9 +454,11 @@ std::vector<ChildSpec> read_children(const nlohmann::json& list, const std::stri
       }
       bool ok = false;
       std::string text = json_to_text(value, ok);
-      if (!ok || (key != "upgrade-args" && !value.is_string())) {
+      // A command may be a list of words, as the set's "cmd" and "upgrade-args" may.
+      const bool words = key == "upgrade-args" || key == "cmd";
+      if (!ok || !(value.is_string() || (words && value.is_array()))) {
         errors.push_back(at + ": key '" + key + "' must be a string" +
-                         (key == "upgrade-args" ? " or a list of strings" : ""));
+                         (words ? " or a list of strings" : ""));
         continue;
       }
       if (key == "name") {
@@ -596,8 +614,8 @@ bool parse_child_flag(const std::string& text, ChildSpec& child, std::string& er
 // and stdin file. The first child's command is also options.cmd/command.
 void assemble_children(Options& options, const RawValue* child_flags,
                        std::optional<std::vector<ChildSpec>> file_children,
-                       const std::string& file_path, bool cmd_given,
-                       std::vector<std::string>& errors) {
+                       const std::string& file_path, bool cmd_given, RawValues& effective,
+                       const GetEnvironment& get_environment, std::vector<std::string>& errors) {
   std::vector<ChildSpec> children;
   std::string origin;
   if (child_flags) {
@@ -636,9 +654,10 @@ void assemble_children(Options& options, const RawValue* child_flags,
   }
   std::set<std::string> names;
   for (auto& child : children) {
-    const std::string label = origin + " '" + child.name + "'";
+    // A name is quoted as outside text: an invalid one may hold anything, of any length.
+    const std::string label = origin + " '" + outside_text(child.name) + "'";
     if (!valid_child_name(child.name)) {
-      errors.push_back(origin + ": invalid child name '" + child.name +
+      errors.push_back(origin + ": invalid child name '" + outside_text(child.name) +
                        "' (lower-case letters, digits and '-', not starting with '-')");
     } else if (!names.insert(child.name).second) {
       errors.push_back(origin + ": child name '" + child.name + "' is used twice");
@@ -646,12 +665,15 @@ void assemble_children(Options& options, const RawValue* child_flags,
     std::string error;
     if (!set_words(child.command, child.cmd, error)) {
       errors.push_back(label + ": command: " + error);
-    } else if (child.command.empty()) {
-      errors.push_back(label + ": the command line is empty");
+    } else if (!check_command(child.command, error)) {
+      child.command.clear();  // never probed nor run
+      errors.push_back(label + ": " + error);
     }
     if (!child.ready_pattern.empty() && !check_ready_pattern(child.ready_pattern, error)) {
       errors.push_back(label + ": ready-pattern: " + error);
     }
+    // A path, so `~` is expanded as in the set's --stdin-file.
+    child.stdin_file = expand_home(child.stdin_file, get_environment);
     std::error_code ignored;
     if (!child.stdin_file.empty() && !std::filesystem::is_regular_file(child.stdin_file, ignored) &&
         !std::filesystem::is_fifo(child.stdin_file, ignored)) {
@@ -659,6 +681,13 @@ void assemble_children(Options& options, const RawValue* child_flags,
     }
   }
   options.children = std::move(children);
+  // `visor config` shows the set as given: one NAME=COMMAND per child.
+  RawValue shown{{},
+                 child_flags ? origin : file_path,
+                 child_flags ? child_flags->kind : OriginKind::config_file};
+  for (const auto& child : options.children) shown.list.push_back(child.name + "=" + child.cmd);
+  if (!shown.list.empty()) shown.value = shown.list.front();
+  effective["child"] = std::move(shown);
   if (!options.children.empty()) {
     options.cmd = options.children.front().cmd;
     options.command = options.children.front().command;
@@ -846,7 +875,8 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
     if (cmd != given.end() && cmd->second.origin == kTrailingCommandOrigin) {
       cmd->second = RawValue{join_command_line({daemon_name}) + " " + cmd->second.value,
                              "DAEMON_NAME and the words after --", OriginKind::flag};
-    } else if (cmd == given.end() && environment.count("cmd") == 0 && file.count("cmd") == 0) {
+    } else if (cmd == given.end() && environment.count("cmd") == 0 && file.count("cmd") == 0 &&
+               !pick("child") && !file_children) {  // a set names its binaries itself
       given["cmd"] =
           RawValue{join_command_line({daemon_name}), "DAEMON_NAME", OriginKind::daemon_environment};
     }
@@ -907,7 +937,8 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
         RawValue{options.vega_admin_socket, "", OriginKind::default_value};
   }
   const bool cmd_given = !options.cmd.empty() || !options.command.empty();
-  assemble_children(options, pick("child"), std::move(file_children), file_path, cmd_given, errors);
+  assemble_children(options, pick("child"), std::move(file_children), file_path, cmd_given,
+                    loaded.effective, get_environment, errors);
   if (require_command && options.command.empty() && options.cmd.empty() &&
       options.children.empty()) {
     errors.push_back(

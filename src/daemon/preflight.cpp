@@ -90,9 +90,22 @@ Preflight preflight(LoadedConfig loaded) {
     children.push_back(only);
   }
   for (const auto& child : children) {
+    if (child.command.empty()) continue;  // a configuration error already names it
     const std::string name = binary_name(child);
-    if (choice.found.count(name) > 0) continue;
     auto executable = resolve_executable(child.command.front());
+    if (const auto found = choice.found.find(name); found != choice.found.end()) {
+      // The store keeps one `name` per version: two different files by that name would run as
+      // one, the second never probed.
+      std::error_code ignored;
+      if (!executable) {
+        errors.push_back("child " + child.name + ": " + executable.error());
+      } else if (!std::filesystem::equivalent(found->second, executable.value(), ignored)) {
+        errors.push_back("child " + child.name + ": " + executable.value() +
+                         " is another file than " + found->second + ", named " + name +
+                         " too; the children of a set run one binary per name from one release");
+      }
+      continue;
+    }
     if (!executable) {
       errors.push_back(
           (options.children.size() > 1 ? "child " + child.name : std::string("--cmd")) + ": " +

@@ -147,12 +147,7 @@ void ServiceSet::on_report(std::size_t child, const LifecycleAction& action, Act
     case SwitchOutcome::passed:
       if (phase_ != Phase::probation) return;
       pending_pass_[child] = false;
-      for (const bool pending : pending_pass_) {
-        if (pending) return;
-      }
-      if (starting_ || !start_queue_.empty()) return;
-      phase_ = Phase::running;
-      report(SwitchOutcome::passed, {}, out);
+      pass_if_every_child_passed(out);
       return;
     case SwitchOutcome::rolled_back:
       if (phase_ == Phase::probation) {
@@ -260,7 +255,12 @@ void ServiceSet::advance_start(Actions& out) {
     const std::size_t child = start_queue_.front();
     start_queue_.erase(start_queue_.begin());
     const LifecycleState before = children_[child].state();
-    if (start_event_.kind != Kind::start && before != LifecycleState::held) continue;
+    if (start_event_.kind != Kind::start && before != LifecycleState::held) {
+      // A child that had ended for good (not restarted by its policy) stays ended: it runs no
+      // version, so the set's probation does not wait for it.
+      pending_pass_[child] = false;
+      continue;
+    }
     starting_ = child;
     to_child_into(child, start_event_, out);
     // A spawn that came back at once (as the Supervisor's does) already moved the sequence on.
@@ -272,6 +272,19 @@ void ServiceSet::advance_start(Actions& out) {
   if (phase_ == Phase::running && policy_.group == GroupPolicy::together) {
     set_deadline_ = clock_.now() + policy_.lifecycles.front().healthy_after;
   }
+  pass_if_every_child_passed(out);
+}
+
+// Probation ends once every child started on the new version has passed and none is still to
+// start.
+void ServiceSet::pass_if_every_child_passed(Actions& out) {
+  if (phase_ != Phase::probation || starting_ || !start_queue_.empty()) return;
+  for (const bool pending : pending_pass_) {
+    if (pending) return;
+  }
+  phase_ = Phase::running;
+  set_record_.healthy();  // together: every child ran --healthy-after on the new version
+  report(SwitchOutcome::passed, {}, out);
 }
 
 // Children are held in reverse list order, one at a time: each is gone before the next is

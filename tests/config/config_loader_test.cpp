@@ -460,6 +460,102 @@ TEST_F(ConfigLoader, EverySetErrorIsReportedAtOnce) {
   EXPECT_GE(loaded.errors.size(), 7U);
 }
 
+TEST_F(ConfigLoader, ACommandWhoseFirstWordNamesNoBinaryIsAnError) {
+  // The store keeps a binary under the last part of the first word: "/", "." and ".." name none.
+  auto loaded = load({{"child", children_flag({"a=/usr/bin/ x", "b=.. x", "c=./. x", "d=lavap"})}});
+  EXPECT_TRUE(has_error(loaded, "'a': the first word '/usr/bin/' names no binary"));
+  EXPECT_TRUE(has_error(loaded, "'b': the first word '..' names no binary"));
+  EXPECT_TRUE(has_error(loaded, "'c': the first word './.' names no binary"));
+  EXPECT_EQ(loaded.errors.size(), 3U);
+  for (const auto& child : loaded.options.children) {
+    EXPECT_EQ(child.command.empty(), child.name != "d") << child.name;
+  }
+  auto single = load({{"cmd", flag("/", "cmd")}});
+  EXPECT_TRUE(has_error(single, "--cmd: the first word '/' names no binary"));
+}
+
+TEST_F(ConfigLoader, AChildWhoseCommandCannotBeSplitHasNoCommandLeft) {
+  auto loaded = load({{"child", children_flag({"a=lavap run", "b=lavap 'open", "c="})}});
+  ASSERT_EQ(loaded.options.children.size(), 3U);
+  EXPECT_FALSE(loaded.options.children[0].command.empty());
+  EXPECT_TRUE(loaded.options.children[1].command.empty());
+  EXPECT_TRUE(loaded.options.children[2].command.empty());
+}
+
+TEST_F(ConfigLoader, AChildsCommandInTheFileMayBeAListOfWords) {
+  write_config(R"({"children": [{"name": "eth", "cmd": ["lavap", "rpcprovider", "my eth.yml"]},
+                                {"name": "bad", "cmd": 5}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto loaded = load({});
+  EXPECT_TRUE(has_error(loaded, "children[1]: key 'cmd' must be a string or a list of strings"));
+  ASSERT_FALSE(loaded.options.children.empty());
+  EXPECT_EQ(loaded.options.children[0].command,
+            (std::vector<std::string>{"lavap", "rpcprovider", "my eth.yml"}));
+}
+
+TEST_F(ConfigLoader, AnInvalidChildNameIsQuotedAsBoundedEscapedText) {
+  const std::string long_name(5000, 'x');
+  auto loaded = load({{"child", children_flag({"a\x1b[31mb=lavap", long_name + "X=lavap"})}});
+  ASSERT_EQ(loaded.errors.size(), 2U);
+  for (const auto& error : loaded.errors) {
+    EXPECT_EQ(error.find('\x1b'), std::string::npos) << error;
+    EXPECT_LT(error.size(), 600U);
+  }
+  EXPECT_TRUE(has_error(loaded, "invalid child name 'a\\x1b[31mb'"));
+}
+
+// DAEMON_NAME is the binary of --cmd: a set names its binaries itself, so Cosmovisor's
+// environment left in place does not turn a set into "--cmd with --child".
+TEST_F(ConfigLoader, DaemonNameDoesNotBecomeACmdBesideASet) {
+  environment_["DAEMON_HOME"] = "/srv/gaia";
+  environment_["DAEMON_NAME"] = "gaiad";
+  auto loaded = load({{"profile", flag("cosmos", "profile")},
+                      {"child", children_flag({"node=gaiad start", "helper=gaiad helper"})}});
+  EXPECT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  ASSERT_EQ(loaded.options.children.size(), 2U);
+  EXPECT_EQ(loaded.options.command, (std::vector<std::string>{"gaiad", "start"}));
+  write_config(R"({"profile": "cosmos", "children": [{"name": "node", "cmd": "gaiad start"}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto from_file = load({});
+  EXPECT_TRUE(from_file.errors.empty()) << from_file.errors.front();
+}
+
+// `visor config` shows every child of a set with where it came from.
+TEST_F(ConfigLoader, TheEffectiveConfigurationListsTheChildren) {
+  auto loaded = load({{"child", children_flag({"eth=lavap rpcprovider eth.yml", "osmo=lavap x"})}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  ASSERT_EQ(loaded.effective.count("child"), 1U);
+  EXPECT_EQ(loaded.effective.at("child").list,
+            (std::vector<std::string>{"eth=lavap rpcprovider eth.yml", "osmo=lavap x"}));
+  EXPECT_EQ(loaded.effective.at("child").kind, OriginKind::flag);
+  EXPECT_EQ(load({{"cmd", flag("lavap", "cmd")}}).effective.count("child"), 0U);
+  const std::string path =
+      write_config(R"({"children": [{"name": "core", "cmd": ["vega", "start"]}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto from_file = load({});
+  ASSERT_EQ(from_file.effective.count("child"), 1U);
+  EXPECT_EQ(from_file.effective.at("child").list, (std::vector<std::string>{"core=vega start"}));
+  EXPECT_EQ(from_file.effective.at("child").kind, OriginKind::config_file);
+  EXPECT_EQ(from_file.effective.at("child").origin, path);
+}
+
+// A child's stdin-file is a path like the set's: a leading `~` is the user's home.
+TEST_F(ConfigLoader, AChildsStdinFileExpandsTheHomeLikeTheSets) {
+  std::ofstream(directory_ + "/keyring-password") << "secret\n";
+  environment_["HOME"] = directory_;
+  write_config(R"({"stdin-file": "~/keyring-password", "children": [
+                   {"name": "eth", "cmd": "lavap a", "stdin-file": "~/keyring-password"},
+                   {"name": "osmo", "cmd": "lavap b", "stdin-file": "~/missing"}]})");
+  environment_["VISOR_HOME"] = directory_;
+  auto loaded = load({});
+  ASSERT_EQ(loaded.errors.size(), 1U) << loaded.errors.front();
+  EXPECT_TRUE(
+      has_error(loaded, "'osmo': stdin-file: not a readable file: " + directory_ + "/missing"));
+  ASSERT_EQ(loaded.options.children.size(), 2U);
+  EXPECT_EQ(loaded.options.children[0].stdin_file, directory_ + "/keyring-password");
+  EXPECT_EQ(loaded.options.stdin_file, directory_ + "/keyring-password");
+}
+
 TEST_F(ConfigLoader, CmdWithChildrenIsAnError) {
   auto loaded = load({{"cmd", flag("lavap", "cmd")}, {"child", children_flag({"a=lavap"})}});
   EXPECT_TRUE(has_error(loaded, "--cmd cannot be combined with --child"));

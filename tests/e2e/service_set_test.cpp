@@ -61,6 +61,59 @@ TEST_F(ServiceSetConfig, EveryErrorOfTheSetIsReportedAtOnceAndNothingStarts) {
   EXPECT_FALSE(std::filesystem::exists(argv_file));
 }
 
+// A child whose command is empty, cannot be split or names no binary, beside a good one: a
+// configuration error (exit 2) for `wrap` and for `check`, all reported at once, never a crash.
+TEST_F(ServiceSetConfig, AChildWithoutACommandBesideAGoodOneIsAConfigurationError) {
+  const std::string argv_file = dir_ / "argv";
+  const std::vector<std::string> children{
+      "--child", "good=" + child() + " --argv-file " + argv_file,
+      "--child", "empty=",
+      "--child", "blank=   ",
+      "--child", "open=" + child() + " 'unterminated",
+      "--child", "dir=/usr/bin/"};
+  Process visor(wrap(children), log());
+  EXPECT_EQ(visor.wait(10s), 2) << visor.output();
+  std::vector<std::string> check{visor_binary(), "check", "--home", dir_ / "home"};
+  check.insert(check.end(), children.begin(), children.end());
+  Process checked(check, dir_ / "check.log");
+  EXPECT_EQ(checked.wait(10s), 2) << checked.output();
+  for (const std::string& output : {visor.output(), checked.output()}) {
+    for (const char* part :
+         {"'empty': the command line is empty", "'blank': the command line is empty",
+          "'open': command: ", "'dir': the first word '/usr/bin/' names no binary"}) {
+      EXPECT_NE(output.find(part), std::string::npos) << part << "\n" << output;
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(argv_file));
+}
+
+// The store keeps one binary per name: two children naming different files of the same name
+// would both run the first (the second never probed). Refused before anything starts; the same
+// file given twice, by name and by path, is one binary.
+TEST_F(ServiceSetConfig, TwoDifferentFilesOfOneBinaryNameAreRefused) {
+  std::filesystem::create_directories(dir_ / "v1");
+  std::filesystem::create_directories(dir_ / "v2");
+  const std::string v1 = dir_ / "v1/lavap";
+  const std::string v2 = dir_ / "v2/lavap";
+  const std::string v1_again = dir_ / "v1/../v1/lavap";
+  write_stand_in(v1, "5.2.1");
+  write_stand_in(v2, "5.3.0");
+  Process visor(
+      wrap({"--child", "eth=" + v1 + " rpcprovider", "--child", "osmo=" + v2 + " rpcprovider"}),
+      log());
+  EXPECT_EQ(visor.wait(10s), 2) << visor.output();
+  EXPECT_NE(visor.output().find("child osmo: " + v2 + " is another file than " + v1),
+            std::string::npos)
+      << visor.output();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "home/current"));
+
+  std::vector<std::string> same{visor_binary(), "check",           "--home",
+                                dir_ / "home",  "--child",         "eth=" + v1 + " rpcprovider",
+                                "--child",      "osmo=" + v1_again};
+  Process checked(same, dir_ / "check.log");
+  EXPECT_EQ(checked.wait(10s), 0) << checked.output();
+}
+
 TEST_F(ServiceSetConfig, ChildrenFromTheConfigFileAreChecked) {
   write_file(dir_ / "config.json",
              R"({"children": [{"name": "a", "cmd": "x", "colour": "red"}, {"cmd": "y"}]})");
@@ -154,6 +207,45 @@ TEST_F(ServiceSetConfig, AReleaseOfTwoBinariesIsStagedByHandAndSwitchedAsOne) {
   const auto status = run_command("'" + visor_binary() + "' status --json --home '" + home + "'");
   EXPECT_NE(status.output.find("\"name\": \"a\""), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("\"name\": \"b\""), std::string::npos) << status.output;
+  visor.signal(SIGTERM);
+  EXPECT_TRUE(visor.wait(20s).has_value());
+}
+
+// --group independent: a child that ended for good (a clean exit under on-failure) runs no
+// version. An upgrade starts the others on the new one, and their probation passes without it:
+// the post-upgrade hook runs and `status` no longer shows an upgrade in progress.
+TEST_F(ServiceSetConfig, AnUpgradePassesWhileAChildHasEndedForGood) {
+  for (const std::string version : {"1.0.0", "2.0.0"}) {
+    std::filesystem::create_directories(dir_ / version);
+    write_stand_in(dir_ / (version + "/alpha"), version,
+                   "echo " + version + " >> '" + (dir_ / "alpha.runs") + "'");
+    write_stand_in(dir_ / (version + "/beta"), version,
+                   "echo " + version + " >> '" + (dir_ / "beta.runs") + "'; exit 0");
+  }
+  const std::string home = dir_ / "home";
+  const std::string hook_file = dir_ / "post-upgrade";
+  write_file(dir_ / "hook.sh", "#!/bin/sh\necho \"$VISOR_UPGRADE_VERSION\" > '" + hook_file + "'\n",
+             0755);
+  Process visor(
+      wrap({"--source", "none", "--healthy-after", "500ms", "--post-upgrade", dir_ / "hook.sh",
+            "--child", "a=" + (dir_ / "1.0.0/alpha"), "--child", "b=" + (dir_ / "1.0.0/beta")}),
+      log());
+  const auto runs = [&](const std::string& name) { return read_lines(dir_ / (name + ".runs")); };
+  ASSERT_TRUE(
+      wait_until([&] { return runs("alpha").size() == 1 && runs("beta").size() == 1; }, 10s))
+      << visor.output();
+  ASSERT_TRUE(
+      wait_until([&] { return visor.output().find("child b ended") != std::string::npos; }, 10s))
+      << visor.output();
+  const auto added = run_command("'" + visor_binary() + "' add-upgrade --home '" + home +
+                                 "' 2.0.0 '" + (dir_ / "2.0.0") + "'");
+  ASSERT_EQ(added.status, 0) << added.output;
+  ASSERT_TRUE(wait_until([&] { return runs("alpha").size() == 2; }, 15s)) << visor.output();
+  EXPECT_EQ(runs("alpha").back(), "2.0.0");
+  EXPECT_TRUE(
+      wait_until([&] { return read_lines(hook_file) == std::vector<std::string>{"2.0.0"}; }, 15s))
+      << visor.output();
+  EXPECT_EQ(runs("beta"), std::vector<std::string>{"1.0.0"});  // ended for good: not started
   visor.signal(SIGTERM);
   EXPECT_TRUE(visor.wait(20s).has_value());
 }

@@ -250,6 +250,26 @@ TEST_F(ServiceSetTest, TogetherShareOneBudget) {
   EXPECT_TRUE(gave_up_);
 }
 
+// together: a new version that passed probation ran --healthy-after, every child of it: the
+// set's backoff starts afresh, as after any healthy run.
+TEST_F(ServiceSetTest, TogetherAPassedUpgradeResetsTheSetsBackoff) {
+  make({"a", "b"}, GroupPolicy::together);
+  start();
+  for (int crash = 0; crash < 2; ++crash) {  // two crashes in a row: the delay doubles
+    exit_child(0, exited(1));
+    exit_child(1, killed(SIGTERM));
+    fire();
+  }
+  EXPECT_EQ(set_->restart_delay(0), Duration(2000));
+  hold_and_switch();
+  fire();
+  ASSERT_EQ(reports_.back(), SwitchOutcome::passed);
+  exit_child(0, exited(1));
+  exit_child(1, killed(SIGTERM));
+  EXPECT_EQ(set_->state(), S::backoff);
+  EXPECT_EQ(set_->restart_delay(0), lifecycle_.backoff_initial);  // jitter factor 1 at 0.5
+}
+
 TEST_F(ServiceSetTest, TogetherACleanExitStopsTheSet) {
   make({"a", "b"}, GroupPolicy::together);
   start();
@@ -279,6 +299,28 @@ TEST_F(ServiceSetTest, AnUpgradeHoldsSwitchesAndPassesTheWholeSet) {
   fire();  // both reach healthy-after together
   EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped, SwitchOutcome::passed}));
   EXPECT_EQ(set_->state(), S::running);
+}
+
+// independent: a child that ended for good (a clean exit under on-failure) runs no version; an
+// upgrade starts the others on the new one, and their probation passes without it.
+TEST_F(ServiceSetTest, AnUpgradePassesWhenAChildHadEndedForGood) {
+  make({"a", "b", "c"});
+  start();
+  exit_child(1, exited(0));
+  EXPECT_EQ(set_->child_state(1), S::exited);
+  on(Kind::hold_requested);
+  exit_child(2, killed(SIGTERM));
+  exit_child(0, killed(SIGTERM));
+  ASSERT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped}));
+  log_.clear();
+  on(Kind::switch_requested);
+  EXPECT_EQ(take_log(), (Log{"spawn 0 upgrade", "spawn 2 upgrade"}));
+  fire();  // healthy-after of the two that run
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped, SwitchOutcome::passed}));
+  EXPECT_EQ(set_->state(), S::running);
+  exit_child(2, exited(1));  // a later crash is a restart, never a rollback
+  EXPECT_EQ(reports_.size(), 2U);
+  EXPECT_EQ(set_->child_state(2), S::backoff);
 }
 
 TEST_F(ServiceSetTest, ACrashOfOneChildOnProbationRollsBackTheWholeSet) {

@@ -106,6 +106,7 @@ class ServiceSet {
   void after_child_event(std::size_t child, Actions& out);
   void begin_start(LifecycleEvent event, SpawnReason reason, Actions& out);
   void advance_start(Actions& out);
+  void pass_if_every_child_passed(Actions& out);
   void begin_hold(Purpose purpose, Actions& out);
   void advance_hold(Actions& out);
   void finish_hold(Actions& out);
