@@ -348,9 +348,29 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
         << " is not a Vega Visor home: no <folder>/run-config.toml\n";
     return kExitConfiguration;
   }
+  // `current` names the folder the node runs from; without it, the first folder (genesis). A
+  // link that leads nowhere, outside the tree or to a folder without a run-config.toml is
+  // refused, as for Cosmovisor: another version in its place would run the node's data.
   const RunConfig* current = &runs.front();
-  for (const auto& run : runs) {
-    if (run.folder == current_folder) current = &run;
+  const fs::path link = root / "current";
+  if (fs::exists(fs::symlink_status(link, error))) {
+    const std::string target = outside_text(fs::read_symlink(link, error).string(), 200);
+    const fs::path resolved = fs::canonical(link, error);
+    if (error) {
+      out << "visor: error: " << link.string() << " -> " << target
+          << " cannot be resolved: " << error.message() << "\n";
+      return kExitConfiguration;
+    }
+    current = nullptr;
+    for (const auto& run : runs) {
+      std::error_code ignored;
+      if (fs::equivalent(root / run.folder, resolved, ignored)) current = &run;
+    }
+    if (current == nullptr) {
+      out << "visor: error: " << link.string() << " -> " << target << " is not a folder of "
+          << directory << " with a run-config.toml; point it at the folder the node runs from\n";
+      return kExitConfiguration;
+    }
   }
   const std::string name = fs::path(current->binary).filename().string();
   std::vector<FoundBinary> binaries;

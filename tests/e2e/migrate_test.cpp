@@ -290,6 +290,29 @@ TEST_F(Migrate, AnImportIntoAHomeThatHoldsAStoreIsRefused) {
   EXPECT_FALSE(fs::exists(home() + "/upgrades/0.78.2"));
 }
 
+// Vega Visor's `current` likewise: one that leads nowhere or outside the tree is refused, not
+// replaced by genesis.
+TEST_F(Migrate, AVegaVisorCurrentThatCannotBeKeptIsRefused) {
+  const std::string outside = dir_ / "elsewhere";
+  put(outside + "/run-config.toml", "[vega.binary]\npath = \"vega\"\n");
+  stand_in(outside + "/vega", "0.80.0");
+  for (const std::string& target : {std::string("v0.79.0"), outside}) {
+    const std::string tree = dir_ / ("vegavisor-" + std::to_string(target.size()));
+    put(tree + "/config.toml", "[upgradeFolders]\n");
+    stand_in(tree + "/genesis/vega", "0.78.2");
+    put(tree + "/genesis/run-config.toml", "[vega.binary]\npath = \"vega\"\nargs = [\"start\"]\n");
+    fs::create_symlink(target, tree + "/current");
+    const std::string target_home = dir_ / ("home-" + std::to_string(target.size()));
+    Process init({visor_binary(), "init", "--home", target_home, "--from-vega-visor", tree},
+                 dir_ / ("init-" + std::to_string(target.size()) + ".log"));
+    EXPECT_EQ(init.wait(15s), 2) << target << ": " << init.output();
+    EXPECT_NE(init.output().find(tree + "/current"), std::string::npos) << init.output();
+    std::error_code ignored;
+    EXPECT_FALSE(fs::exists(fs::symlink_status(target_home + "/current", ignored)))
+        << target << ": " << init.output();
+  }
+}
+
 // A FIFO where Vega Visor's TOML files belong is an error, never a hang.
 TEST_F(Migrate, SpecialFilesForVegaVisorsTomlAreAnErrorNeverAHang) {
   for (const std::string file : {"config.toml", "genesis/run-config.toml"}) {
