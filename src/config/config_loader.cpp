@@ -11,6 +11,7 @@
 #include "visor/common/command_line.h"
 #include "visor/common/files.h"
 #include "visor/common/line_matcher.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/suggest.h"
 #include "visor/config/duration.h"
 
@@ -537,6 +538,13 @@ RawValues cosmovisor_values(const GetEnvironment& get_environment, LoadedConfig&
     used += (used.empty() ? "" : ", ") + std::string(variable) + " (--" + option + ")";
   };
   const char* daemon_home = get_environment("DAEMON_HOME");
+  if (daemon_home && *daemon_home && daemon_home[0] != '/') {
+    // Cosmovisor refuses it too; relative to visor's working directory (/ under systemd) it
+    // would name another file than the node writes.
+    loaded.errors.push_back("DAEMON_HOME must be an absolute path, got '" +
+                            outside_text(daemon_home, 200) + "'");
+    daemon_home = nullptr;
+  }
   if (daemon_home && *daemon_home) {
     take("DAEMON_HOME", "upgrade-info", std::string(daemon_home) + "/data/upgrade-info.json");
   }

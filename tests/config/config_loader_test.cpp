@@ -338,6 +338,13 @@ TEST_F(ConfigLoader, CosmovisorDurationsAreGoDurations) {
   auto bad = load({{"profile", flag("cosmos", "profile")}});
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_NE(bad.errors[0].find("DAEMON_SHUTDOWN_GRACE"), std::string::npos) << bad.errors[0];
+
+  // Cosmovisor wants an absolute DAEMON_HOME; a relative one would name another file.
+  environment_["DAEMON_SHUTDOWN_GRACE"] = "1s";
+  environment_["DAEMON_HOME"] = "gaia";
+  auto relative = load({{"profile", flag("cosmos", "profile")}});
+  ASSERT_FALSE(relative.errors.empty());
+  EXPECT_NE(relative.errors[0].find("DAEMON_HOME"), std::string::npos) << relative.errors[0];
 }
 
 TEST_F(ConfigLoader, CosmovisorEnvironmentYieldsToFlagsVisorVariablesAndTheFile) {
