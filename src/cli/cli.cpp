@@ -259,7 +259,7 @@ int run_cli(int argc, char** argv) {
                           "several; or give a folder holding every one)");
   add_upgrade->add_option("--version-args", upgrade.version_args,
                           "how the binary is asked its version [default: version]");
-  std::uint64_t add_height = 0;
+  std::string add_height;
   auto* add_height_option = add_upgrade->add_option(
       "--height", add_height,
       "switch when the chain reaches this block height (a visor running with --node)");
@@ -354,7 +354,14 @@ int run_cli(int argc, char** argv) {
     upgrade.home = loaded.options.home;
     upgrade.names = managed_names(loaded, upgrade.file);
     upgrade.name = upgrade.names.front();
-    if (add_height_option->count() > 0) upgrade.height = add_height;
+    if (add_height_option->count() > 0) {
+      auto height = parse_block_height(add_height);
+      if (!height) {
+        std::cerr << "visor: error: " << height.error() << "\n";
+        return kExitConfiguration;
+      }
+      upgrade.height = height.value();
+    }
     return run_add_upgrade(upgrade);
   }
   if (*status) return run_status(resolve_home(), status_json);

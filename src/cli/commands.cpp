@@ -36,6 +36,22 @@ int fail(const std::string& message, int code = kExitFailure) {
   return code;
 }
 
+// The chain's height as a visor holding `home` last saw it through --node (status.json's
+// "network"); nullopt when no visor runs there or it reads no node.
+std::optional<std::uint64_t> last_seen_chain_height(const std::string& home) {
+  if (!HomeLock::holder(home)) return std::nullopt;
+  auto text = read_small_file(home + "/status.json");
+  if (!text) return std::nullopt;
+  std::string ignored;
+  const auto live = parse_outside_json(text.value(), ignored);
+  if (!live || !live->is_object()) return std::nullopt;
+  const auto network = live->find("network");
+  if (network == live->end() || !network->is_object()) return std::nullopt;
+  const auto height = network->find("chain_height");
+  if (height == network->end() || !height->is_number_unsigned()) return std::nullopt;
+  return height->get<std::uint64_t>();
+}
+
 }  // namespace
 
 namespace {
@@ -421,6 +437,16 @@ int run_add_upgrade(const AddUpgradeRequest& request) {
     return fail("--binary " + request.binary + ": the managed binary is " + request.name,
                 kExitConfiguration);
   }
+  if (request.height) {
+    // A height the chain has passed would switch at once, under a node running blocks above it.
+    if (const auto chain = last_seen_chain_height(request.home);
+        chain && *request.height <= *chain) {
+      return fail("--height " + std::to_string(*request.height) +
+                      " is not above the chain's height " + std::to_string(*chain) +
+                      " (as the visor running in " + request.home + " last saw it)",
+                  kExitConfiguration);
+    }
+  }
   auto executable = resolve_executable(file);
   if (!executable) return fail(executable.error(), kExitConfiguration);
   auto reported = probe_version(executable.value(), arguments.value());
@@ -645,6 +671,21 @@ int run_create_service(const ServiceRequest& request) {
   std::cerr << "visor: wrote " << resolved.output << "; enable it with: systemctl daemon-reload && "
             << "systemctl enable --now " << service_name(resolved) << ".service\n";
   return kExitOk;
+}
+
+Result<std::uint64_t> parse_block_height(const std::string& text) {
+  using Answer = Result<std::uint64_t>;
+  // Cosmos and CometBFT heights are int64 and start at 1; digits only (no sign, no 0x).
+  constexpr std::uint64_t kMax = 9223372036854775807ULL;
+  const bool digits = !text.empty() && text.size() <= 19 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  const std::uint64_t height = digits ? std::stoull(text) : 0;
+  if (!digits || height == 0 || height > kMax) {
+    return Answer::failure("--height '" + outside_text(text, 40) +
+                           "' is not a block height (a whole number from 1 to " +
+                           std::to_string(kMax) + ")");
+  }
+  return height;
 }
 
 }  // namespace visor

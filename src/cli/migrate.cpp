@@ -18,6 +18,9 @@
 #include "visor/common/command_line.h"
 #include "visor/common/exit_code.h"
 #include "visor/common/files.h"
+#include "visor/common/outside_text.h"
+#include "visor/common/result.h"
+#include "visor/fetch/url_template.h"
 #include "visor/store/binary_store.h"
 #include "visor/store/home_lock.h"
 #include "visor/store/version_probe.h"
@@ -46,12 +49,78 @@ std::string link_target_name(const fs::path& link) {
   return trimmed.filename().string();
 }
 
-// Probes every binary, installs it under its version (once per version), switches `current`
-// to `current_version` and saves state.json. False when any binary failed.
-bool install_all(BinaryStore& store, std::vector<FoundBinary>& binaries,
-                 const std::string& current_path, std::ostream& out) {
+// A TOML file of the old tree, read as visor reads every file (a FIFO or a device in its place is
+// an error, never a hang; at most 1 MiB). Empty error text: parsed into `table`.
+std::string read_toml(const fs::path& path, toml::table& table) {
+  auto text = read_small_file(path.string());
+  if (!text) return text.error();
+  try {
+    table = toml::parse(text.value(), path.string());
+  } catch (const toml::parse_error& failure) {
+    return path.string() + ": " + std::string(failure.description());
+  }
+  return {};
+}
+
+// An import fills an empty home: one that already holds a store (a `current` link or installed
+// versions, perhaps of another daemon) would end up with two setups mixed and its `current` moved
+// under a visor that may run from it. Empty text: the home is new or empty.
+std::string refuse_used_home(const std::string& home) {
+  std::error_code error;
+  const fs::path root(home);
+  if (fs::is_symlink(root / "current", error) || fs::exists(root / "current", error)) {
+    return home + " already holds a visor store (current -> " +
+           fs::read_symlink(root / "current", error).string() +
+           "); import into a new --home, or remove that one first";
+  }
+  if (fs::is_directory(root / "upgrades", error) && !fs::is_empty(root / "upgrades", error)) {
+    return home + " already holds a visor store (versions in " + (root / "upgrades").string() +
+           "); import into a new --home, or remove that one first";
+  }
+  return {};
+}
+
+// The binary Cosmovisor's `current` selects, which must be one of `binaries` (genesis or an
+// upgrades/<plan>/bin/<name> of the tree): without a `current` link, genesis (Cosmovisor's rule
+// for a fresh home). A link that cannot be resolved (missing target, a loop), points outside the
+// tree or at a folder without the binary is refused: importing another version as current would
+// start the node on a binary its data has moved past.
+Result<std::string> cosmovisor_current(const fs::path& root, const std::string& name,
+                                       const std::vector<FoundBinary>& binaries) {
+  using Answer = Result<std::string>;
+  const fs::path link = root / "current";
+  std::error_code error;
+  const auto link_status = fs::symlink_status(link, error);
+  if (!fs::exists(link_status)) {
+    const fs::path genesis = root / "genesis" / "bin" / name;
+    for (const auto& binary : binaries) {
+      if (binary.path == genesis.string()) return binary.path;
+    }
+    return Answer::failure(root.string() + " has no current link and no genesis/bin/" + name);
+  }
+  if (!fs::is_symlink(link_status)) {
+    return Answer::failure(link.string() + " is not a symlink (Cosmovisor keeps a link to the " +
+                           "genesis or upgrade folder the node runs from there)");
+  }
+  const std::string target = outside_text(fs::read_symlink(link, error).string(), 200);
+  const fs::path resolved = fs::canonical(link, error);
+  if (error) {
+    return Answer::failure(link.string() + " -> " + target +
+                           " cannot be resolved: " + error.message());
+  }
+  for (const auto& binary : binaries) {
+    std::error_code ignored;
+    if (fs::equivalent(resolved / "bin" / name, binary.path, ignored)) return binary.path;
+  }
+  return Answer::failure(link.string() + " -> " + target + " is not genesis or an upgrade of " +
+                         root.string() + " with a runnable bin/" + name +
+                         "; point it at the folder the node runs from");
+}
+
+// Asks every binary its version, each failure one line on `out`. False when any failed: then
+// nothing is imported, so that the operator can fix the tree and run the same command again.
+bool probe_all(std::vector<FoundBinary>& binaries, std::ostream& out) {
   bool ok = true;
-  std::string current_version;
   for (auto& binary : binaries) {
     auto version = probe_version(binary.path, {"version"});
     if (!version) {
@@ -60,6 +129,18 @@ bool install_all(BinaryStore& store, std::vector<FoundBinary>& binaries,
       continue;
     }
     binary.version = version->str();
+  }
+  if (!ok) out << "visor: error: nothing imported\n";
+  return ok;
+}
+
+// Installs every probed binary under its version (once per version), switches `current` to the
+// version of `current_path` and saves state.json. False when any step failed.
+bool install_all(BinaryStore& store, const std::vector<FoundBinary>& binaries,
+                 const std::string& current_path, std::ostream& out) {
+  bool ok = true;
+  std::string current_version;
+  for (const auto& binary : binaries) {
     if (!store.has_version(binary.version)) {
       Status installed = store.install_copy(binary.version, binary.path);
       if (!installed) {
@@ -162,24 +243,24 @@ int import_cosmovisor(const std::string& home, const std::string& directory,
       out << "skipped upgrade " << plan.filename().string() << ": no bin/" << name << "\n";
       continue;
     }
-    binaries.push_back(
-        {"upgrade " + plan.filename().string(), plan.filename().string(), binary.string(), ""});
+    // Cosmovisor names the folder url.PathEscape(plan name): "a/b" lives in upgrades/a%2Fb.
+    binaries.push_back({"upgrade " + plan.filename().string(),
+                        percent_decode(plan.filename().string()), binary.string(), ""});
   }
   if (binaries.empty()) {
     out << "visor: error: no " << name << " binary in " << root.string() << "\n";
     return kExitConfiguration;
   }
-  // `current` points at genesis or at upgrades/<plan>; without it, genesis runs (Cosmovisor's
-  // rule for a fresh home).
-  std::string current_path = genesis.string();
-  if (fs::is_symlink(root / "current", error)) {
-    const fs::path resolved = fs::canonical(root / "current", error);
-    if (!error) {
-      for (const auto& binary : binaries) {
-        if (fs::equivalent(resolved / "bin" / name, binary.path, error)) current_path = binary.path;
-      }
-    }
+  auto current_path = cosmovisor_current(root, name, binaries);
+  if (!current_path) {
+    out << "visor: error: " << current_path.error() << "\n";
+    return kExitConfiguration;
   }
+  if (const std::string used = refuse_used_home(home); !used.empty()) {
+    out << "visor: error: " << used << "\n";
+    return kExitConfiguration;
+  }
+  if (!probe_all(binaries, out)) return kExitFailure;
 
   BinaryStore store(home, name);
   Status opened = store.open();
@@ -192,7 +273,7 @@ int import_cosmovisor(const std::string& home, const std::string& directory,
     out << "visor: error: " << lock.error() << "\n";
     return kExitFailure;
   }
-  bool ok = install_all(store, binaries, current_path, out);
+  bool ok = install_all(store, binaries, current_path.value(), out);
   nlohmann::json config = {
       {"profile", "cosmos"},
       {"upgrade-info", (fs::path(directory) / "data" / "upgrade-info.json").string()},
@@ -206,11 +287,8 @@ int import_cosmovisor(const std::string& home, const std::string& directory,
 int import_vega_visor(const std::string& home, const std::string& directory, std::ostream& out) {
   const fs::path root(directory);
   toml::table visor_config;
-  try {
-    visor_config = toml::parse_file((root / "config.toml").string());
-  } catch (const toml::parse_error& failure) {
-    out << "visor: error: " << (root / "config.toml").string() << ": " << failure.description()
-        << "\n";
+  if (const std::string failed = read_toml(root / "config.toml", visor_config); !failed.empty()) {
+    out << "visor: error: " << failed << "\n";
     return kExitConfiguration;
   }
   // Folders: every upgradeFolders value, the genesis folder, and whatever `current` points at.
@@ -242,10 +320,8 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
     const fs::path file = root / folder / "run-config.toml";
     if (!fs::exists(file, error)) continue;
     toml::table table;
-    try {
-      table = toml::parse_file(file.string());
-    } catch (const toml::parse_error& failure) {
-      out << "visor: error: " << file.string() << ": " << failure.description() << "\n";
+    if (const std::string failed = read_toml(file, table); !failed.empty()) {
+      out << "visor: error: " << failed << "\n";
       return kExitConfiguration;
     }
     RunConfig run;
@@ -272,9 +348,29 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
         << " is not a Vega Visor home: no <folder>/run-config.toml\n";
     return kExitConfiguration;
   }
+  // `current` names the folder the node runs from; without it, the first folder (genesis). A
+  // link that leads nowhere, outside the tree or to a folder without a run-config.toml is
+  // refused, as for Cosmovisor: another version in its place would run the node's data.
   const RunConfig* current = &runs.front();
-  for (const auto& run : runs) {
-    if (run.folder == current_folder) current = &run;
+  const fs::path link = root / "current";
+  if (fs::exists(fs::symlink_status(link, error))) {
+    const std::string target = outside_text(fs::read_symlink(link, error).string(), 200);
+    const fs::path resolved = fs::canonical(link, error);
+    if (error) {
+      out << "visor: error: " << link.string() << " -> " << target
+          << " cannot be resolved: " << error.message() << "\n";
+      return kExitConfiguration;
+    }
+    current = nullptr;
+    for (const auto& run : runs) {
+      std::error_code ignored;
+      if (fs::equivalent(root / run.folder, resolved, ignored)) current = &run;
+    }
+    if (current == nullptr) {
+      out << "visor: error: " << link.string() << " -> " << target << " is not a folder of "
+          << directory << " with a run-config.toml; point it at the folder the node runs from\n";
+      return kExitConfiguration;
+    }
   }
   const std::string name = fs::path(current->binary).filename().string();
   std::vector<FoundBinary> binaries;
@@ -285,6 +381,11 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
     }
     binaries.push_back({"folder " + run.folder, "", run.binary, ""});
   }
+  if (const std::string used = refuse_used_home(home); !used.empty()) {
+    out << "visor: error: " << used << "\n";
+    return kExitConfiguration;
+  }
+  if (!probe_all(binaries, out)) return kExitFailure;
 
   BinaryStore store(home, name);
   Status opened = store.open();

@@ -537,17 +537,13 @@ RawValues read_config_file(const std::string& path, std::vector<std::string>& er
 }
 
 // Cosmovisor's settings that visor has no equivalent for (named in one warning when set).
-constexpr const char* kCosmovisorWithoutEquivalent[] = {"DAEMON_RESTART_AFTER_UPGRADE",
-                                                        "DAEMON_DATA_BACKUP_DIR",
-                                                        "UNSAFE_SKIP_BACKUP",
-                                                        "DAEMON_PREUPGRADE_MAX_RETRIES",
-                                                        "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
-                                                        "DAEMON_GRPC_ADDRESS",
-                                                        "COSMOVISOR_DISABLE_LOGS",
-                                                        "COSMOVISOR_COLOR_LOGS",
-                                                        "COSMOVISOR_TIMEFORMAT_LOGS",
-                                                        "COSMOVISOR_DISABLE_RECASE",
-                                                        "COSMOVISOR_CONFIG"};
+constexpr const char* kCosmovisorWithoutEquivalent[] = {
+    "DAEMON_RESTART_AFTER_UPGRADE",  "DAEMON_LOG_BUFFER_SIZE",
+    "DAEMON_DATA_BACKUP_DIR",        "UNSAFE_SKIP_BACKUP",
+    "DAEMON_PREUPGRADE_MAX_RETRIES", "DAEMON_DOWNLOAD_MUST_HAVE_CHECKSUM",
+    "DAEMON_GRPC_ADDRESS",           "COSMOVISOR_DISABLE_LOGS",
+    "COSMOVISOR_COLOR_LOGS",         "COSMOVISOR_TIMEFORMAT_LOGS",
+    "COSMOVISOR_DISABLE_RECASE",     "COSMOVISOR_CONFIG"};
 
 // Cosmovisor's environment as visor options (profile cosmos, section "Migration" of the docs):
 // each value carries the variable's name as its origin. DAEMON_NAME is handled by the caller.
@@ -559,6 +555,13 @@ RawValues cosmovisor_values(const GetEnvironment& get_environment, LoadedConfig&
     used += (used.empty() ? "" : ", ") + std::string(variable) + " (--" + option + ")";
   };
   const char* daemon_home = get_environment("DAEMON_HOME");
+  if (daemon_home && *daemon_home && daemon_home[0] != '/') {
+    // Cosmovisor refuses it too; relative to visor's working directory (/ under systemd) it
+    // would name another file than the node writes.
+    loaded.errors.push_back("DAEMON_HOME must be an absolute path, got '" +
+                            outside_text(daemon_home, 200) + "'");
+    daemon_home = nullptr;
+  }
   if (daemon_home && *daemon_home) {
     take("DAEMON_HOME", "upgrade-info", std::string(daemon_home) + "/data/upgrade-info.json");
   }
@@ -572,13 +575,20 @@ RawValues cosmovisor_values(const GetEnvironment& get_environment, LoadedConfig&
           "is not set");
     }
   }
-  const std::pair<const char*, const char*> kDirect[] = {
-      {"DAEMON_ALLOW_DOWNLOAD_BINARIES", "plan-downloads"},
+  if (const char* text = get_environment("DAEMON_ALLOW_DOWNLOAD_BINARIES"); text && *text) {
+    take("DAEMON_ALLOW_DOWNLOAD_BINARIES", "plan-downloads", text);
+  }
+  // Go durations (Cosmovisor reads them with time.ParseDuration): "1.5s" is 1s500ms here. A
+  // value that is not one goes on as given, so that its error names the variable.
+  const std::pair<const char*, const char*> kDurations[] = {
       {"DAEMON_SHUTDOWN_GRACE", "stop-timeout"},
       {"DAEMON_POLL_INTERVAL", "poll-interval"},
       {"DAEMON_RESTART_DELAY", "backoff-initial"}};
-  for (const auto& [variable, option] : kDirect) {
-    if (const char* text = get_environment(variable); text && *text) take(variable, option, text);
+  for (const auto& [variable, option] : kDurations) {
+    const char* text = get_environment(variable);
+    if (!text || !*text) continue;
+    const auto duration = parse_go_duration(text);
+    take(variable, option, duration ? format_duration(*duration) : std::string(text));
   }
   if (const char* name = get_environment("DAEMON_NAME"); name && *name) {
     used += (used.empty() ? "" : ", ") + std::string("DAEMON_NAME (the binary of --cmd)");

@@ -13,9 +13,8 @@ bool fail(std::string* error, std::string message) {
   return false;
 }
 
-}  // namespace
-
-std::optional<Duration> parse_duration(std::string_view text, std::string* error) {
+// Both syntaxes: visor's, and with `fractions` also Go's decimal fractions ("1.5s").
+std::optional<Duration> parse_parts(std::string_view text, std::string* error, bool fractions) {
   const std::string original(text);
   if (text == "0") return Duration(0);
   if (text.empty()) {
@@ -25,16 +24,36 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
   long long total = 0;
   size_t position = 0;
   while (position < text.size()) {
+    // A whole number, or a decimal fraction as Go's time.ParseDuration takes it ("1.5s", ".5m":
+    // Cosmovisor's DAEMON_* durations are Go durations).
     const size_t digits_start = position;
     while (position < text.size() && std::isdigit(static_cast<unsigned char>(text[position]))) {
       ++position;
     }
-    if (position == digits_start || position - digits_start > 12) {
+    const size_t digits_end = position;
+    size_t fraction_start = position;
+    if (fractions && position < text.size() && text[position] == '.') {
+      fraction_start = ++position;
+      while (position < text.size() && std::isdigit(static_cast<unsigned char>(text[position]))) {
+        ++position;
+      }
+    }
+    const size_t fraction_digits = position - fraction_start;
+    if ((digits_end == digits_start && fraction_digits == 0) || digits_end - digits_start > 12 ||
+        fraction_digits > 9) {
       fail(error, "invalid duration '" + original + "' (expected e.g. 500ms, 2s, 5m, 1h)");
       return std::nullopt;
     }
     const long long number =
-        std::stoll(std::string(text.substr(digits_start, position - digits_start)));
+        digits_end == digits_start
+            ? 0
+            : std::stoll(std::string(text.substr(digits_start, digits_end - digits_start)));
+    const long long fraction =
+        fraction_digits == 0
+            ? 0
+            : std::stoll(std::string(text.substr(fraction_start, fraction_digits)));
+    long long fraction_scale = 1;
+    for (size_t digit = 0; digit < fraction_digits; ++digit) fraction_scale *= 10;
     long long unit_ms = 0;
     if (text.substr(position, 2) == "ms") {
       unit_ms = 1;
@@ -56,13 +75,25 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* error
       fail(error, "duration '" + original + "' is too long (at most 100 days)");
       return std::nullopt;
     }
-    total += number * unit_ms;
+    // The fraction's part, truncated to whole milliseconds (fraction < scale <= 10^9, unit_ms <=
+    // 3.6e6: the product fits in 64 bits).
+    total += number * unit_ms + fraction * unit_ms / fraction_scale;
     if (total > kMaxMilliseconds) {
       fail(error, "duration '" + original + "' is too long (at most 100 days)");
       return std::nullopt;
     }
   }
   return Duration(total);
+}
+
+}  // namespace
+
+std::optional<Duration> parse_duration(std::string_view text, std::string* error) {
+  return parse_parts(text, error, false);
+}
+
+std::optional<Duration> parse_go_duration(std::string_view text, std::string* error) {
+  return parse_parts(text, error, true);
 }
 
 std::string format_duration(Duration duration) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "visor/common/sha256.h"
+#include "visor/fetch/url_template.h"
 
 namespace visor {
 namespace {
@@ -48,31 +49,6 @@ std::optional<Entry> parse_line(std::string_view line) {
   if (!name.empty() && name.front() == '*') name.remove_prefix(1);
   if (name.empty()) return std::nullopt;
   return Entry{std::string(line.substr(0, space)), std::string(name)};
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int high = hex_value(text[i + 1]);
-      const int low = hex_value(text[i + 2]);
-      if (high >= 0 && low >= 0) {
-        out.push_back(static_cast<char>(high * 16 + low));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(text[i]);
-  }
-  return out;
 }
 
 // The query of a URL as [begin, end) offsets, without '?' and without the fragment.

@@ -129,6 +129,7 @@ std::optional<UpgradeDecision> CosmosSource::read_now() {
   if (!decision.activate) return std::nullopt;
   acted_.insert(key);  // the watcher need not deliver it again
   last_ = decision;
+  prestaging_.reset();  // the halt's decision supersedes the pre-staging one
   return decision;
 }
 
@@ -252,6 +253,7 @@ void CosmosSource::handle(const FetchOutcome& outcome) {
   }
   acted_.insert(key);
   last_ = decision;
+  prestaging_.reset();  // the halt's decision supersedes the pre-staging one
   log::debug("source_decision", "cosmos: " + decision.reason);
   if (on_decision_) on_decision_(decision);
 }
@@ -335,6 +337,7 @@ void CosmosSource::handle_plan(const FetchOutcome& outcome) {
   }
   errors_.clear();
   scheduled_ = std::move(plan).value();
+  withdraw_prestaging();
   if (!scheduled_ || !prestage_plans_) return;
   const PlanKey key(scheduled_->name, scheduled_->height);
   // A plan the chain already halted for came from the file: its decision is the one to keep.
@@ -357,7 +360,24 @@ void CosmosSource::handle_plan(const FetchOutcome& outcome) {
       ": pre-staging " + (decision.target.empty() ? "its binary" : decision.target) +
       " before the halt";
   log::debug("source_decision", decision.reason);
+  prestaging_ = key;
   if (on_decision_) on_decision_(decision);
+}
+
+void CosmosSource::withdraw_prestaging() {
+  if (!prestaging_) return;
+  if (scheduled_ && PlanKey(scheduled_->name, scheduled_->height) == *prestaging_) return;
+  const PlanKey gone = *prestaging_;
+  prestaging_.reset();
+  prestaged_.erase(gone);  // scheduled again later: pre-staged again
+  if (acted_.count(gone) != 0 || done_.count(gone) != 0) return;
+  // The chain no longer schedules the plan (cancelled, or replaced by another): what it asked
+  // to pre-stage is not wanted any more, so a failing download stops being retried.
+  UpgradeDecision nothing;
+  nothing.reason = "cosmos: plan " + gone.first + " at height " + std::to_string(gone.second) +
+                   " is no longer scheduled on chain; not pre-staging it";
+  log::debug("source_decision", nothing.reason);
+  if (on_decision_) on_decision_(nothing);
 }
 
 void CosmosSource::apply_plan_downloads(UpgradeDecision& decision) const {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <filesystem>
 
@@ -518,9 +519,19 @@ Status BinaryStore::mark_failed(const std::string& version, const std::string& r
 }
 
 std::optional<std::string> BinaryStore::plan_version(const std::string& plan) const {
-  const auto it = state_.plans.find(plan);
-  if (it == state_.plans.end()) return std::nullopt;
-  return it->second;
+  if (const auto it = state_.plans.find(plan); it != state_.plans.end()) return it->second;
+  // Cosmovisor keeps a plan's binary under its lower-cased name (upgrades/v2 for plan "V2"), so
+  // a mapping imported from its tree, or staged after its habit, differs from the chain's
+  // spelling only in case.
+  const auto lower = [](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  };
+  const std::string wanted = lower(plan);
+  for (const auto& [name, version] : state_.plans) {
+    if (lower(name) == wanted) return version;
+  }
+  return std::nullopt;
 }
 
 Status BinaryStore::map_plan(const std::string& plan, const std::string& version) {

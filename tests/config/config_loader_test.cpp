@@ -317,6 +317,36 @@ TEST_F(ConfigLoader, CosmovisorEnvironmentUnderProfileCosmos) {
   EXPECT_NE(loaded.warnings[0].find("DAEMON_DATA_BACKUP_DIR"), std::string::npos);
 }
 
+// Cosmovisor reads its durations with Go's time.ParseDuration: what it took keeps working.
+TEST_F(ConfigLoader, CosmovisorDurationsAreGoDurations) {
+  environment_["DAEMON_NAME"] = "gaiad";
+  environment_["DAEMON_HOME"] = "/srv/gaia";
+  environment_["DAEMON_SHUTDOWN_GRACE"] = "1.5s";
+  environment_["DAEMON_POLL_INTERVAL"] = "0.25s";
+  environment_["DAEMON_RESTART_DELAY"] = "0m2.5s";
+  environment_["DAEMON_LOG_BUFFER_SIZE"] = "700";
+  auto loaded = load({{"profile", flag("cosmos", "profile")}});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front();
+  EXPECT_EQ(loaded.options.stop_timeout, Duration(1500));
+  EXPECT_EQ(loaded.options.poll_interval, Duration(250));
+  EXPECT_EQ(loaded.options.backoff_initial, Duration(2500));
+  EXPECT_EQ(loaded.effective.at("stop-timeout").origin, "DAEMON_SHUTDOWN_GRACE");
+  ASSERT_EQ(loaded.warnings.size(), 1u);  // an old Cosmovisor variable is named, not ignored
+  EXPECT_NE(loaded.warnings[0].find("DAEMON_LOG_BUFFER_SIZE"), std::string::npos);
+
+  environment_["DAEMON_SHUTDOWN_GRACE"] = "soon";
+  auto bad = load({{"profile", flag("cosmos", "profile")}});
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].find("DAEMON_SHUTDOWN_GRACE"), std::string::npos) << bad.errors[0];
+
+  // Cosmovisor wants an absolute DAEMON_HOME; a relative one would name another file.
+  environment_["DAEMON_SHUTDOWN_GRACE"] = "1s";
+  environment_["DAEMON_HOME"] = "gaia";
+  auto relative = load({{"profile", flag("cosmos", "profile")}});
+  ASSERT_FALSE(relative.errors.empty());
+  EXPECT_NE(relative.errors[0].find("DAEMON_HOME"), std::string::npos) << relative.errors[0];
+}
+
 TEST_F(ConfigLoader, CosmovisorEnvironmentYieldsToFlagsVisorVariablesAndTheFile) {
   environment_["DAEMON_HOME"] = "/srv/gaia";
   environment_["DAEMON_NAME"] = "gaiad";

@@ -27,6 +27,18 @@ TEST(Duration, RejectsGarbageWithAReason) {
   }
 }
 
+TEST(Duration, GoDurationsTakeDecimalFractions) {
+  EXPECT_EQ(parse_go_duration("1.5s"), Duration(1500));
+  EXPECT_EQ(parse_go_duration(".5m"), Duration(30000));
+  EXPECT_EQ(parse_go_duration("1m30.25s"), Duration(90250));
+  EXPECT_EQ(parse_go_duration("300ms"), Duration(300));
+  EXPECT_EQ(parse_go_duration("0.0001s"), Duration(0));  // truncated to whole milliseconds
+  for (const char* bad : {"", ".s", "1.s.5", "-1.5s", "1.5", "1.5d"}) {
+    EXPECT_FALSE(parse_go_duration(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(parse_duration("1.5s").has_value());  // visor's own syntax stays whole numbers
+}
+
 TEST(Duration, RejectsAbsurdlyLongValues) {
   std::string error;
   EXPECT_FALSE(parse_duration("999999999999h", &error).has_value());

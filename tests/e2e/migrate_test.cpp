@@ -2,6 +2,7 @@
 // folders, symlinks and TOML files those tools create), then the imported setup run by the real
 // build/visor.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -186,6 +187,147 @@ TEST_F(Migrate, VegaVisorHomeWithoutADataNodeRunsOneCommand) {
                  dir_ / "broken.log");
   EXPECT_EQ(broken.wait(15s), 2);
   EXPECT_NE(broken.output().find("config.toml"), std::string::npos) << broken.output();
+}
+
+// Cosmovisor keeps plan "a/b" in upgrades/a%2Fb (url.PathEscape): the plan is mapped by its
+// name, the one upgrade-info.json carries, not by the folder's spelling.
+TEST_F(Migrate, CosmovisorUpgradeFolderNamesAreMappedToTheirPlanNames) {
+  const std::string node_home = dir_ / "gaia";
+  const std::string tree = node_home + "/cosmovisor";
+  stand_in(tree + "/genesis/bin/gaiad", "1.0.0");
+  stand_in(tree + "/upgrades/v2%2Fhotfix/bin/gaiad", "2.0.1");
+  Process init({visor_binary(), "init", "--home", home(), "--from-cosmovisor", node_home},
+               dir_ / "init.log", {}, {"DAEMON_NAME"});
+  ASSERT_EQ(init.wait(20s), 0) << init.output();
+  const auto state = read_json(home() + "/state.json");
+  EXPECT_EQ(state["plans"]["v2/hotfix"], "2.0.1") << state.dump();
+  EXPECT_FALSE(state["plans"].contains("v2%2Fhotfix")) << state.dump();
+}
+
+// `current` names the version the node's data is at. One that cannot be kept (its target is
+// missing, outside the tree, a loop, or a folder without the binary) is refused with one line
+// naming it, and nothing is imported: genesis taking its place would start the node on a binary
+// its data has moved past.
+TEST_F(Migrate, ACosmovisorCurrentThatCannotBeKeptIsRefusedAndNothingImported) {
+  const std::string outside = dir_ / "outside";
+  stand_in(outside + "/bin/gaiad", "9.0.0");
+  const std::vector<std::pair<std::string, std::string>> cases = {{"missing", "upgrades/v3"},
+                                                                  {"outside", outside},
+                                                                  {"loop", "current"},
+                                                                  {"no-binary", "upgrades/empty"}};
+  for (const auto& [label, target] : cases) {
+    const std::string node_home = dir_ / label;
+    const std::string tree = node_home + "/cosmovisor";
+    stand_in(tree + "/genesis/bin/gaiad", "1.0.0");
+    stand_in(tree + "/upgrades/v2/bin/gaiad", "2.0.0");
+    fs::create_directories(tree + "/upgrades/empty/bin");
+    fs::create_symlink(target, tree + "/current");
+    const std::string target_home = dir_ / ("home-" + label);
+    Process init({visor_binary(), "init", "--home", target_home, "--from-cosmovisor", node_home},
+                 dir_ / ("init-" + label + ".log"), {}, {"DAEMON_NAME"});
+    EXPECT_EQ(init.wait(20s), 2) << label << ": " << init.output();
+    EXPECT_NE(init.output().find(tree + "/current"), std::string::npos)
+        << label << ": " << init.output();
+    EXPECT_EQ(count_occurrences(init.output(), "error"), 1) << label << ": " << init.output();
+    std::error_code ignored;
+    EXPECT_FALSE(fs::exists(fs::symlink_status(target_home + "/current", ignored)))
+        << label << ": " << init.output();
+  }
+}
+
+// A binary that cannot tell its version leaves nothing behind: once it is fixed, the same
+// command imports the tree.
+TEST_F(Migrate, AFailedProbeImportsNothingSoTheSameCommandWorksOnceFixed) {
+  const std::string node_home = dir_ / "gaia";
+  const std::string tree = node_home + "/cosmovisor";
+  stand_in(tree + "/genesis/bin/gaiad", "1.0.0");
+  stand_in(tree + "/upgrades/v2/bin/gaiad", "2.0.0");
+  fs::create_symlink(tree + "/upgrades/v2", tree + "/current");
+  fs::permissions(tree + "/upgrades/v2/bin/gaiad",
+                  fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                  fs::perm_options::remove);
+  Process first({visor_binary(), "init", "--home", home(), "--from-cosmovisor", node_home},
+                dir_ / "first.log", {}, {"DAEMON_NAME"});
+  EXPECT_EQ(first.wait(20s), 1) << first.output();
+  EXPECT_NE(first.output().find("upgrade v2"), std::string::npos) << first.output();
+  EXPECT_FALSE(fs::exists(home() + "/upgrades/1.0.0")) << first.output();
+  EXPECT_FALSE(fs::exists(home() + "/config.json")) << first.output();
+
+  fs::permissions(tree + "/upgrades/v2/bin/gaiad", fs::perms::owner_exec, fs::perm_options::add);
+  Process second({visor_binary(), "init", "--home", home(), "--from-cosmovisor", node_home},
+                 dir_ / "second.log", {}, {"DAEMON_NAME"});
+  ASSERT_EQ(second.wait(20s), 0) << second.output();
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/2.0.0");
+}
+
+// A home that already holds a store (here another daemon's) is not mixed with a second setup,
+// and its `current` does not move.
+TEST_F(Migrate, AnImportIntoAHomeThatHoldsAStoreIsRefused) {
+  const std::string first_tree = dir_ / "gaia";
+  stand_in(first_tree + "/cosmovisor/genesis/bin/gaiad", "1.0.0");
+  Process first({visor_binary(), "init", "--home", home(), "--from-cosmovisor", first_tree},
+                dir_ / "first.log", {}, {"DAEMON_NAME"});
+  ASSERT_EQ(first.wait(20s), 0) << first.output();
+
+  const std::string second_tree = dir_ / "osmosis";
+  stand_in(second_tree + "/cosmovisor/genesis/bin/osmosisd", "7.0.0");
+  Process second({visor_binary(), "init", "--home", home(), "--from-cosmovisor", second_tree},
+                 dir_ / "second.log", {}, {"DAEMON_NAME"});
+  EXPECT_EQ(second.wait(20s), 2) << second.output();
+  EXPECT_NE(second.output().find(home()), std::string::npos) << second.output();
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/1.0.0");
+  EXPECT_FALSE(fs::exists(home() + "/upgrades/7.0.0"));
+
+  const std::string vega_tree = dir_ / "vegavisor";
+  put(vega_tree + "/config.toml", "[upgradeFolders]\n");
+  stand_in(vega_tree + "/genesis/vega", "0.78.2");
+  put(vega_tree + "/genesis/run-config.toml",
+      "[vega.binary]\npath = \"vega\"\nargs = [\"start\"]\n");
+  Process vega({visor_binary(), "init", "--home", home(), "--from-vega-visor", vega_tree},
+               dir_ / "vega.log");
+  EXPECT_EQ(vega.wait(20s), 2) << vega.output();
+  EXPECT_EQ(fs::read_symlink(home() + "/current").string(), "upgrades/1.0.0");
+  EXPECT_FALSE(fs::exists(home() + "/upgrades/0.78.2"));
+}
+
+// Vega Visor's `current` likewise: one that leads nowhere or outside the tree is refused, not
+// replaced by genesis.
+TEST_F(Migrate, AVegaVisorCurrentThatCannotBeKeptIsRefused) {
+  const std::string outside = dir_ / "elsewhere";
+  put(outside + "/run-config.toml", "[vega.binary]\npath = \"vega\"\n");
+  stand_in(outside + "/vega", "0.80.0");
+  for (const std::string& target : {std::string("v0.79.0"), outside}) {
+    const std::string tree = dir_ / ("vegavisor-" + std::to_string(target.size()));
+    put(tree + "/config.toml", "[upgradeFolders]\n");
+    stand_in(tree + "/genesis/vega", "0.78.2");
+    put(tree + "/genesis/run-config.toml", "[vega.binary]\npath = \"vega\"\nargs = [\"start\"]\n");
+    fs::create_symlink(target, tree + "/current");
+    const std::string target_home = dir_ / ("home-" + std::to_string(target.size()));
+    Process init({visor_binary(), "init", "--home", target_home, "--from-vega-visor", tree},
+                 dir_ / ("init-" + std::to_string(target.size()) + ".log"));
+    EXPECT_EQ(init.wait(15s), 2) << target << ": " << init.output();
+    EXPECT_NE(init.output().find(tree + "/current"), std::string::npos) << init.output();
+    std::error_code ignored;
+    EXPECT_FALSE(fs::exists(fs::symlink_status(target_home + "/current", ignored)))
+        << target << ": " << init.output();
+  }
+}
+
+// A FIFO where Vega Visor's TOML files belong is an error, never a hang.
+TEST_F(Migrate, SpecialFilesForVegaVisorsTomlAreAnErrorNeverAHang) {
+  for (const std::string file : {"config.toml", "genesis/run-config.toml"}) {
+    const std::string tree = dir_ / ("vegavisor-" + std::to_string(file.size()));
+    put(tree + "/config.toml", "[upgradeFolders]\n");
+    stand_in(tree + "/genesis/vega", "0.78.2");
+    put(tree + "/genesis/run-config.toml", "[vega.binary]\npath = \"vega\"\n");
+    fs::remove(tree + "/" + file);
+    ASSERT_EQ(mkfifo((tree + "/" + file).c_str(), 0644), 0);
+    Process init({visor_binary(), "init", "--home", dir_ / ("home-" + std::to_string(file.size())),
+                  "--from-vega-visor", tree},
+                 dir_ / "init.log");
+    EXPECT_EQ(init.wait(15s), 2) << file << ": " << init.output();
+    EXPECT_NE(init.output().find(file), std::string::npos) << init.output();
+  }
 }
 
 }  // namespace

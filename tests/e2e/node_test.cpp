@@ -329,6 +329,93 @@ TEST_F(CosmosPlan, PlanDownloadsOffNeverFetchesWhatThePlanLists) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+// A plan cancelled on chain (governance cancels it, CurrentPlan answers nothing) is no longer
+// pre-staged: a failing download stops being retried, and the status says no plan. Scheduled
+// again (here with a binary that can be had), it is pre-staged again.
+TEST_F(CosmosPlan, APlanCancelledOnChainIsNoLongerPreStaged) {
+  const std::string missing =
+      nlohmann::json({{"binaries",
+                       {{"linux/" + host_arch_name(),
+                         releases_.url() + "/gone/simd?checksum=sha256:" + std::string(64, 'a')}}}})
+          .dump();
+  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", missing}};
+  publish();
+  Process visor(cosmos_wrap(), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  auto live_stage = [&] {
+    const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
+    const auto document = nlohmann::json::parse(status.output, nullptr, false);
+    if (document.is_discarded() || !document.contains("live")) return std::string();
+    return document["live"].value("upgrade_stage", std::string());
+  };
+  ASSERT_TRUE(wait_until([&] { return live_stage() == "retrying"; }, 15s)) << visor.output();
+  ASSERT_GE(release_requests("/gone/simd"), 1);
+
+  control_["plan"] = nullptr;  // cancelled
+  publish();
+  ASSERT_TRUE(wait_until([&] { return live_stage() == "idle"; }, 15s)) << visor.output();
+  EXPECT_EQ(count_occurrences(visor.output(), "plan v2.0.0 at height 1234 is no longer scheduled"),
+            1)
+      << visor.output();
+  EXPECT_TRUE(running("1.0.0"));
+  EXPECT_EQ(pids().size(), 1u);
+
+  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", binaries_info()}};
+  publish();
+  ASSERT_TRUE(wait_until([&] { return fs::exists(home() + "/upgrades/2.0.0/simd"); }, 20s))
+      << visor.output();
+  EXPECT_TRUE(running("1.0.0"));
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// `add-upgrade --height H`: H is a block height (an int64 from 1); anything else is one error
+// line and exit 2 before anything is staged. A height the chain has already passed (as the
+// running visor last saw it) is refused too: it would stop the node and switch at once.
+TEST_F(CosmosPlan, AddUpgradeRefusesHeightsThatAreNotAheadOfTheChain) {
+  fs::create_directories(dir_ / "new");
+  write_stand_in(dir_ / "new/simd", "2.0.0");
+  for (const std::string height : {"0", "-5", "18446744073709551616", "9223372036854775808", "0x10",
+                                   "", "abc", "1e3", " 12", "+7"}) {
+    Process add({visor_binary(), "add-upgrade", "2.0.0", dir_ / "new/simd", "--height", height,
+                 "--home", dir_ / "offline"},
+                dir_ / ("add-" + std::to_string(std::hash<std::string>()(height)) + ".log"));
+    EXPECT_EQ(add.wait(15s), 2) << "[" << height << "] " << add.output();
+    EXPECT_EQ(count_occurrences(add.output(), "error"), 1) << "[" << height << "] " << add.output();
+    EXPECT_FALSE(fs::exists(dir_ / "offline/upgrades/2.0.0")) << "[" << height << "]";
+  }
+
+  publish();  // the chain id; the chain is at height 100
+  Process visor(cosmos_wrap(), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
+        const auto document = nlohmann::json::parse(status.output, nullptr, false);
+        return !document.is_discarded() && document.contains("network") &&
+               document["network"].is_object() && document["network"]["chain_height"] == 100;
+      },
+      15s));
+  for (const std::string height : {"50", "100"}) {
+    Process add({visor_binary(), "add-upgrade", "2.0.0", dir_ / "new/simd", "--height", height,
+                 "--home", home()},
+                dir_ / ("add-passed-" + height + ".log"));
+    EXPECT_EQ(add.wait(15s), 2) << height << ": " << add.output();
+    EXPECT_NE(add.output().find("100"), std::string::npos) << add.output();
+  }
+  const auto state = nlohmann::json::parse(read_file(home() + "/state.json"));
+  EXPECT_TRUE(state["height_switches"].empty()) << state.dump();
+  Process ahead({visor_binary(), "add-upgrade", "2.0.0", dir_ / "new/simd", "--height", "101",
+                 "--home", home()},
+                dir_ / "add-ahead.log");
+  EXPECT_EQ(ahead.wait(15s), 0) << ahead.output();
+  ASSERT_TRUE(wait_until([&] { return node_requests("GET /status") >= 3; }, 15s));
+  EXPECT_TRUE(running("1.0.0"));
+  EXPECT_EQ(pids().size(), 1u);
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
 // `visor add-upgrade` and a running visor both rewrite state.json. While visor switches through
 // six upgrades (each a handful of saves: pending, `current`, the plan done, the switch taken),
 // the operator stages the next one (a plan mapping or a height switch) and, all along, as fast

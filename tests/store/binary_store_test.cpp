@@ -332,6 +332,21 @@ TEST_F(BinaryStoreTest, TwoStoresSavingInTurnsLoseNothingOfEachOther) {
   EXPECT_EQ(on_disk->plans.at("gov-2"), "2.0.0");
 }
 
+// Cosmovisor keeps plan "V2-Upgrade" in upgrades/v2-upgrade: a mapping imported from its tree
+// is found under the chain's spelling; an exact mapping still wins.
+TEST_F(BinaryStoreTest, APlanMappingDifferingOnlyInCaseIsFound) {
+  BinaryStore store(root_ + "/home", "gaiad");
+  ASSERT_TRUE(store.open().ok());
+  ASSERT_TRUE(store.map_plan("v2-upgrade", "2.0.0").ok());
+  EXPECT_EQ(store.plan_version("V2-Upgrade"), "2.0.0");
+  EXPECT_EQ(store.plan_version("v2-upgrade"), "2.0.0");
+  EXPECT_FALSE(store.plan_version("v2-upgrade-b").has_value());
+  ASSERT_TRUE(store.map_plan("V3", "3.0.1").ok());
+  ASSERT_TRUE(store.map_plan("v3", "3.0.0").ok());
+  EXPECT_EQ(store.plan_version("V3"), "3.0.1");
+  EXPECT_EQ(store.plan_version("v3"), "3.0.0");
+}
+
 // A state.json removed while visor runs does not make it forget what it knows: the next save
 // writes it all again.
 TEST_F(BinaryStoreTest, AStateFileRemovedUnderARunningStoreIsWrittenAgainWhole) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "visor/common/result.h"
 #include "visor/daemon/preflight.h"
 #include "visor/ops/service_unit.h"
 
@@ -44,6 +45,9 @@ struct AddUpgradeRequest {
 /// plan). Unless `stage_only` (or a plan is named), a visor running with --source none then
 /// switches to it.
 int run_add_upgrade(const AddUpgradeRequest& request);
+/// `--height H` of add-upgrade: decimal digits only, 1 to 2^63-1 (a Cosmos/CometBFT height is
+/// an int64 starting at 1); anything else (0, a sign, hex, a value past int64) is one error line.
+Result<std::uint64_t> parse_block_height(const std::string& text);
 /// `visor status`: the store's state and the live state of a running visor.
 int run_status(const std::string& home, bool json);
 /// `visor create-service`: print or write a systemd unit for a request whose --cmd and

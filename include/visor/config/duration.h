@@ -14,6 +14,11 @@ namespace visor {
 /// and values beyond 100 days.
 std::optional<Duration> parse_duration(std::string_view text, std::string* error = nullptr);
 
+/// Parses a duration as Go's time.ParseDuration writes it for ms, s, m and h, decimal fractions
+/// included ("1.5s", "1m30.5s"; truncated to whole milliseconds): Cosmovisor's DAEMON_*
+/// durations. Errors as parse_duration.
+std::optional<Duration> parse_go_duration(std::string_view text, std::string* error = nullptr);
+
 /// Formats a duration exactly, the way parse_duration reads it, e.g. 90500ms -> "1m30s500ms".
 std::string format_duration(Duration duration);
 

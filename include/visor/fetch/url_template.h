@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace visor {
 
@@ -20,5 +21,10 @@ struct TemplateValues {
 /// Replaces every {version} (without leading v, "5.2.1"), {tag} (with v, "v5.2.1"), {os},
 /// {arch} and {name} in `text`. Unknown {words} are left as they are.
 std::string expand_url_template(const std::string& text, const TemplateValues& values);
+
+/// `text` with every %XX (two hex digits) replaced by its byte, as a URL's path or query (or
+/// Go's url.PathEscape, which Cosmovisor uses for its upgrade folder names) encodes it; a '%'
+/// not followed by two hex digits stays as it is.
+std::string percent_decode(std::string_view text);
 
 }  // namespace visor

@@ -95,6 +95,9 @@ class CosmosSource final : public Source {
   /// The plan poll's next request (--node).
   PollLoop::Fetch make_plan_fetch();
   void handle_plan(const FetchOutcome& outcome);
+  /// After a plan poll: when the plan last delivered for pre-staging is no longer the scheduled
+  /// one, delivers "nothing wanted" (unless the chain halted for it or it was carried out).
+  void withdraw_prestaging();
   /// The scheduled plan from a plan poll's replies: chain checked, protobuf decoded.
   Result<std::optional<UpgradeInfo>> read_plan(const FetchOutcome& outcome);
   /// Drops what a plan's `info` offers for download when --plan-downloads is off.
@@ -124,6 +127,8 @@ class CosmosSource final : public Source {
   std::set<PlanKey> acted_;      ///< delivered by this process
   std::set<PlanKey> done_;       ///< carried out, per mark_done()
   std::set<PlanKey> prestaged_;  ///< scheduled plans delivered for pre-staging
+  /// The scheduled plan whose pre-staging decision was the last one delivered.
+  std::optional<PlanKey> prestaging_;
   std::optional<UpgradeInfo> scheduled_;
   std::optional<NodeStatus> node_status_;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);

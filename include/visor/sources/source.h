@@ -45,7 +45,8 @@ bool same_action(const UpgradeDecision& left, const UpgradeDecision& right);
 /// Delivery rules shared by every source:
 /// - on_decision runs when a reading leads to a decision that differs from the last delivered
 ///   one (same_action), including the first reading; a decision with an empty `target` and
-///   `activate == false` means "nothing wanted now" (cosmos never delivers those).
+///   `activate == false` means "nothing wanted now" (cosmos delivers one when a plan it asked to
+///   pre-stage is no longer scheduled on chain).
 /// - on_error runs for a failed poll with one line naming the operation, the object and the
 ///   cause; the same line is repeated at most once a minute while it persists (every failure
 ///   still shows in on_poll(false, ...), which is what error counters should count).

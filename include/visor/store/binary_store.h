@@ -151,8 +151,9 @@ class BinaryStore {
   bool clear_failed(const std::string& version) { return state_.failed.erase(version) > 0; }
   /// Marks `version` failed with `reason` without moving `current`; saved.
   Status mark_failed(const std::string& version, const std::string& reason);
-  /// The version a Cosmos plan maps to. Mappings `visor add-upgrade --plan` wrote to state.json
-  /// while visor runs are merged in by refresh().
+  /// The version a Cosmos plan maps to: the mapping of that exact name, else one whose name
+  /// differs only in case (Cosmovisor's folders are lower-cased plan names). Mappings `visor
+  /// add-upgrade --plan` wrote to state.json while visor runs are merged in by refresh().
   std::optional<std::string> plan_version(const std::string& plan) const;
   /// Maps `plan` to `version`; saved.
   Status map_plan(const std::string& plan, const std::string& version);
