@@ -232,11 +232,15 @@ const std::vector<OptionRule>& rules() {
        }},
       {{"node", "", "CometBFT RPC URL of a node of the network (Lava params, Cosmos plans)"},
        [](Options& o, const std::string& v, std::string& e) {
-         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
-           e = "expected an http(s) URL such as http://127.0.0.1:26657, got '" + v + "'";
+         // tcp:// is how CometBFT, lavap and LavaVisor spell the node's plain-HTTP RPC
+         // (lavap's default --node is tcp://localhost:26657): the same server over http://.
+         const std::string tcp = "tcp://";
+         const std::string url = v.rfind(tcp, 0) == 0 ? "http://" + v.substr(tcp.size()) : v;
+         if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+           e = "expected an http(s) or tcp URL such as http://127.0.0.1:26657, got '" + v + "'";
            return false;
          }
-         o.node = v;
+         o.node = url;
          return true;
        }},
       {{"chain-id", "", "with --node: the chain the node must serve, e.g. lava-mainnet-1"},

@@ -274,7 +274,13 @@ TEST_F(ConfigLoader, NodeChainIdAndPlanDownloads) {
   EXPECT_TRUE(loaded.options.lava_rest.empty());  // --node alone serves --source lava
   EXPECT_EQ(loaded.effective.at("node").origin, "--node");
 
+  // lavap's and LavaVisor's spelling of the node's plain-HTTP RPC.
   environment_["VISOR_NODE"] = "tcp://127.0.0.1:26657";
+  auto tcp = load({{"cmd", flag("lavap", "cmd")}, {"source", flag("lava", "source")}});
+  ASSERT_TRUE(tcp.errors.empty()) << tcp.errors.front();
+  EXPECT_EQ(tcp.options.node, "http://127.0.0.1:26657");
+
+  environment_["VISOR_NODE"] = "ftp://127.0.0.1:26657";
   auto bad = load({{"cmd", flag("lavap", "cmd")}, {"chain-id", flag("x", "chain-id")}});
   ASSERT_EQ(bad.errors.size(), 2u);
   EXPECT_NE(bad.errors[0].find("VISOR_NODE"), std::string::npos) << bad.errors[0];

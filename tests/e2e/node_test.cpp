@@ -192,6 +192,21 @@ TEST_F(NodeRpc, CheckProbesTheNodeAndRefusesAnotherChain) {
       << other.output();
 }
 
+// lavap's and LavaVisor's `--node tcp://host:26657` is the same plain-HTTP RPC.
+TEST_F(NodeRpc, ATcpNodeUrlAsLavapTakesItIsTheSameRpc) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  set_params("5.0.0", "5.3.0");
+  const std::string url = node_.url();
+  ASSERT_EQ(url.rfind("http://", 0), 0u) << url;
+  Process check(
+      {visor_binary(), "check", "--home", home(), "--source", "lava", "--node",
+       "tcp://" + url.substr(7), "--chain-id", "lava-testnet-2", "--cmd", "lavap rpcprovider"},
+      dir_ / "tcp.log", environment());
+  EXPECT_EQ(check.wait(15s), 0) << check.output();
+  EXPECT_NE(check.output().find("min 5.0.0, target 5.3.0"), std::string::npos) << check.output();
+  EXPECT_GT(node_requests("/abci_query?path=%22/lavanet.lava.protocol.Query/Params%22"), 0);
+}
+
 // `visor add-upgrade VERSION FILE --height H` under --source none: the switch waits for the
 // chain, read through --node, to reach H.
 TEST_F(NodeRpc, AddUpgradeAtAHeightSwitchesWhenTheChainReachesIt) {
