@@ -322,6 +322,11 @@ class Daemon {
                            {"source_errors_total", status_.source_errors_total},
                            {"visor_pid", ::getpid()}};
     live["network"] = network_json();
+    live["asks"] = asks_json();
+    live["last_poll"] =
+        status_.last_poll_unixtime > 0
+            ? nlohmann::json{{"unixtime", status_.last_poll_unixtime}, {"ok", status_.last_poll_ok}}
+            : nlohmann::json();
     live["children"] = children_to_json(status_, unix_time_now());
     // No fsync: a snapshot, rewritten on every change and at every start.
     Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
@@ -349,6 +354,23 @@ class Daemon {
          network.chain_height ? nlohmann::json(*network.chain_height) : nlohmann::json()},
         {"chain_id", network.chain_id.empty() ? nlohmann::json()
                                               : nlohmann::json(outside_text(network.chain_id))}};
+  }
+
+  // What the network asks, as the last good poll read it: lava {"min", "target"}, vega
+  // {"release", "height", "ready_to_upgrade"}; null before a reading and for other sources.
+  nlohmann::json asks_json() const {
+    const auto& asks = status_.network.asks;
+    if (!asks) return nullptr;
+    if (options_.source == SourceKind::lava) {
+      return {{"min", outside_text(asks->min_version)},
+              {"target", outside_text(asks->target_version)}};
+    }
+    return {
+        {"release", asks->target_version.empty()
+                        ? nlohmann::json()
+                        : nlohmann::json(outside_text(asks->target_version))},
+        {"height", asks->upgrade_height ? nlohmann::json(*asks->upgrade_height) : nlohmann::json()},
+        {"ready_to_upgrade", asks->ready_to_upgrade}};
   }
 
   const Options& options_;
