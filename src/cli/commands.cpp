@@ -600,9 +600,12 @@ int run_status(const std::string& home, bool json_output) {
               << (s.pending->height ? " at height " + std::to_string(*s.pending->height)
                                     : std::string())
               << "\n";
-  } else {
+  } else if (s.height_switches.empty()) {
     std::cout << "pending:  (none)\n";
   }
+  for (const auto& [height, version] : s.height_switches)
+    std::cout << "pending:  " << outside_text(version) << " at block height " << height
+              << " (add-upgrade --height)\n";
   for (const auto& [plan, version] : s.plans)
     std::cout << "plan:     " << outside_text(plan) << " -> " << outside_text(version) << "\n";
   if (live.is_object()) {

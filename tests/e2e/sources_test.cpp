@@ -203,6 +203,24 @@ TEST_F(Sources, StatusShowsWhatLavaAsksAndTheLastPoll) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+// A switch scheduled with `add-upgrade --height` is a pending upgrade: `visor status` names it.
+TEST_F(Sources, StatusNamesASwitchScheduledAtAHeight) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  write_stand_in(dir_ / "lavap-new", "5.4.0");
+  const std::string visor = "'" + visor_binary() + "'";
+  ASSERT_EQ(
+      run_command(visor + " init --home '" + home() + "' --import '" + (dir_ / "bin/lavap") + "'")
+          .status,
+      0);
+  const CommandResult added = run_command(visor + " add-upgrade 5.4.0 '" + (dir_ / "lavap-new") +
+                                          "' --height 2150000 --home '" + home() + "'");
+  ASSERT_EQ(added.status, 0) << added.output;
+  const CommandResult text = run_command(visor + " status --home '" + home() + "'", false);
+  EXPECT_NE(text.output.find("pending:  5.4.0 at block height 2150000"), std::string::npos)
+      << text.output;
+  EXPECT_EQ(text.output.find("pending:  (none)"), std::string::npos) << text.output;
+}
+
 // A poll is waiting on a chain that never answers (deadline 60 s) when visor is told to stop:
 // the request is cancelled, and visor stops the child and exits without waiting it out.
 TEST_F(Sources, StoppingDoesNotWaitForAHangingPoll) {
