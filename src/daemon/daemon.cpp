@@ -229,7 +229,14 @@ class Daemon {
   // Each child of a set as operations see it (a single child is described by the top fields).
   void fill_children() {
     status_.children.clear();
-    if (!supervisor_ || options_.children.size() < 2) return;
+    if (options_.children.size() < 2) return;
+    status_.children = child_statuses();
+  }
+
+  // Every child of the set, a set of one included, as status.json lists them for `visor status`.
+  std::vector<ChildStatus> child_statuses() const {
+    std::vector<ChildStatus> children;
+    if (!supervisor_) return children;
     const ServiceSet& set = supervisor_->set();
     for (std::size_t index = 0; index < set.size(); ++index) {
       ChildStatus child;
@@ -242,8 +249,9 @@ class Daemon {
       child.restarts = static_cast<std::uint64_t>(set.restarts(index));
       child.started_unixtime = child.pid != 0 ? supervisor_->child_started(index) : 0;
       child.version = status_.current_version;
-      status_.children.push_back(std::move(child));
+      children.push_back(std::move(child));
     }
+    return children;
   }
 
   SupervisorHooks hooks() {
@@ -327,7 +335,14 @@ class Daemon {
         status_.last_poll_unixtime > 0
             ? nlohmann::json{{"unixtime", status_.last_poll_unixtime}, {"ok", status_.last_poll_ok}}
             : nlohmann::json();
-    live["children"] = children_to_json(status_, unix_time_now());
+    // A set of one (--cmd) is listed too: one entry named after its binary.
+    if (status_.children.empty()) {
+      LiveStatus listed;
+      listed.children = child_statuses();
+      live["children"] = children_to_json(listed, unix_time_now());
+    } else {
+      live["children"] = children_to_json(status_, unix_time_now());
+    }
     // No fsync: a snapshot, rewritten on every change and at every start.
     Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
     if (!written && !status_file_warned_) {

@@ -181,6 +181,12 @@ TEST_F(Sources, StatusShowsWhatLavaAsksAndTheLastPoll) {
       << status.dump();
   EXPECT_EQ(status["asks"], (nlohmann::json{{"min", "4.2.1"}, {"target", "5.2.1"}}));
   EXPECT_EQ(status["last_poll"]["ok"], true);
+  // --cmd is a set of one child named after its binary, listed like a set's children.
+  ASSERT_EQ(status["children"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["children"][0]["name"], "lavap");
+  EXPECT_EQ(status["children"][0]["state"], "running");
+  EXPECT_EQ(status["children"][0]["version"], "5.2.1");
+  EXPECT_EQ(status["children"][0]["pid"], std::stoi(pids().at(0)));
   const CommandResult text =
       run_command("'" + visor_binary() + "' status --home '" + home() + "'", false);
   EXPECT_NE(text.output.find("min 4.2.1, target 5.2.1"), std::string::npos) << text.output;
