@@ -57,7 +57,7 @@ void VegaSource::handle(const FetchOutcome& outcome) {
     return;
   }
   auto parsed = parse_vega_reply(outcome.body, pending_id_);
-  if (parsed) status_ = std::move(parsed).value();  // before on_poll, which reads network()
+  if (parsed) status_ = parsed.value();  // before on_poll, which reads network()
   polled(parsed.ok(), outcome);
   if (!running()) return;
   if (!parsed) {
