@@ -418,12 +418,24 @@ int run_cli(int argc, char** argv) {
       std::cerr << "visor: warning: " << warning << "\n";
     service.stop_timeout = checked.loaded.options.stop_timeout;
     if (!command_given) {
+      const RawValues& effective = checked.loaded.effective;
       const auto& children = checked.loaded.options.children;
-      if (checked.loaded.effective.count("cmd") > 0 && children.size() == 1) {
+      if (effective.count("cmd") > 0 && children.size() == 1) {
         service.cmd = children.front().cmd;
       } else {
         for (const auto& child : children) service.children.push_back(child.name + "=" + child.cmd);
       }
+      // From the home's own config.json, the command stays there: wrap reads it at every start
+      // (with a set's per-child keys, which --child flags would replace). From the environment
+      // (VISOR_CMD, DAEMON_NAME) or another --config, the unit must carry it.
+      const auto from_file = [&effective](const char* key) {
+        const auto found = effective.find(key);
+        return found == effective.end() || found->second.kind == OriginKind::config_file;
+      };
+      const auto config = effective.find("config");
+      const bool home_config =
+          config == effective.end() || config->second.kind == OriginKind::default_value;
+      service.command_in_home = home_config && from_file("cmd") && from_file("child");
     }
     return run_create_service(service);
   }

@@ -110,8 +110,19 @@ TEST(OpsSystemd, CreateServiceTakesTheCommandFromTheHomesConfigFile) {
   ASSERT_EQ(created.status, 0) << created.output;
   EXPECT_NE(created.output.find("\nType=notify\n"), std::string::npos) << created.output;
   EXPECT_NE(created.output.find("\nKillMode=mixed\n"), std::string::npos) << created.output;
-  EXPECT_NE(created.output.find("--home " + (dir / "home")), std::string::npos) << created.output;
-  EXPECT_NE(created.output.find("--print 'from config'"), std::string::npos) << created.output;
+  // wrap reads the command from the home's config.json at every start: the unit does not copy it.
+  EXPECT_NE(created.output.find("--home " + (dir / "home") + "\n"), std::string::npos)
+      << created.output;
+  EXPECT_EQ(created.output.find("--cmd"), std::string::npos) << created.output;
+  EXPECT_NE(created.output.find("\nTimeoutStopSec=35s\n"), std::string::npos) << created.output;
+
+  // From VISOR_CMD, which the unit's environment does not have, the command is written into it.
+  const CommandResult from_environment = run_command(
+      "VISOR_CMD=\"" + command + "\" '" + visor_binary() + "' create-service --visor-path '" +
+      visor_binary() + "' --home '" + (dir / "home") + "'");
+  ASSERT_EQ(from_environment.status, 0) << from_environment.output;
+  EXPECT_NE(from_environment.output.find("--print 'from config'"), std::string::npos)
+      << from_environment.output;
 
   // Without a command anywhere it is the configuration error wrap would report.
   const CommandResult empty =
