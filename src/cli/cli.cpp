@@ -277,7 +277,10 @@ int run_cli(int argc, char** argv) {
   auto* create_service =
       app.add_subcommand("create-service", "print or write a systemd unit for visor");
   ServiceRequest service;
-  create_service->add_option("--cmd", service.cmd, "the node's command line");
+  create_service->add_option(
+      "--cmd", service.cmd,
+      "the node's command line [default: VISOR_CMD, else \"cmd\" (or \"children\") of the home's "
+      "config.json]");
   create_service
       ->add_option("--child", service.children,
                    "NAME=COMMAND: one child of a service set (repeatable; instead of --cmd)")
@@ -404,8 +407,11 @@ int run_cli(int argc, char** argv) {
         errors.push_back("--visor-args: give --" + std::string(own) +
                          " to create-service itself, not in --visor-args");
     }
+    // Without --cmd or --child, the node's command is wrap's own: VISOR_CMD or the home's
+    // config.json (validated as wrap would, and written into the unit below).
+    const bool command_given = !service.cmd.empty() || !service.children.empty();
     if (service.children.empty()) {
-      given["cmd"] = RawValue{service.cmd, "--cmd"};
+      if (!service.cmd.empty()) given["cmd"] = RawValue{service.cmd, "--cmd"};
     } else {  // a set: validated as wrap validates --child (and a --cmd beside them is an error)
       if (!service.cmd.empty()) given["cmd"] = RawValue{service.cmd, "--cmd"};
       given["child"] =
@@ -418,6 +424,26 @@ int run_cli(int argc, char** argv) {
     for (const auto& warning : checked.loaded.warnings)
       std::cerr << "visor: warning: " << warning << "\n";
     service.stop_timeout = checked.loaded.options.stop_timeout;
+    if (!command_given) {
+      const RawValues& effective = checked.loaded.effective;
+      const auto& children = checked.loaded.options.children;
+      if (effective.count("cmd") > 0 && children.size() == 1) {
+        service.cmd = children.front().cmd;
+      } else {
+        for (const auto& child : children) service.children.push_back(child.name + "=" + child.cmd);
+      }
+      // From the home's own config.json, the command stays there: wrap reads it at every start
+      // (with a set's per-child keys, which --child flags would replace). From the environment
+      // (VISOR_CMD, DAEMON_NAME) or another --config, the unit must carry it.
+      const auto from_file = [&effective](const char* key) {
+        const auto found = effective.find(key);
+        return found == effective.end() || found->second.kind == OriginKind::config_file;
+      };
+      const auto config = effective.find("config");
+      const bool home_config =
+          config == effective.end() || config->second.kind == OriginKind::default_value;
+      service.command_in_home = home_config && from_file("cmd") && from_file("child");
+    }
     return run_create_service(service);
   }
   return kExitConfiguration;

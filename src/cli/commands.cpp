@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -521,6 +523,52 @@ void print_network(const nlohmann::json& network) {
             << "\n";
 }
 
+// The source, its last poll and what the network asks, from status.json's "source",
+// "last_poll" and "asks" (lava {"min", "target"}, vega {"release", "height", "ready_to_upgrade"}).
+void print_source(const nlohmann::json& live, double now) {
+  const auto text = [](const nlohmann::json& object, const char* key) {
+    const auto found = object.find(key);
+    return found != object.end() && found->is_string() ? outside_text(found->get<std::string>())
+                                                       : std::string();
+  };
+  const std::string source = text(live, "source");
+  if (source.empty() || source == "none") return;
+  std::cout << "source:   " << source;
+  const auto poll = live.find("last_poll");
+  if (poll != live.end() && poll->is_object() && poll->contains("unixtime") &&
+      (*poll)["unixtime"].is_number()) {
+    const double ago = std::max(0.0, now - (*poll)["unixtime"].get<double>());
+    const auto ok = poll->find("ok");
+    const bool good = ok != poll->end() && ok->is_boolean() && ok->get<bool>();
+    std::cout << ", last poll " << static_cast<std::uint64_t>(ago)
+              << "s ago: " << (good ? "ok" : "failed");
+  } else {
+    std::cout << ", no poll yet";
+  }
+  std::cout << "\n";
+  const auto asks = live.find("asks");
+  if (asks == live.end() || !asks->is_object()) return;
+  if (asks->contains("min") || asks->contains("target")) {
+    std::cout << "asks:     min " << text(*asks, "min") << ", target " << text(*asks, "target")
+              << "\n";
+    return;
+  }
+  const std::string release = text(*asks, "release");
+  const auto height = asks->find("height");
+  const auto ready = asks->find("ready_to_upgrade");
+  std::cout << "asks:     "
+            << (release.empty()
+                    ? std::string("no accepted release")
+                    : "release " + release +
+                          (height != asks->end() && height->is_number_unsigned()
+                               ? " at height " + std::to_string(height->get<std::uint64_t>())
+                               : std::string()))
+            << (ready != asks->end() && ready->is_boolean() && ready->get<bool>()
+                    ? ", ready to upgrade"
+                    : "")
+            << "\n";
+}
+
 }  // namespace
 
 int run_status(const std::string& home, bool json_output) {
@@ -553,6 +601,9 @@ int run_status(const std::string& home, bool json_output) {
     document["running"] = holder.has_value();
     document["visor_pid"] = holder ? nlohmann::json(*holder) : nlohmann::json(nullptr);
     document["network"] = live.is_object() && live.contains("network") ? live["network"] : nullptr;
+    document["asks"] = live.is_object() && live.contains("asks") ? live["asks"] : nullptr;
+    document["last_poll"] =
+        live.is_object() && live.contains("last_poll") ? live["last_poll"] : nullptr;
     document["live"] = live;
     document["children"] = children_for_status(
         live.is_object() && live.contains("children") ? live["children"] : nlohmann::json(),
@@ -582,9 +633,12 @@ int run_status(const std::string& home, bool json_output) {
               << (s.pending->height ? " at height " + std::to_string(*s.pending->height)
                                     : std::string())
               << "\n";
-  } else {
+  } else if (s.height_switches.empty()) {
     std::cout << "pending:  (none)\n";
   }
+  for (const auto& [height, version] : s.height_switches)
+    std::cout << "pending:  " << outside_text(version) << " at block height " << height
+              << " (add-upgrade --height)\n";
   for (const auto& [plan, version] : s.plans)
     std::cout << "plan:     " << outside_text(plan) << " -> " << outside_text(version) << "\n";
   if (live.is_object()) {
@@ -607,6 +661,7 @@ int run_status(const std::string& home, bool json_output) {
     if (!error.empty()) std::cout << "error:    " << outside_text(error, 1000) << "\n";
     if (live.contains("children"))
       std::cout << render_children_text(children_for_status(live["children"], unix_time_now()));
+    print_source(live, unix_time_now());
     print_network(live.contains("network") ? live["network"] : nlohmann::json());
   }
   return kExitOk;

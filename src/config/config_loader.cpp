@@ -345,14 +345,16 @@ const std::vector<OptionRule>& rules() {
        [](Options& o, const std::string& v, std::string& e) {
          return set_words(o.upgrade_args, v, e);
        }},
-      {{"pre-upgrade", "", "command run before an upgrade; non-zero aborts it"},
+      {{"pre-upgrade", "",
+        "command run after the old child stopped and before current moves (e.g. a backup); "
+        "non-zero aborts that upgrade"},
        [](Options& o, const std::string& v, std::string& e) {
          std::vector<std::string> words;
          if (!set_words(words, v, e)) return false;
          o.pre_upgrade = v;
          return true;
        }},
-      {{"post-upgrade", "", "command run after an upgrade"},
+      {{"post-upgrade", "", "command run after the new version passed its probation"},
        [](Options& o, const std::string& v, std::string& e) {
          std::vector<std::string> words;
          if (!set_words(words, v, e)) return false;

@@ -229,7 +229,14 @@ class Daemon {
   // Each child of a set as operations see it (a single child is described by the top fields).
   void fill_children() {
     status_.children.clear();
-    if (!supervisor_ || options_.children.size() < 2) return;
+    if (options_.children.size() < 2) return;
+    status_.children = child_statuses();
+  }
+
+  // Every child of the set, a set of one included, as status.json lists them for `visor status`.
+  std::vector<ChildStatus> child_statuses() const {
+    std::vector<ChildStatus> children;
+    if (!supervisor_) return children;
     const ServiceSet& set = supervisor_->set();
     for (std::size_t index = 0; index < set.size(); ++index) {
       ChildStatus child;
@@ -242,8 +249,9 @@ class Daemon {
       child.restarts = static_cast<std::uint64_t>(set.restarts(index));
       child.started_unixtime = child.pid != 0 ? supervisor_->child_started(index) : 0;
       child.version = status_.current_version;
-      status_.children.push_back(std::move(child));
+      children.push_back(std::move(child));
     }
+    return children;
   }
 
   SupervisorHooks hooks() {
@@ -322,7 +330,19 @@ class Daemon {
                            {"source_errors_total", status_.source_errors_total},
                            {"visor_pid", ::getpid()}};
     live["network"] = network_json();
-    live["children"] = children_to_json(status_, unix_time_now());
+    live["asks"] = asks_json();
+    live["last_poll"] =
+        status_.last_poll_unixtime > 0
+            ? nlohmann::json{{"unixtime", status_.last_poll_unixtime}, {"ok", status_.last_poll_ok}}
+            : nlohmann::json();
+    // A set of one (--cmd) is listed too: one entry named after its binary.
+    if (status_.children.empty()) {
+      LiveStatus listed;
+      listed.children = child_statuses();
+      live["children"] = children_to_json(listed, unix_time_now());
+    } else {
+      live["children"] = children_to_json(status_, unix_time_now());
+    }
     // No fsync: a snapshot, rewritten on every change and at every start.
     Status written = replace_file(options_.home + "/status.json", dump_json(live, 2) + "\n");
     if (!written && !status_file_warned_) {
@@ -349,6 +369,23 @@ class Daemon {
          network.chain_height ? nlohmann::json(*network.chain_height) : nlohmann::json()},
         {"chain_id", network.chain_id.empty() ? nlohmann::json()
                                               : nlohmann::json(outside_text(network.chain_id))}};
+  }
+
+  // What the network asks, as the last good poll read it: lava {"min", "target"}, vega
+  // {"release", "height", "ready_to_upgrade"}; null before a reading and for other sources.
+  nlohmann::json asks_json() const {
+    const auto& asks = status_.network.asks;
+    if (!asks) return nullptr;
+    if (options_.source == SourceKind::lava) {
+      return {{"min", outside_text(asks->min_version)},
+              {"target", outside_text(asks->target_version)}};
+    }
+    return {
+        {"release", asks->target_version.empty()
+                        ? nlohmann::json()
+                        : nlohmann::json(outside_text(asks->target_version))},
+        {"height", asks->upgrade_height ? nlohmann::json(*asks->upgrade_height) : nlohmann::json()},
+        {"ready_to_upgrade", asks->ready_to_upgrade}};
   }
 
   const Options& options_;

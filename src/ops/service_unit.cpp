@@ -230,9 +230,10 @@ std::string render_service_unit(const ServiceRequest& request, const std::string
       command.empty() ? "the node" : std::filesystem::path(command.front()).filename().string();
 
   std::vector<std::string> exec{visor_path, "wrap", "--home", request.home};
-  if (request.children.empty()) {
+  // A command from <home>/config.json stays there: wrap reads it at every start.
+  if (!request.command_in_home && request.children.empty()) {
     exec.insert(exec.end(), {"--cmd", request.cmd});
-  } else {
+  } else if (!request.command_in_home) {
     for (const auto& child : request.children) exec.insert(exec.end(), {"--child", child});
   }
   exec.insert(exec.end(), extra.begin(), extra.end());

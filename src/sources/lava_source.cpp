@@ -46,6 +46,8 @@ void LavaSource::handle(const FetchOutcome& outcome) {
     return;
   }
   auto parsed = node_.empty() ? parse_lava_params(outcome.body, role_) : read_node(outcome);
+  // Before on_poll, which reads network(): what this poll saw.
+  if (parsed) network_.asks = NetworkAsk{parsed->min, parsed->target, std::nullopt, false};
   polled(parsed.ok(), outcome);
   if (!running()) return;
   if (!parsed) {

@@ -57,6 +57,7 @@ void VegaSource::handle(const FetchOutcome& outcome) {
     return;
   }
   auto parsed = parse_vega_reply(outcome.body, pending_id_);
+  if (parsed) status_ = parsed.value();  // before on_poll, which reads network()
   polled(parsed.ok(), outcome);
   if (!running()) return;
   if (!parsed) {
@@ -65,7 +66,6 @@ void VegaSource::handle(const FetchOutcome& outcome) {
   }
   missing_logged_ = false;
   missing_reported_ = false;
-  status_ = std::move(parsed).value();
   accept_reading();
 }
 
@@ -86,6 +86,17 @@ void VegaSource::handle_missing_socket(const FetchOutcome& outcome) {
                              format_duration(missing_grace_) + ")";
     admit_error(line, now);
   }
+}
+
+NetworkView VegaSource::network() const {
+  NetworkView view;
+  if (!status_) return view;
+  NetworkAsk asks;
+  asks.target_version = status_->release_tag;
+  if (status_->accepted()) asks.upgrade_height = status_->upgrade_height;
+  asks.ready_to_upgrade = status_->ready_to_upgrade;
+  view.asks = std::move(asks);
+  return view;
 }
 
 UpgradeDecision VegaSource::decide() const { return decide_vega(*status_, current_version()); }

@@ -13,7 +13,14 @@ bool same_view(const NetworkView& left, const NetworkView& right) {
                          (!left.plan || (left.plan->name == right.plan->name &&
                                          left.plan->height == right.plan->height &&
                                          left.plan->version == right.plan->version));
-  return same_plan && left.chain_id == right.chain_id && left.chain_height == right.chain_height;
+  const bool same_asks =
+      left.asks.has_value() == right.asks.has_value() &&
+      (!left.asks || (left.asks->min_version == right.asks->min_version &&
+                      left.asks->target_version == right.asks->target_version &&
+                      left.asks->upgrade_height == right.asks->upgrade_height &&
+                      left.asks->ready_to_upgrade == right.asks->ready_to_upgrade));
+  return same_plan && same_asks && left.chain_id == right.chain_id &&
+         left.chain_height == right.chain_height;
 }
 
 // The decision to switch to the version scheduled at a height, now.
@@ -35,13 +42,17 @@ NetworkObserver::Seen NetworkObserver::polled(bool ok, double latency_seconds,
                                               LiveStatus& status) {
   ++status.source_polls_total;
   status.source_poll_latency_seconds = latency_seconds;
+  status.last_poll_unixtime = unix_time_now();
+  status.last_poll_ok = ok;
   if (ok) {
-    status.last_successful_poll_unixtime = unix_time_now();
+    status.last_successful_poll_unixtime = status.last_poll_unixtime;
   } else {
     ++status.source_errors_total;
   }
   Seen seen;
-  seen.changed = observe(view, store, status);
+  observe(view, store, status);
+  // The last poll and its result are part of what status shows: every poll changes it.
+  seen.changed = true;
   seen.due = due_switch(view, store);
   return seen;
 }

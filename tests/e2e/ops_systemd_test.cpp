@@ -1,9 +1,11 @@
 // End-to-end: the real build/visor talking to a notify socket bound by the test (as systemd
 // would), and the unit of `visor create-service` checked by `systemd-analyze verify`.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -92,6 +94,41 @@ TEST(OpsSystemd, TheGeneratedUnitPassesSystemdAnalyzeVerify) {
   while (std::getline(lines, line)) {
     EXPECT_EQ(line.find("visor-e2e-ops"), std::string::npos) << "verify complains: " << line;
   }
+}
+
+// The README's walk-through writes the node's command once, in the home's config.json, then runs
+// `visor create-service` without --cmd: the unit runs wrap with that home and that command.
+TEST(OpsSystemd, CreateServiceTakesTheCommandFromTheHomesConfigFile) {
+  TempDir dir;
+  const std::string command = test_child_binary() + " --print 'from config'";
+  ASSERT_EQ(::mkdir((dir / "home").c_str(), 0755), 0);
+  write_file(dir / "home/config.json",
+             nlohmann::json({{"cmd", command}, {"stop-timeout", "20s"}}).dump());
+  const CommandResult created =
+      run_command("'" + visor_binary() + "' create-service --visor-path '" + visor_binary() +
+                  "' --home '" + (dir / "home") + "'");
+  ASSERT_EQ(created.status, 0) << created.output;
+  EXPECT_NE(created.output.find("\nType=notify\n"), std::string::npos) << created.output;
+  EXPECT_NE(created.output.find("\nKillMode=mixed\n"), std::string::npos) << created.output;
+  // wrap reads the command from the home's config.json at every start: the unit does not copy it.
+  EXPECT_NE(created.output.find("--home " + (dir / "home") + "\n"), std::string::npos)
+      << created.output;
+  EXPECT_EQ(created.output.find("--cmd"), std::string::npos) << created.output;
+  EXPECT_NE(created.output.find("\nTimeoutStopSec=35s\n"), std::string::npos) << created.output;
+
+  // From VISOR_CMD, which the unit's environment does not have, the command is written into it.
+  const CommandResult from_environment = run_command(
+      "VISOR_CMD=\"" + command + "\" '" + visor_binary() + "' create-service --visor-path '" +
+      visor_binary() + "' --home '" + (dir / "home") + "'");
+  ASSERT_EQ(from_environment.status, 0) << from_environment.output;
+  EXPECT_NE(from_environment.output.find("--print 'from config'"), std::string::npos)
+      << from_environment.output;
+
+  // Without a command anywhere it is the configuration error wrap would report.
+  const CommandResult empty =
+      run_command("'" + visor_binary() + "' create-service --home '" + (dir / "none") + "'");
+  EXPECT_EQ(empty.status, 2) << empty.output;
+  EXPECT_NE(empty.output.find("--cmd"), std::string::npos) << empty.output;
 }
 
 }  // namespace

@@ -30,6 +30,13 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+// `visor status --json` of `home`, parsed; discarded when it did not print JSON.
+nlohmann::json status_json(const std::string& home) {
+  const CommandResult result =
+      run_command("'" + visor_binary() + "' status --json --home '" + home + "'", false);
+  return nlohmann::json::parse(result.output, nullptr, false);
+}
+
 class Sources : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -151,6 +158,75 @@ TEST_F(Sources, BadLavaRepliesNeverDisturbTheChildAndMemoryStaysFlat) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+// `visor status` shows what the network asks now and the last poll and its result (the
+// contract's status command): the Lava min/target of the role, then a failed poll as failed,
+// with the last good reading kept.
+TEST_F(Sources, StatusShowsWhatLavaAsksAndTheLastPoll) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  write_file(dir_ / "params.json", lava_params("4.2.1", "5.2.1"));
+  Server chain =
+      start_server("lava_chain.py", {"--params", dir_ / "params.json"}, dir_ / "chain.out");
+  Process visor(
+      {visor_binary(), "wrap", "--home", home(), "--source", "lava", "--lava-rest", chain.url(),
+       "--poll-interval", "200ms", "--cmd", "lavap rpcprovider" + child_flags()},
+      dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("5.2.1"); }, 15s)) << visor.output();
+  nlohmann::json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = status_json(home());
+        return status.is_object() && status["asks"].is_object() && status["last_poll"].is_object();
+      },
+      10s))
+      << status.dump();
+  EXPECT_EQ(status["asks"], (nlohmann::json{{"min", "4.2.1"}, {"target", "5.2.1"}}));
+  EXPECT_EQ(status["last_poll"]["ok"], true);
+  // --cmd is a set of one child named after its binary, listed like a set's children.
+  ASSERT_EQ(status["children"].size(), 1u) << status.dump();
+  EXPECT_EQ(status["children"][0]["name"], "lavap");
+  EXPECT_EQ(status["children"][0]["state"], "running");
+  EXPECT_EQ(status["children"][0]["version"], "5.2.1");
+  EXPECT_EQ(status["children"][0]["pid"], std::stoi(pids().at(0)));
+  const CommandResult text =
+      run_command("'" + visor_binary() + "' status --home '" + home() + "'", false);
+  EXPECT_NE(text.output.find("min 4.2.1, target 5.2.1"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("lava, last poll"), std::string::npos) << text.output;
+
+  replace_file(dir_ / "params.json", "STATUS 500\ninternal error");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = status_json(home());
+        return status.is_object() && status["last_poll"].is_object() &&
+               status["last_poll"]["ok"] == false;
+      },
+      10s))
+      << status.dump();
+  EXPECT_EQ(status["asks"]["target"], "5.2.1");  // the last good reading
+  const CommandResult failed =
+      run_command("'" + visor_binary() + "' status --home '" + home() + "'", false);
+  EXPECT_NE(failed.output.find("failed"), std::string::npos) << failed.output;
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// A switch scheduled with `add-upgrade --height` is a pending upgrade: `visor status` names it.
+TEST_F(Sources, StatusNamesASwitchScheduledAtAHeight) {
+  write_stand_in(dir_ / "bin/lavap", "5.2.1");
+  write_stand_in(dir_ / "lavap-new", "5.4.0");
+  const std::string visor = "'" + visor_binary() + "'";
+  ASSERT_EQ(
+      run_command(visor + " init --home '" + home() + "' --import '" + (dir_ / "bin/lavap") + "'")
+          .status,
+      0);
+  const CommandResult added = run_command(visor + " add-upgrade 5.4.0 '" + (dir_ / "lavap-new") +
+                                          "' --height 2150000 --home '" + home() + "'");
+  ASSERT_EQ(added.status, 0) << added.output;
+  const CommandResult text = run_command(visor + " status --home '" + home() + "'", false);
+  EXPECT_NE(text.output.find("pending:  5.4.0 at block height 2150000"), std::string::npos)
+      << text.output;
+  EXPECT_EQ(text.output.find("pending:  (none)"), std::string::npos) << text.output;
+}
+
 // A poll is waiting on a chain that never answers (deadline 60 s) when visor is told to stop:
 // the request is cancelled, and visor stops the child and exits without waiting it out.
 TEST_F(Sources, StoppingDoesNotWaitForAHangingPoll) {
@@ -235,6 +311,39 @@ TEST_F(VegaSource, PreStagesTheAcceptedZipAndSwitchesWithTheHeightWhenReady) {
                                 "--pid-file", dir_ / "pids", "--snapshot.load-from-block-height",
                                 "12345", "--print", "running-0.80.0"}));
   EXPECT_EQ(count_occurrences(read_file(dir_ / "requests.log"), zip), 1);
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// `visor status` shows the release the Vega network accepted, its height and ReadyToUpgrade.
+TEST_F(VegaSource, StatusShowsTheAcceptedRelease) {
+  write_stand_in(dir_ / "bin/vega", "0.79.0");
+  set_status("v0.80.0", 12345, false);
+  const std::string socket = dir_ / "vega.sock";
+  Process node({"/usr/bin/python3", std::string(VISOR_SOURCE_DIR) + "/tests/sources/vega_server.py",
+                "--socket", socket, "--control", dir_ / "control.json", "--log", dir_ / "rpc.log"},
+               dir_ / "vega-server.out");
+  ASSERT_TRUE(wait_until([&] { return fs::exists(socket); }, 10s)) << node.output();
+  Process visor(
+      {visor_binary(), "wrap", "--home", home(), "--source", "vega", "--vega-admin-socket", socket,
+       "--poll-interval", "200ms", "--cmd", "vega start" + child_flags()},
+      dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("0.79.0"); }, 15s)) << visor.output();
+  nlohmann::json status;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        status = status_json(home());
+        return status.is_object() && status["asks"].is_object();
+      },
+      10s))
+      << status.dump();
+  EXPECT_EQ(status["asks"]["release"], "v0.80.0");
+  EXPECT_EQ(status["asks"]["height"], 12345);
+  EXPECT_EQ(status["asks"]["ready_to_upgrade"], false);
+  EXPECT_EQ(status["last_poll"]["ok"], true);
+  const CommandResult text =
+      run_command("'" + visor_binary() + "' status --home '" + home() + "'", false);
+  EXPECT_NE(text.output.find("release v0.80.0 at height 12345"), std::string::npos) << text.output;
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }

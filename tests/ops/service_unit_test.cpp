@@ -85,6 +85,16 @@ TEST(ServiceUnit, HasTheContractedSettings) {
   EXPECT_EQ(service_name(lavap_request()), "lavap");
 }
 
+TEST(ServiceUnit, ACommandOfTheHomesConfigFileIsLeftToWrap) {
+  ServiceRequest request = lavap_request();
+  request.cmd = "lavap rpcprovider --home /srv/lava";
+  request.command_in_home = true;
+  const std::string unit = render_service_unit(request, "/usr/local/bin/visor");
+  EXPECT_EQ(value_of(unit, "ExecStart"), "/usr/local/bin/visor wrap --home /var/lib/visor");
+  EXPECT_EQ(service_name(request), "lavap");  // still named after the node's binary
+  EXPECT_NE(value_of(unit, "ReadWritePaths").find("/srv/lava"), std::string::npos) << unit;
+}
+
 TEST(ServiceUnit, UserNameAndExtraArguments) {
   ServiceRequest request = lavap_request();
   request.user = "lava";

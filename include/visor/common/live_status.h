@@ -107,6 +107,8 @@ struct LiveStatus {
   std::uint64_t source_polls_total = 0;
   double source_poll_latency_seconds = 0;  ///< of the last poll
   double last_successful_poll_unixtime = 0;
+  double last_poll_unixtime = 0;  ///< when the last poll finished; 0 before the first
+  bool last_poll_ok = false;      ///< whether the last poll succeeded
   std::uint64_t download_bytes_total = 0;
   std::uint64_t orphans_reaped_total = 0;
   double started_unixtime = 0;

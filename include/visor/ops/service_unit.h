@@ -16,11 +16,14 @@ namespace visor {
 struct ServiceRequest {
   std::string cmd;                    ///< the node's command line (--cmd)
   std::vector<std::string> children;  ///< `--child NAME=COMMAND` of a service set, instead of cmd
-  std::string name;                   ///< the unit's name; empty: the managed binary's name
-  std::string user;                   ///< User=; empty: root
-  std::string home;                   ///< visor's home (absolute)
-  std::string output;                 ///< write here instead of stdout
-  std::string extra_args;             ///< further wrap options (--visor-args)
+  /// The command (cmd or children) is the one of `<home>/config.json`: ExecStart= leaves it to
+  /// wrap, which reads that file at every start; cmd/children still name the unit and its paths.
+  bool command_in_home = false;
+  std::string name;        ///< the unit's name; empty: the managed binary's name
+  std::string user;        ///< User=; empty: root
+  std::string home;        ///< visor's home (absolute)
+  std::string output;      ///< write here instead of stdout
+  std::string extra_args;  ///< further wrap options (--visor-args)
   std::string visor_path;  ///< --visor-path: the visor binary for ExecStart=; empty: found
   /// The effective --stop-timeout (flag, VISOR_STOP_TIMEOUT or config.json); TimeoutStopSec=
   /// waits longer than it. Unset: the one in extra_args, else the default 30s.

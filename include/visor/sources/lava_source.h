@@ -33,7 +33,7 @@ class LavaSource final : public PolledSource {
   /// The URL polled, e.g. "http://127.0.0.1:1317/lavanet/lava/protocol/params" or
   /// "http://127.0.0.1:26657/abci_query?path=%22/lavanet.lava.protocol.Query/Params%22".
   const std::string& url() const { return url_; }
-  /// With --node: the chain id and height of the last good poll.
+  /// The role's min and target of the last good poll; with --node also the chain id and height.
   NetworkView network() const override { return network_; }
 
  private:

@@ -28,6 +28,9 @@ class VegaSource final : public PolledSource {
 
   const char* name() const override { return "vega"; }
 
+  /// The accepted release of the last good poll (tag, height, ReadyToUpgrade).
+  NetworkView network() const override;
+
   /// How long a missing socket stays quiet before on_error hears of it; for tests and tuning.
   void set_missing_socket_grace(Duration grace) { missing_grace_ = grace; }
   /// The object named in messages, e.g. "/rpc on unix:/tmp/vega.sock".

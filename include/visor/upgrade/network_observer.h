@@ -22,8 +22,9 @@ class NetworkObserver {
     std::optional<UpgradeDecision> due;  ///< a scheduled switch whose height the chain reached
   };
   /// After every poll of the source (`ok` or failed, after `latency_seconds`), with the chain as
-  /// the source now sees it: counts the poll in `status` (polls, failed ones, the latency of the
-  /// last one, the time of the last good one), then observe() and due_switch().
+  /// the source now sees it: counts the poll in `status` (polls, failed ones, the latency, time
+  /// and result of the last one, the time of the last good one), then observe() and
+  /// due_switch(). `changed` is always true: the last poll is part of what status shows.
   Seen polled(bool ok, double latency_seconds, const NetworkView& view, BinaryStore& store,
               LiveStatus& status);
 
