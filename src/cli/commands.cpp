@@ -38,17 +38,24 @@ int fail(const std::string& message, int code = kExitFailure) {
   return code;
 }
 
+// What the visor running in `home` (pid `holder`) last wrote to status.json; null when none
+// runs there or the file cannot be read as JSON (it is outside text: capped and checked).
+nlohmann::json read_live_status(const std::string& home, std::optional<pid_t> holder) {
+  if (!holder) return nullptr;
+  auto text = read_small_file(home + "/status.json");
+  if (!text) return nullptr;
+  std::string ignored;
+  auto parsed = parse_outside_json(text.value(), ignored);
+  return parsed ? std::move(*parsed) : nlohmann::json();
+}
+
 // The chain's height as a visor holding `home` last saw it through --node (status.json's
 // "network"); nullopt when no visor runs there or it reads no node.
 std::optional<std::uint64_t> last_seen_chain_height(const std::string& home) {
-  if (!HomeLock::holder(home)) return std::nullopt;
-  auto text = read_small_file(home + "/status.json");
-  if (!text) return std::nullopt;
-  std::string ignored;
-  const auto live = parse_outside_json(text.value(), ignored);
-  if (!live || !live->is_object()) return std::nullopt;
-  const auto network = live->find("network");
-  if (network == live->end() || !network->is_object()) return std::nullopt;
+  const nlohmann::json live = read_live_status(home, HomeLock::holder(home));
+  if (!live.is_object()) return std::nullopt;
+  const auto network = live.find("network");
+  if (network == live.end() || !network->is_object()) return std::nullopt;
   const auto height = network->find("chain_height");
   if (height == network->end() || !height->is_number_unsigned()) return std::nullopt;
   return height->get<std::uint64_t>();
@@ -434,20 +441,22 @@ int run_add_upgrade(const AddUpgradeRequest& request) {
                 kExitConfiguration);
   auto arguments = split_command_line(request.version_args);
   if (!arguments) return fail("--version-args: " + arguments.error(), kExitConfiguration);
+  if (request.height) {
+    // A height the chain has passed would switch at once, under a node running blocks above it.
+    // The height the chain is at is accepted: a node that stopped itself at H (--halt-height)
+    // reports H, and staging its binary for H is how the operator recovers.
+    if (const auto chain = last_seen_chain_height(request.home);
+        chain && *request.height < *chain) {
+      return fail("--height " + std::to_string(*request.height) + " is below the chain's height " +
+                      std::to_string(*chain) + " (as the visor running in " + request.home +
+                      " last saw it)",
+                  kExitConfiguration);
+    }
+  }
   if (request.names.size() > 1) return add_upgrade_of_set(request, *wanted, arguments.value());
   if (!request.binary.empty() && request.binary != request.name) {
     return fail("--binary " + request.binary + ": the managed binary is " + request.name,
                 kExitConfiguration);
-  }
-  if (request.height) {
-    // A height the chain has passed would switch at once, under a node running blocks above it.
-    if (const auto chain = last_seen_chain_height(request.home);
-        chain && *request.height <= *chain) {
-      return fail("--height " + std::to_string(*request.height) +
-                      " is not above the chain's height " + std::to_string(*chain) +
-                      " (as the visor running in " + request.home + " last saw it)",
-                  kExitConfiguration);
-    }
   }
   auto executable = resolve_executable(file);
   if (!executable) return fail(executable.error(), kExitConfiguration);
@@ -537,7 +546,9 @@ void print_source(const nlohmann::json& live, double now) {
   const auto poll = live.find("last_poll");
   if (poll != live.end() && poll->is_object() && poll->contains("unixtime") &&
       (*poll)["unixtime"].is_number()) {
-    const double ago = std::max(0.0, now - (*poll)["unixtime"].get<double>());
+    // Bounded before the conversion: status.json is outside text, and a double beyond the
+    // integer's range would be undefined behaviour.
+    const double ago = std::clamp(now - (*poll)["unixtime"].get<double>(), 0.0, 1e12);
     const auto ok = poll->find("ok");
     const bool good = ok != poll->end() && ok->is_boolean() && ok->get<bool>();
     std::cout << ", last poll " << static_cast<std::uint64_t>(ago)
@@ -585,14 +596,7 @@ int run_status(const std::string& home, bool json_output) {
   auto state = load_state(home + "/state.json");
   if (!state) return fail(state.error());
   const auto holder = HomeLock::holder(home);
-  nlohmann::json live = nullptr;
-  if (holder) {
-    auto text = read_small_file(home + "/status.json");
-    std::string ignored;
-    if (text) {
-      if (auto parsed = parse_outside_json(text.value(), ignored)) live = std::move(*parsed);
-    }
-  }
+  nlohmann::json live = read_live_status(home, holder);
   const StoreState& s = state.value();
   if (json_output) {
     nlohmann::json document = nlohmann::json::parse(render_state(s));

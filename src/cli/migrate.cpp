@@ -160,7 +160,11 @@ bool install_all(BinaryStore& store, const std::vector<FoundBinary>& binaries,
         << binary.version << (binary.plan.empty() ? "" : ", plan " + binary.plan) << "\n";
     if (binary.path == current_path) current_version = binary.version;
   }
-  if (!current_version.empty()) {
+  if (current_version.empty()) {
+    out << "visor: error: the binary the node runs (" << current_path
+        << ") was not imported; nothing is current\n";
+    ok = false;
+  } else {
     Status switched = store.switch_to(current_version);
     if (!switched) {
       out << "visor: error: " << switched.error() << "\n";
@@ -376,6 +380,13 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
   std::vector<FoundBinary> binaries;
   for (const auto& run : runs) {
     if (!fs::exists(run.binary, error)) {
+      if (&run == current) {
+        // Skipping it would leave the store without a current version, and the first wrap
+        // would take whatever `vega` is on PATH: another version than the node's data.
+        out << "visor: error: " << run.binary << " (of folder " << run.folder
+            << ", the one the node runs from) does not exist\n";
+        return kExitConfiguration;
+      }
       out << "skipped folder " << run.folder << ": " << run.binary << " does not exist\n";
       continue;
     }

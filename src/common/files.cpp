@@ -131,7 +131,8 @@ Status make_real_directory(const std::string& path, int mode) {
     return Status::failure("checking " + path + ": " + errno_text(errno));
   }
   if (S_ISLNK(info.st_mode)) {
-    return Status::failure(path + " is a symlink; visor only writes into real folders there");
+    return Status::failure(path + " is a symlink; visor writes only into real folders there (to " +
+                           "keep the store on another disk, link or move the whole home)");
   }
   if (!S_ISDIR(info.st_mode)) return Status::failure(path + " exists and is not a folder");
   return {};

@@ -13,7 +13,8 @@ double uptime(bool up, double started, double now) {
 
 // "3d4h", "2h5m", "3m12s", "42s": the two largest units are enough to read at a glance.
 std::string short_duration(double seconds) {
-  auto total = static_cast<std::uint64_t>(std::max(0.0, seconds));
+  // Bounded before the conversion (a double beyond the integer's range is undefined behaviour).
+  auto total = static_cast<std::uint64_t>(std::clamp(seconds, 0.0, 1e12));
   const std::uint64_t days = total / 86400, hours = total / 3600 % 24, minutes = total / 60 % 60;
   total %= 60;
   if (days > 0) return std::to_string(days) + "d" + std::to_string(hours) + "h";

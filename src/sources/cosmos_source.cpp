@@ -368,6 +368,10 @@ void CosmosSource::withdraw_prestaging() {
   if (!prestaging_) return;
   if (scheduled_ && PlanKey(scheduled_->name, scheduled_->height) == *prestaging_) return;
   const PlanKey gone = *prestaging_;
+  // A plan leaves CurrentPlan too when the network carries it out at its height; a node ahead of
+  // the local one (a remote or load-balanced --node) says so before the local node halts, and
+  // the binary is needed then more than ever.
+  if (node_status_ && gone.second > 0 && node_status_->height >= gone.second - 1) return;
   prestaging_.reset();
   prestaged_.erase(gone);  // scheduled again later: pre-staged again
   if (acted_.count(gone) != 0 || done_.count(gone) != 0) return;

@@ -54,8 +54,12 @@ Result<std::string> BinaryStore::fresh_work_dir(const std::string& name) const {
   const std::string folder = tmp_dir() + "/" + name + "-" + std::to_string(::getpid());
   std::error_code error;
   fs::remove_all(folder, error);
-  Status made = make_real_directory(folder);
-  if (!made) return Result<std::string>::failure(made.error());
+  if (error) {
+    return Result<std::string>::failure("removing the leftover " + folder + ": " + error.message());
+  }
+  if (::mkdir(folder.c_str(), 0755) != 0) {
+    return Result<std::string>::failure("creating " + folder + ": " + errno_text(errno));
+  }
   return folder;
 }
 
@@ -528,10 +532,15 @@ std::optional<std::string> BinaryStore::plan_version(const std::string& plan) co
     return text;
   };
   const std::string wanted = lower(plan);
+  if (const auto it = state_.plans.find(wanted); it != state_.plans.end()) return it->second;
+  // Any other spelling only when it is the one: two that differ in case name no version.
+  std::optional<std::string> found;
   for (const auto& [name, version] : state_.plans) {
-    if (lower(name) == wanted) return version;
+    if (lower(name) != wanted) continue;
+    if (found && *found != version) return std::nullopt;
+    found = version;
   }
-  return std::nullopt;
+  return found;
 }
 
 Status BinaryStore::map_plan(const std::string& plan, const std::string& version) {

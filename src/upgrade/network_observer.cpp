@@ -71,10 +71,7 @@ bool NetworkObserver::observe(const NetworkView& view, const BinaryStore& store,
   }
   const ScheduledPlan& plan = *view.plan;
   status.plan_version = plan.version;
-  if (status.plan_version.empty()) {
-    const auto mapped = store.state().plans.find(plan.name);
-    if (mapped != store.state().plans.end()) status.plan_version = mapped->second;
-  }
+  if (status.plan_version.empty()) status.plan_version = store.plan_version(plan.name).value_or("");
   status.plan_staged = !status.plan_version.empty() && store.has_version(status.plan_version);
   const std::string key = plan.name + "@" + std::to_string(plan.height);
   const bool seen_before = seen_ == key;

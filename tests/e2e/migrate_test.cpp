@@ -313,6 +313,24 @@ TEST_F(Migrate, AVegaVisorCurrentThatCannotBeKeptIsRefused) {
   }
 }
 
+// `current` leads to a folder whose run-config.toml names a binary that is not there: that is
+// the version the node's data belongs to, so the import is refused rather than leaving the
+// store without a current version (the first wrap would take any `vega` on PATH).
+TEST_F(Migrate, AVegaVisorCurrentWhoseBinaryIsMissingIsRefused) {
+  const std::string tree = dir_ / "vegavisor";
+  put(tree + "/config.toml", "[upgradeFolders]\n\"v0.79.0\" = \"v0.79.0\"\n");
+  stand_in(tree + "/genesis/vega", "0.78.2");
+  put(tree + "/genesis/run-config.toml", "[vega.binary]\npath = \"vega\"\n");
+  put(tree + "/v0.79.0/run-config.toml", "[vega.binary]\npath = \"vega\"\n");  // no binary
+  fs::create_symlink("v0.79.0", tree + "/current");
+  Process init({visor_binary(), "init", "--home", dir_ / "home", "--from-vega-visor", tree},
+               dir_ / "init.log");
+  EXPECT_EQ(init.wait(15s), 2) << init.output();
+  EXPECT_NE(init.output().find(tree + "/v0.79.0/vega"), std::string::npos) << init.output();
+  std::error_code ignored;
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir_ / "home/current", ignored))) << init.output();
+}
+
 // A FIFO where Vega Visor's TOML files belong is an error, never a hang.
 TEST_F(Migrate, SpecialFilesForVegaVisorsTomlAreAnErrorNeverAHang) {
   for (const std::string file : {"config.toml", "genesis/run-config.toml"}) {

@@ -384,6 +384,39 @@ TEST_F(CosmosPlan, APlanCancelledOnChainIsNoLongerPreStaged) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+// A plan also leaves CurrentPlan when the network carries it out at its height: a --node ahead
+// of the local node (a remote or load-balanced RPC) says so before the local node halts. That is
+// no cancellation: the pre-staging goes on, since the halt needs the binary now.
+TEST_F(CosmosPlan, APlanCarriedOutByTheNetworkKeepsItsPreStaging) {
+  const std::string missing =
+      nlohmann::json({{"binaries",
+                       {{"linux/" + host_arch_name(),
+                         releases_.url() + "/gone/simd?checksum=sha256:" + std::string(64, 'a')}}}})
+          .dump();
+  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", missing}};
+  publish();
+  Process visor(cosmos_wrap(), dir_ / "visor.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
+  auto live_stage = [&] {
+    const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
+    const auto document = nlohmann::json::parse(status.output, nullptr, false);
+    if (document.is_discarded() || !document.contains("live")) return std::string();
+    return document["live"].value("upgrade_stage", std::string());
+  };
+  ASSERT_TRUE(wait_until([&] { return live_stage() == "retrying"; }, 15s)) << visor.output();
+
+  control_["plan"] = nullptr;  // carried out: the node read through --node is at the plan's height
+  control_["height"] = 1234;
+  publish();
+  const int polls = node_requests("CurrentPlan");
+  ASSERT_TRUE(wait_until([&] { return node_requests("CurrentPlan") >= polls + 5; }, 15s));
+  EXPECT_EQ(visor.output().find("is no longer scheduled"), std::string::npos) << visor.output();
+  EXPECT_EQ(live_stage(), "retrying") << visor.output();
+  EXPECT_TRUE(running("1.0.0"));
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
 // `add-upgrade --height H`: H is a block height (an int64 from 1); anything else is one error
 // line and exit 2 before anything is staged. A height the chain has already passed (as the
 // running visor last saw it) is refused too: it would stop the node and switch at once.
@@ -411,7 +444,7 @@ TEST_F(CosmosPlan, AddUpgradeRefusesHeightsThatAreNotAheadOfTheChain) {
                document["network"].is_object() && document["network"]["chain_height"] == 100;
       },
       15s));
-  for (const std::string height : {"50", "100"}) {
+  for (const std::string height : {"50", "99"}) {
     Process add({visor_binary(), "add-upgrade", "2.0.0", dir_ / "new/simd", "--height", height,
                  "--home", home()},
                 dir_ / ("add-passed-" + height + ".log"));

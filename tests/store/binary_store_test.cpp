@@ -345,6 +345,14 @@ TEST_F(BinaryStoreTest, APlanMappingDifferingOnlyInCaseIsFound) {
   ASSERT_TRUE(store.map_plan("v3", "3.0.0").ok());
   EXPECT_EQ(store.plan_version("V3"), "3.0.1");
   EXPECT_EQ(store.plan_version("v3"), "3.0.0");
+  // A third spelling: the lower-cased one (Cosmovisor's folder) is taken, whatever sorts first.
+  ASSERT_TRUE(store.map_plan("Up-5", "5.0.1").ok());
+  ASSERT_TRUE(store.map_plan("up-5", "5.0.0").ok());
+  EXPECT_EQ(store.plan_version("UP-5"), "5.0.0");
+  ASSERT_TRUE(store.map_plan("Gov-4", "4.0.0").ok());
+  ASSERT_TRUE(store.map_plan("GOV-4", "4.0.1").ok());
+  EXPECT_FALSE(store.plan_version("gov-4").has_value()) << "two spellings, two versions: none";
+  EXPECT_EQ(store.plan_version("Gov-4"), "4.0.0");
 }
 
 // A state.json removed while visor runs does not make it forget what it knows: the next save
