@@ -7,14 +7,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "visor/cli/commands.h"
 #include "visor/cli/migrate.h"
 #include "visor/common/command_line.h"
 #include "visor/common/log.h"
+#include "visor/common/outside_text.h"
 #include "visor/common/suggest.h"
 #include "visor/config/config_loader.h"
 #include "visor/daemon/daemon.h"
@@ -338,13 +341,28 @@ int run_cli(int argc, char** argv) {
                    "--from-vega-visor\n";
       return kExitConfiguration;
     }
+    // What an import prints names folders and files of another tool's tree (outside text):
+    // each line goes out bounded, as valid UTF-8, with control characters escaped.
+    const auto printed_safely = [](const std::function<int(std::ostream&)>& import) {
+      std::ostringstream report;
+      const int code = import(report);
+      std::istringstream lines(report.str());
+      for (std::string line; std::getline(lines, line);)
+        std::cout << outside_text(line, 4096) << "\n";
+      return code;
+    };
     if (!from_cosmovisor.empty()) {
       const char* daemon_name = std::getenv("DAEMON_NAME");
-      return import_cosmovisor(resolve_home(), from_cosmovisor, daemon_name ? daemon_name : "",
-                               std::cout);
+      return printed_safely([&](std::ostream& out) {
+        return import_cosmovisor(resolve_home(), from_cosmovisor, daemon_name ? daemon_name : "",
+                                 out);
+      });
     }
-    if (!from_vega_visor.empty())
-      return import_vega_visor(resolve_home(), from_vega_visor, std::cout);
+    if (!from_vega_visor.empty()) {
+      return printed_safely([&](std::ostream& out) {
+        return import_vega_visor(resolve_home(), from_vega_visor, out);
+      });
+    }
     return run_init(resolve_home(), import_path);
   }
   if (*add_upgrade) {

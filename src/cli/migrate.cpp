@@ -30,6 +30,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A name or path of the imported tree as the report shows it: outside text, one line, bounded.
+std::string shown(const std::string& text) { return outside_text(text, 1024); }
+
 struct FoundBinary {
   std::string label;  ///< "genesis", "upgrade v2", "folder v0.73.0"
   std::string plan;   ///< the Cosmovisor plan name; empty for genesis and Vega folders
@@ -156,8 +159,8 @@ bool install_all(BinaryStore& store, const std::vector<FoundBinary>& binaries,
         ok = false;
       }
     }
-    out << "imported " << binary.label << " (" << binary.path << ") as " << store.name() << " "
-        << binary.version << (binary.plan.empty() ? "" : ", plan " + binary.plan) << "\n";
+    out << "imported " << binary.label << " (" << shown(binary.path) << ") as " << store.name()
+        << " " << binary.version << (binary.plan.empty() ? "" : ", plan " + binary.plan) << "\n";
     if (binary.path == current_path) current_version = binary.version;
   }
   if (current_version.empty()) {
@@ -244,11 +247,11 @@ int import_cosmovisor(const std::string& home, const std::string& directory,
   for (const auto& plan : plans) {
     const fs::path binary = plan / "bin" / name;
     if (!fs::exists(binary, error)) {
-      out << "skipped upgrade " << plan.filename().string() << ": no bin/" << name << "\n";
+      out << "skipped upgrade " << shown(plan.filename().string()) << ": no bin/" << name << "\n";
       continue;
     }
     // Cosmovisor names the folder url.PathEscape(plan name): "a/b" lives in upgrades/a%2Fb.
-    binaries.push_back({"upgrade " + plan.filename().string(),
+    binaries.push_back({"upgrade " + shown(plan.filename().string()),
                         percent_decode(plan.filename().string()), binary.string(), ""});
   }
   if (binaries.empty()) {
@@ -383,14 +386,15 @@ int import_vega_visor(const std::string& home, const std::string& directory, std
       if (&run == current) {
         // Skipping it would leave the store without a current version, and the first wrap
         // would take whatever `vega` is on PATH: another version than the node's data.
-        out << "visor: error: " << run.binary << " (of folder " << run.folder
+        out << "visor: error: " << shown(run.binary) << " (of folder " << shown(run.folder)
             << ", the one the node runs from) does not exist\n";
         return kExitConfiguration;
       }
-      out << "skipped folder " << run.folder << ": " << run.binary << " does not exist\n";
+      out << "skipped folder " << shown(run.folder) << ": " << shown(run.binary)
+          << " does not exist\n";
       continue;
     }
-    binaries.push_back({"folder " + run.folder, "", run.binary, ""});
+    binaries.push_back({"folder " + shown(run.folder), "", run.binary, ""});
   }
   if (const std::string used = refuse_used_home(home); !used.empty()) {
     out << "visor: error: " << used << "\n";

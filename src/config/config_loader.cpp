@@ -986,7 +986,13 @@ LoadedConfig load_config(const RawValues& command_line, const GetEnvironment& ge
                      "ms) is longer than --backoff-max (" +
                      std::to_string(options.backoff_max.count()) + "ms)");
   }
-  if (options.backoff_initial < Duration(1)) errors.push_back("--backoff-initial must be above 0");
+  if (options.backoff_initial < Duration(1)) {
+    const auto given = loaded.effective.find("backoff-initial");  // may be DAEMON_RESTART_DELAY
+    errors.push_back((given != loaded.effective.end()
+                          ? describe_origin("backoff-initial", given->second)
+                          : std::string("--backoff-initial")) +
+                     " must be above 0");
+  }
   for (const auto* url : {&options.download_url, &options.checksum_url}) {
     if (url->empty()) continue;
     const bool https = url->rfind("https://", 0) == 0;

@@ -345,8 +345,15 @@ TEST_F(ConfigLoader, CosmovisorDurationsAreGoDurations) {
   ASSERT_EQ(bad.errors.size(), 1u);
   EXPECT_NE(bad.errors[0].find("DAEMON_SHUTDOWN_GRACE"), std::string::npos) << bad.errors[0];
 
-  // Cosmovisor wants an absolute DAEMON_HOME; a relative one would name another file.
+  // A value that is refused later, among the settings together, still names its variable.
   environment_["DAEMON_SHUTDOWN_GRACE"] = "1s";
+  environment_["DAEMON_RESTART_DELAY"] = "0s";
+  auto zero = load({{"profile", flag("cosmos", "profile")}});
+  ASSERT_EQ(zero.errors.size(), 1u);
+  EXPECT_NE(zero.errors[0].find("DAEMON_RESTART_DELAY"), std::string::npos) << zero.errors[0];
+  environment_["DAEMON_RESTART_DELAY"] = "2s";
+
+  // Cosmovisor wants an absolute DAEMON_HOME; a relative one would name another file.
   environment_["DAEMON_HOME"] = "gaia";
   auto relative = load({{"profile", flag("cosmos", "profile")}});
   ASSERT_FALSE(relative.errors.empty());

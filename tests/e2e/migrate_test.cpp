@@ -204,6 +204,23 @@ TEST_F(Migrate, CosmovisorUpgradeFolderNamesAreMappedToTheirPlanNames) {
   EXPECT_FALSE(state["plans"].contains("v2%2Fhotfix")) << state.dump();
 }
 
+// Folder names of the imported tree are outside text: what init prints of them is escaped, so
+// that a name holding a newline or a terminal escape cannot forge or garble its report.
+TEST_F(Migrate, FolderNamesInTheImportReportAreEscaped) {
+  const std::string node_home = dir_ / "gaia";
+  const std::string tree = node_home + "/cosmovisor";
+  stand_in(tree + "/genesis/bin/gaiad", "1.0.0");
+  const std::string hostile = "v2\nimported everything\x1b[31m";
+  fs::create_directories(tree + "/upgrades/" + hostile);  // no bin/gaiad: reported as skipped
+  Process init({visor_binary(), "init", "--home", home(), "--from-cosmovisor", node_home},
+               dir_ / "init.log", {}, {"DAEMON_NAME"});
+  ASSERT_EQ(init.wait(20s), 0) << init.output();
+  const std::string output = init.output();
+  EXPECT_EQ(output.find('\x1b'), std::string::npos) << output;
+  EXPECT_EQ(output.find("\nimported everything"), std::string::npos) << output;
+  EXPECT_NE(output.find("v2\\nimported everything"), std::string::npos) << output;
+}
+
 // `current` names the version the node's data is at. One that cannot be kept (its target is
 // missing, outside the tree, a loop, or a folder without the binary) is refused with one line
 // naming it, and nothing is imported: genesis taking its place would start the node on a binary
