@@ -193,7 +193,9 @@ class Daemon {
       launch.stdin_file = stdin_file_for(options_, index);
       launch.ready_pattern = ready_pattern_for(options_, index);
       if (needs_history_segment(options_, index, SpawnReason::restart)) {
-        launch.restart_arguments = [this] { return core_restart_arguments(); };
+        launch.restart_arguments = [this](ChildLaunch::ArgumentsReady ready) {
+          core_restart_arguments(std::move(ready));
+        };
       }
       result.push_back(std::move(launch));
     }
@@ -201,21 +203,28 @@ class Daemon {
   }
 
   // Profile vega with a data node: the core starts from the data node's latest history segment
-  // on every restart that is not an upgrade (as Vega Visor does). The query runs on the loop: it
-  // reads the data node's home and is bounded by its timeout.
-  std::vector<std::string> core_restart_arguments() {
+  // on every restart that is not an upgrade (as Vega Visor does). The query (a process bounded
+  // by 10 s) runs on the source worker, so the loop goes on serving signals, the other children
+  // and /healthz meanwhile; at most one source poll (bounded by --request-timeout) is ahead of it.
+  void core_restart_arguments(ChildLaunch::ArgumentsReady ready) {
     const auto datanode = vega_datanode_index(options_);
-    if (!datanode) return {};
-    const ChildSpec& spec = options_.children[*datanode];
-    const std::string vega = binary_path(binary_name(spec));
-    const CoreRestart restart = core_restart_from(
-        latest_history_segment(history_segment_command(vega, spec), Duration(10000)));
-    if (restart.extra_args.empty()) {
-      log::warn("history_segment", restart.note);
-    } else {
-      log::info("history_segment", restart.note);
+    if (!datanode) {
+      ready({});
+      return;
     }
-    return restart.extra_args;
+    const ChildSpec& spec = options_.children[*datanode];
+    auto query = history_segment_command(binary_path(binary_name(spec)), spec);
+    source_worker_.run(
+        [query = std::move(query)] { return latest_history_segment(query, Duration(10000)); },
+        [ready = std::move(ready)](const Result<std::uint64_t>& segment) {
+          const CoreRestart restart = core_restart_from(segment);
+          if (restart.extra_args.empty()) {
+            log::warn("history_segment", restart.note);
+          } else {
+            log::info("history_segment", restart.note);
+          }
+          ready(restart.extra_args);
+        });
   }
 
   // The file that runs binary `name` of the set: its copy in `current`, or where preflight found

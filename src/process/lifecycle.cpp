@@ -127,6 +127,10 @@ std::vector<LifecycleAction> Lifecycle::handle(const LifecycleEvent& event) {
           state_ = S::exited;
           return {{Do::exit, 128 + event.signal_number, false, "stopped before the child started"}};
         case Kind::hold_requested:
+          // Nothing runs yet (a spawn may still wait for its arguments, or a set has not come
+          // to this child): held at once. The Supervisor spawns nothing once it left starting.
+          probation_next_ = false;
+          return hold();
         case Kind::switch_requested:
           return {report(SwitchOutcome::dropped)};
         case Kind::child_exited:

@@ -141,8 +141,8 @@ std::optional<ExitStatus> ProcessTable::wait(pid_t pid, Duration timeout) {
       return status;
     }
     if (reaper_active_) {
-      // The reaper may run on this very thread (the event loop waiting for a helper command,
-      // such as Vega's history query): waiting only for its reap() would wait for nothing. So
+      // The reaper may run on this very thread (the event loop waiting for a helper command
+      // it runs itself): waiting only for its reap() would wait for nothing. So
       // this pid's status is also taken here; whichever waitpid gets it first, it is kept once.
       // (-1 means reap() took it and records it under the lock: wait for that below.)
       int raw = 0;

@@ -257,9 +257,25 @@ void Supervisor::spawn_child(std::size_t index, bool upgrade_start, SpawnReason 
     }
   } else if ((reason == SpawnReason::restart || reason == SpawnReason::rollback) &&
              child.launch.restart_arguments) {
-    const auto extra = child.launch.restart_arguments();
-    spawn.argv.insert(spawn.argv.end(), extra.begin(), extra.end());
+    const std::uint64_t asked = ++child.spawns_asked;
+    child.launch.restart_arguments(
+        [this, index, asked, spawn = std::move(spawn)](std::vector<std::string> extra) mutable {
+          // Meanwhile the set may have been stopped (the child's lifecycle left `starting`, or
+          // visor is done): nothing is spawned then.
+          if (finished_ || children_.at(index).spawns_asked != asked ||
+              set_.child_state(index) != LifecycleState::starting) {
+            return;
+          }
+          spawn.argv.insert(spawn.argv.end(), extra.begin(), extra.end());
+          launch_child(index, std::move(spawn));
+        });
+    return;
   }
+  launch_child(index, std::move(spawn));
+}
+
+void Supervisor::launch_child(std::size_t index, SpawnOptions spawn) {
+  Child& child = children_.at(index);
   int stdin_fd = -1;
   const std::string& stdin_file = child.launch.stdin_file;
   if (!stdin_file.empty()) {

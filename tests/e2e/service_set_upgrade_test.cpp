@@ -213,6 +213,32 @@ TEST_F(ServiceSetVega, ThePairUpgradesWithOneDownloadAndTheSnapshotFlagOnTheCore
   EXPECT_EQ(visor.wait(20s), 128 + SIGTERM) << visor.output();
 }
 
+// The history query runs off the event loop: while a slow one runs, /healthz answers at once,
+// and a stop that comes meanwhile is carried out without the core being started afterwards.
+TEST_F(ServiceSetVega, ASlowHistoryQueryNeitherBlocksHealthNorOutlivesAStop) {
+  start_release_server();
+  set_history_reply(
+      "SLEEP 4000\n"
+      R"({"latest_segment": {"to_height": 12000}})");
+  const int port = free_port();
+  Process visor(wrap_pair({"--backoff-initial", "200ms", "--backoff-max", "1s", "--health-listen",
+                           "127.0.0.1:" + std::to_string(port)}),
+                log(), environment());
+  ASSERT_TRUE(wait_until(
+      [&] { return started_and_alive("core", 1) && started_and_alive("datanode", 1); }, 15s))
+      << visor.output();
+  ASSERT_EQ(::kill(pids("core").back(), SIGKILL), 0);
+  // The query has begun (the stand-in logs its call first, then takes 4 s to answer).
+  ASSERT_TRUE(wait_until([&] { return history_calls().size() == 1; }, 15s)) << visor.output();
+  const auto asked = std::chrono::steady_clock::now();
+  const HttpReply health = http_get(port, "/healthz", 2s);
+  EXPECT_EQ(health.status, 503) << "the core is not running: " << health.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 1500ms) << "/healthz waited for the query";
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(20s), 128 + SIGTERM) << visor.output();
+  EXPECT_EQ(pids("core").size(), 1u) << "the core was started after the stop";
+}
+
 TEST_F(ServiceSetVega, ACrashRestartsBothAndTheCoreFromTheLatestHistorySegment) {
   start_release_server();
   set_history_reply(

@@ -353,6 +353,24 @@ TEST_F(LifecycleTest, FailedExecOfANewVersionRollsBack) {
   EXPECT_EQ(lifecycle_->state(), S::held);
 }
 
+// A hold that comes while the child is being started (its spawn waits for arguments, such as
+// Vega's history segment) holds at once: nothing runs, and the late spawn result is not asked
+// for (the Supervisor spawns nothing once the lifecycle left starting).
+TEST_F(LifecycleTest, AHoldWhileStartingHoldsAtOnce) {
+  run_child();
+  on(Kind::child_exited, exited(3));
+  ASSERT_EQ(fire().at(0).kind, Do::spawn);
+  ASSERT_EQ(lifecycle_->state(), S::starting);
+  auto actions = on(Kind::hold_requested);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].outcome, SwitchOutcome::stopped);
+  EXPECT_EQ(lifecycle_->state(), S::held);
+  EXPECT_FALSE(lifecycle_->deadline().has_value());
+  actions = on(Kind::release_requested);  // started again as usual
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].kind, Do::spawn);
+}
+
 // Nothing can wedge the upgrade manager: a request that cannot be carried out says so.
 TEST_F(LifecycleTest, RequestsThatCannotBeCarriedOutAreDropped) {
   run_child();

@@ -60,7 +60,7 @@ class ServiceSetTest : public ::testing::Test {
           case Do::spawn:
             log_.push_back("spawn " + child + " " + reason_name(set_action.reason));
             running_[set_action.child] = true;
-            queue.push_back({{Kind::spawned}, set_action.child});
+            if (!defer_spawns_) queue.push_back({{Kind::spawned}, set_action.child});
             break;
           case Do::signal_child:
             log_.push_back("signal " + child + " " + std::to_string(action.value));
@@ -82,6 +82,8 @@ class ServiceSetTest : public ::testing::Test {
     }
   }
   void on(Kind kind, int signal_number = 0) { feed({{kind, {}, signal_number}, 0}); }
+  /// With defer_spawns_, a spawn is reported only by this (a spawn waiting for its arguments).
+  void spawned(std::size_t child) { feed({{Kind::spawned}, child}); }
   void exit_child(std::size_t child, ExitStatus status, bool halted = false) {
     running_[child] = false;
     LifecycleEvent event{Kind::child_exited, status};
@@ -116,6 +118,7 @@ class ServiceSetTest : public ::testing::Test {
   FakeClock clock_;
   std::unique_ptr<ServiceSet> set_;
   std::vector<bool> running_;
+  bool defer_spawns_ = false;
   std::vector<std::string> log_;
   std::vector<SwitchOutcome> reports_;
   std::vector<std::string> reasons_;
@@ -481,6 +484,30 @@ TEST(UpgradeArguments, TheSnapshotFlagGoesToTheCoreNotToTheVegaDataNode) {
 TEST(UpgradeArguments, EveryPlaceholderIsFilledAndAnUnknownHeightIsEmpty) {
   EXPECT_EQ(fill_upgrade_args({"--to={version}", "{version}-{version}", "{height}"}, "2.0.0", ""),
             (std::vector<std::string>{"--to=2.0.0", "2.0.0-2.0.0", ""}));
+}
+
+// A hold (an upgrade) that comes while a child's restart waits for its arguments (the core's
+// history segment, asked off the event loop): the waiting child is held at once, the children
+// after it are not started, and the switch then starts every child on the new version.
+TEST_F(ServiceSetTest, AHoldWhileAChildsStartWaitsHoldsTheSetAndTheSwitchStartsEveryChild) {
+  make({"core", "datanode"}, GroupPolicy::together);
+  start();
+  exit_child(0, exited(1));  // together: the set stops and restarts
+  exit_child(1, killed(SIGTERM));
+  ASSERT_EQ(set_->state(), S::backoff);
+  take_log();
+  defer_spawns_ = true;
+  fire();
+  EXPECT_EQ(take_log(), (std::vector<std::string>{"spawn 0 restart"}));
+  on(Kind::hold_requested);
+  EXPECT_EQ(reports_, (std::vector<SwitchOutcome>{SwitchOutcome::stopped}));
+  EXPECT_EQ(set_->state(), S::held);
+  EXPECT_EQ(set_->child_state(0), S::held);
+  EXPECT_TRUE(take_log().empty()) << "nothing was running to signal, nothing more started";
+  defer_spawns_ = false;
+  on(Kind::switch_requested);
+  EXPECT_EQ(take_log(), (std::vector<std::string>{"spawn 0 upgrade", "spawn 1 upgrade"}));
+  EXPECT_EQ(set_->state(), S::probation);
 }
 
 }  // namespace

@@ -42,9 +42,14 @@ struct ChildLaunch {
   std::vector<std::string> upgrade_args;  ///< added on an upgrade start; {version}, {height}
   std::string stdin_file;                 ///< opened afresh for every start; empty: none
   std::string ready_pattern;              ///< empty: none
-  /// Added on a start that is neither visor's first nor an upgrade: profile vega's core starts
-  /// from the data node's latest history segment. Empty for every other child.
-  std::function<std::vector<std::string>()> restart_arguments;
+  /// The arguments to add come back through this, on the io_context's thread.
+  using ArgumentsReady = std::function<void(std::vector<std::string> extra)>;
+  /// Asked on a start that is neither visor's first nor an upgrade, for arguments to add:
+  /// profile vega's core starts from the data node's latest history segment. The answer may come
+  /// later (the query runs off the event loop, which goes on serving signals, other children and
+  /// /healthz); the child is spawned then, unless the set was stopped meanwhile. Empty for every
+  /// other child.
+  std::function<void(ArgumentsReady ready)> restart_arguments;
 };
 
 /// What the supervisor tells the rest of visor, and the one thing it asks. Empty functions are
@@ -106,12 +111,14 @@ class Supervisor {
     bool watch_output = false;
     std::array<OutputPipe, 2> outputs;
     std::array<int, 2> write_fds{-1, -1};
+    std::uint64_t spawns_asked = 0;  ///< an answer of restart_arguments is for the latest only
   };
 
   void handle(const SetEvent& event);
   void handle(LifecycleEvent::Kind kind) { handle(SetEvent{{kind}, 0}); }
   void carry_out(const SetAction& action);
   void spawn_child(std::size_t index, bool upgrade_start, SpawnReason reason);
+  void launch_child(std::size_t index, SpawnOptions spawn);
   void on_exit(std::size_t index, pid_t pid, ExitStatus status);
   void wait_for_signal();
   void on_signal(int signal_number);

@@ -23,13 +23,15 @@
 // Vega data node's history query instead: it appends its arguments (one line, space-separated)
 // to H/history-calls and answers from the file H/history-reply (or $VISOR_TEST_HISTORY_REPLY
 // without --home): its content goes to stdout with exit 0; a first line "EXIT N" sends the rest
-// to stderr with exit N; a missing file is "no history reply file" on stderr and exit 1.
+// to stderr with exit N; a first line "SLEEP MS" waits MS milliseconds (a slow query), then
+// answers with the rest; a missing file is "no history reply file" on stderr and exit 1.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -144,6 +146,16 @@ int answer_history_query(const std::vector<std::string>& args) {
   if (!found) {
     std::fprintf(stderr, "no history reply file\n");
     return 1;
+  }
+  if (reply.rfind("SLEEP ", 0) == 0) {
+    const size_t end = reply.find('\n');
+    const long milliseconds = std::atol(reply.substr(6, end).c_str());
+    struct timespec pause {};
+    pause.tv_sec = milliseconds / 1000;
+    pause.tv_nsec = (milliseconds % 1000) * 1000000L;
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+    }
+    reply = end == std::string::npos ? "" : reply.substr(end + 1);
   }
   if (reply.rfind("EXIT ", 0) == 0) {
     const size_t end = reply.find('\n');
