@@ -276,6 +276,18 @@ class CosmosPlan : public NodeRpc {
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
+  /// Plan info whose binary the release server does not have (a download that keeps failing).
+  std::string unavailable_binary_info() const {
+    const std::string url = releases_.url() + "/gone/simd?checksum=sha256:" + std::string(64, 'a');
+    return nlohmann::json({{"binaries", {{"linux/" + host_arch_name(), url}}}}).dump();
+  }
+  /// The upgrade stage `visor status --json` shows ("idle", "retrying", ...); empty when none.
+  std::string live_stage() const {
+    const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
+    const auto document = nlohmann::json::parse(status.output, nullptr, false);
+    if (document.is_discarded() || !document.contains("live")) return std::string();
+    return document["live"].value("upgrade_stage", std::string());
+  }
 };
 
 TEST_F(CosmosPlan, PreStagedBeforeTheHaltSoTheHaltCostsOnlyTheSwitch) {
@@ -348,21 +360,10 @@ TEST_F(CosmosPlan, PlanDownloadsOffNeverFetchesWhatThePlanLists) {
 // pre-staged: a failing download stops being retried, and the status says no plan. Scheduled
 // again (here with a binary that can be had), it is pre-staged again.
 TEST_F(CosmosPlan, APlanCancelledOnChainIsNoLongerPreStaged) {
-  const std::string missing =
-      nlohmann::json({{"binaries",
-                       {{"linux/" + host_arch_name(),
-                         releases_.url() + "/gone/simd?checksum=sha256:" + std::string(64, 'a')}}}})
-          .dump();
-  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", missing}};
+  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", unavailable_binary_info()}};
   publish();
   Process visor(cosmos_wrap(), dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
-  auto live_stage = [&] {
-    const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
-    const auto document = nlohmann::json::parse(status.output, nullptr, false);
-    if (document.is_discarded() || !document.contains("live")) return std::string();
-    return document["live"].value("upgrade_stage", std::string());
-  };
   ASSERT_TRUE(wait_until([&] { return live_stage() == "retrying"; }, 15s)) << visor.output();
   ASSERT_GE(release_requests("/gone/simd"), 1);
 
@@ -388,21 +389,10 @@ TEST_F(CosmosPlan, APlanCancelledOnChainIsNoLongerPreStaged) {
 // of the local node (a remote or load-balanced RPC) says so before the local node halts. That is
 // no cancellation: the pre-staging goes on, since the halt needs the binary now.
 TEST_F(CosmosPlan, APlanCarriedOutByTheNetworkKeepsItsPreStaging) {
-  const std::string missing =
-      nlohmann::json({{"binaries",
-                       {{"linux/" + host_arch_name(),
-                         releases_.url() + "/gone/simd?checksum=sha256:" + std::string(64, 'a')}}}})
-          .dump();
-  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", missing}};
+  control_["plan"] = {{"name", "v2.0.0"}, {"height", 1234}, {"info", unavailable_binary_info()}};
   publish();
   Process visor(cosmos_wrap(), dir_ / "visor.log", environment());
   ASSERT_TRUE(wait_until([&] { return running("1.0.0"); }, 15s)) << visor.output();
-  auto live_stage = [&] {
-    const auto status = run_command(visor_binary() + " status --json --home " + home(), false);
-    const auto document = nlohmann::json::parse(status.output, nullptr, false);
-    if (document.is_discarded() || !document.contains("live")) return std::string();
-    return document["live"].value("upgrade_stage", std::string());
-  };
   ASSERT_TRUE(wait_until([&] { return live_stage() == "retrying"; }, 15s)) << visor.output();
 
   control_["plan"] = nullptr;  // carried out: the node read through --node is at the plan's height

@@ -37,6 +37,11 @@ nlohmann::json status_json(const std::string& home) {
   return nlohmann::json::parse(result.output, nullptr, false);
 }
 
+// What `visor status` of `home` prints (stdout).
+std::string status_text(const std::string& home) {
+  return run_command("'" + visor_binary() + "' status --home '" + home + "'", false).output;
+}
+
 class Sources : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -187,10 +192,9 @@ TEST_F(Sources, StatusShowsWhatLavaAsksAndTheLastPoll) {
   EXPECT_EQ(status["children"][0]["state"], "running");
   EXPECT_EQ(status["children"][0]["version"], "5.2.1");
   EXPECT_EQ(status["children"][0]["pid"], std::stoi(pids().at(0)));
-  const CommandResult text =
-      run_command("'" + visor_binary() + "' status --home '" + home() + "'", false);
-  EXPECT_NE(text.output.find("min 4.2.1, target 5.2.1"), std::string::npos) << text.output;
-  EXPECT_NE(text.output.find("lava, last poll"), std::string::npos) << text.output;
+  const std::string text = status_text(home());
+  EXPECT_NE(text.find("min 4.2.1, target 5.2.1"), std::string::npos) << text;
+  EXPECT_NE(text.find("lava, last poll"), std::string::npos) << text;
 
   replace_file(dir_ / "params.json", "STATUS 500\ninternal error");
   ASSERT_TRUE(wait_until(
@@ -202,9 +206,8 @@ TEST_F(Sources, StatusShowsWhatLavaAsksAndTheLastPoll) {
       10s))
       << status.dump();
   EXPECT_EQ(status["asks"]["target"], "5.2.1");  // the last good reading
-  const CommandResult failed =
-      run_command("'" + visor_binary() + "' status --home '" + home() + "'", false);
-  EXPECT_NE(failed.output.find("failed"), std::string::npos) << failed.output;
+  const std::string failed = status_text(home());
+  EXPECT_NE(failed.find("failed"), std::string::npos) << failed;
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
@@ -221,10 +224,9 @@ TEST_F(Sources, StatusNamesASwitchScheduledAtAHeight) {
   const CommandResult added = run_command(visor + " add-upgrade 5.4.0 '" + (dir_ / "lavap-new") +
                                           "' --height 2150000 --home '" + home() + "'");
   ASSERT_EQ(added.status, 0) << added.output;
-  const CommandResult text = run_command(visor + " status --home '" + home() + "'", false);
-  EXPECT_NE(text.output.find("pending:  5.4.0 at block height 2150000"), std::string::npos)
-      << text.output;
-  EXPECT_EQ(text.output.find("pending:  (none)"), std::string::npos) << text.output;
+  const std::string text = status_text(home());
+  EXPECT_NE(text.find("pending:  5.4.0 at block height 2150000"), std::string::npos) << text;
+  EXPECT_EQ(text.find("pending:  (none)"), std::string::npos) << text;
 }
 
 // A poll is waiting on a chain that never answers (deadline 60 s) when visor is told to stop:
@@ -341,9 +343,8 @@ TEST_F(VegaSource, StatusShowsTheAcceptedRelease) {
   EXPECT_EQ(status["asks"]["height"], 12345);
   EXPECT_EQ(status["asks"]["ready_to_upgrade"], false);
   EXPECT_EQ(status["last_poll"]["ok"], true);
-  const CommandResult text =
-      run_command("'" + visor_binary() + "' status --home '" + home() + "'", false);
-  EXPECT_NE(text.output.find("release v0.80.0 at height 12345"), std::string::npos) << text.output;
+  const std::string text = status_text(home());
+  EXPECT_NE(text.find("release v0.80.0 at height 12345"), std::string::npos) << text;
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
