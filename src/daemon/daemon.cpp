@@ -150,8 +150,13 @@ class Daemon {
               {{"home", options_.home},
                {"version", binary_.version.empty() ? "unknown" : binary_.version},
                {"pid", std::to_string(::getpid())}});
-    supervisor_->start(upgrades_->resume_after_restart());
-    if (binary_.from_store) upgrades_->start_source();
+    const auto probation = upgrades_->resume_after_restart();
+    bool halted = false;
+    if (binary_.from_store) {
+      upgrades_->start_source();
+      halted = !probation && upgrades_->halted_at_start();
+    }
+    supervisor_->start(probation, halted);
     run_loop();
     upgrades_.reset();
     return supervisor_->exit_code();

@@ -60,7 +60,7 @@ std::string Supervisor::label(std::size_t index) const {
   return children_.size() == 1 ? std::string("the child") : "child " + set_.name(index);
 }
 
-void Supervisor::start(std::optional<SwitchRequest> probation) {
+void Supervisor::start(std::optional<SwitchRequest> probation, bool held) {
   for (const int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) {
     boost::system::error_code error;
     signals_.add(signal_number, error);
@@ -72,10 +72,16 @@ void Supervisor::start(std::optional<SwitchRequest> probation) {
   ProcessTable::instance().set_reaper_active(true);
   wait_for_signal();
   for (std::size_t index = 0; index < children_.size(); ++index) open_output(index);
-  LifecycleEvent start{LifecycleEvent::Kind::start};
-  start.upgrade_start = probation.has_value();
-  if (probation) switch_ = *probation;
-  handle(SetEvent{start, 0});
+  if (held && !probation) {
+    // The network halted before visor (re)started: the old version is not run again; the
+    // children are held at once and the upgrade manager says what starts.
+    handle(SetEvent{LifecycleEvent{LifecycleEvent::Kind::hold_requested}, 0});
+  } else {
+    LifecycleEvent start{LifecycleEvent::Kind::start};
+    start.upgrade_start = probation.has_value();
+    if (probation) switch_ = *probation;
+    handle(SetEvent{start, 0});
+  }
   ProcessTable::instance().reap();  // anything that ended before the handler was installed
 }
 

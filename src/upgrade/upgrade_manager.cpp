@@ -72,6 +72,16 @@ void UpgradeManager::start_source() {
                  });
 }
 
+bool UpgradeManager::halted_at_start() {
+  // A request of `visor add-upgrade` is no halt: the old version runs until the switch.
+  if (!source_ || options_.source == SourceKind::none) return false;
+  const auto decision = source_->read_now();
+  if (!decision || !planner_.is_halt(*decision)) return false;
+  planner_.start_held();
+  on_decision(*decision);
+  return true;
+}
+
 void UpgradeManager::stop() {
   stopped_ = true;
   *cancel_ = true;

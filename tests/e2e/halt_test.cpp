@@ -227,5 +227,60 @@ TEST_F(ChainHalt, AThreeHopChainWhereTheSecondVersionHaltsDuringItsProbation) {
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
 }
 
+// kill -9 of visor while the chain is halted and the new binary is missing: the next visor on
+// the same home must not start the halted version again (the chain is past its height); it
+// waits for the binary as the first one did.
+TEST_F(ChainHalt, AVisorKilledWhileHaltedWaitingNeverStartsTheHaltedVersionAgain) {
+  write_node(dir_ / "bin/simd", "1.0.0", {"gov-upgrade-2", 99, true, ""});
+  {
+    Process visor(wrap(), dir_ / "visor-first.log", environment());
+    ASSERT_TRUE(wait_until([&] { return status_says("upgrade_stage", "halted_waiting"); }, 15s))
+        << visor.output();
+    ASSERT_TRUE(wait_until([&] { return status_says("state", "held"); }, 5s)) << status().dump();
+    visor.signal(SIGKILL);
+    visor.wait(10s);
+  }
+  Process visor(wrap(), dir_ / "visor-second.log", environment());
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("gov-upgrade-2 names no version") != std::string::npos; },
+      15s))
+      << visor.output();
+  write_node(dir_ / "v2/simd", "2.0.0");
+  add_upgrade("2.0.0", dir_ / "v2/simd", "gov-upgrade-2");
+  ASSERT_TRUE(wait_until([&] { return running("2.0.0"); }, 10s)) << visor.output();
+  EXPECT_EQ(runs(), (std::vector<std::string>{"1.0.0", "2.0.0"})) << visor.output();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// kill -9 of visor while the pre-upgrade hook runs for a halt: the next visor runs the hook
+// again and switches; the halted version is not started in between.
+TEST_F(ChainHalt, AVisorKilledDuringThePreUpgradeHookRunsItAgainAndNeverTheHaltedVersion) {
+  write_node(dir_ / "bin/simd", "1.0.0", {"gov-upgrade-2", 99, true, ""});
+  write_node(dir_ / "v2/simd", "2.0.0");
+  add_upgrade("2.0.0", dir_ / "v2/simd", "gov-upgrade-2", true);
+  // The hook logs each run and blocks while the `block` file exists.
+  write_file(dir_ / "block", "");
+  write_file(dir_ / "pre.sh",
+             "#!/bin/sh\necho run >> '" + (dir_ / "hook.log") + "'\nwhile [ -e '" +
+                 (dir_ / "block") + "' ]; do sleep 0.05; done\n",
+             0755);
+  const std::vector<std::string> hook{"--pre-upgrade", dir_ / "pre.sh"};
+  {
+    Process visor(wrap(hook), dir_ / "visor-first.log", environment());
+    ASSERT_TRUE(wait_until([&] { return read_lines(dir_ / "hook.log").size() == 1; }, 15s))
+        << visor.output();
+    visor.signal(SIGKILL);
+    visor.wait(10s);
+  }
+  fs::remove(dir_ / "block");  // the orphaned hook ends; the next one passes at once
+  Process visor(wrap(hook), dir_ / "visor-second.log", environment());
+  ASSERT_TRUE(wait_until([&] { return running("2.0.0"); }, 15s)) << visor.output();
+  EXPECT_EQ(runs(), (std::vector<std::string>{"1.0.0", "2.0.0"})) << visor.output();
+  EXPECT_EQ(read_lines(dir_ / "hook.log").size(), 2u);
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
 }  // namespace
 }  // namespace visor::e2e

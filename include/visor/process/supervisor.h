@@ -76,8 +76,10 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   /// Installs the signal handlers and starts the child. Call once, then run the io_context.
-  /// `probation`: the first child is a new version on probation (a resumed switch).
-  void start(std::optional<SwitchRequest> probation = std::nullopt);
+  /// `probation`: the first child is a new version on probation (a resumed switch). `held`
+  /// (without `probation`): the network halted before visor started; no child is started, the
+  /// set is held (reported `stopped`) until the upgrade manager switches or releases it.
+  void start(std::optional<SwitchRequest> probation = std::nullopt, bool held = false);
   /// Stop every child (last first; stop signal, timeout, SIGKILL) and keep them stopped: reports
   /// `stopped` (or `dropped`). A new version on probation that is asked to stop has passed.
   void hold();

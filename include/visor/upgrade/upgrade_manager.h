@@ -57,6 +57,11 @@ class UpgradeManager {
   std::optional<SwitchRequest> resume_after_restart();
   /// Starts the configured source (for --source none: the add-upgrade request file).
   void start_source();
+  /// Asked once before the first child starts: reads what the network asks now (a local file)
+  /// and returns true when it halted for an upgrade not yet carried out, so that a visor
+  /// restarted during a halt (killed while waiting, staging or running the hook) never starts
+  /// the halted version again.
+  bool halted_at_start();
   /// Stops the source and the timers; called when visor exits.
   void stop();
 

@@ -157,6 +157,11 @@ class UpgradePlanner {
   bool in_progress() const;
   /// The version (or, while it is learnt, the plan) being worked on; empty when idle.
   std::string working_on() const;
+  /// True when `decision` says the network halted for an upgrade not yet carried out.
+  bool is_halt(const UpgradeDecision& decision) const;
+  /// visor (re)starts while the network is halted: the Supervisor starts with the child held,
+  /// so the halted version never runs again. Called once, before the halt's decision.
+  void start_held() { child_held_ = true; }
   /// True while the Supervisor holds the child stopped for the planner.
   bool child_held() const { return child_held_; }
   /// Failed attempts since the last success, for the backoff.
@@ -175,7 +180,6 @@ class UpgradePlanner {
   UpgradeTarget target_for(const std::string& version) const;
   void log_once(std::vector<UpgradeAction>& actions, UpgradeAction::Level level,
                 const std::string& event, const std::string& text);
-  bool is_halt(const UpgradeDecision& decision) const;
   /// True when the wanted decision resolves to a version already staged.
   bool next_version_staged();
   std::optional<std::string> failed_reason(const std::string& version) const;
