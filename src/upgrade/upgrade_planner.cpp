@@ -144,16 +144,21 @@ UpgradeTarget UpgradePlanner::target_for(const std::string& version) const {
   return target;
 }
 
-// The first acceptable version of the wanted decision: target, then the fallbacks, then the
-// plan's mapping; a version that failed before is skipped (and said so once).
+// The first acceptable version of the wanted decision: the plan's mapping (`add-upgrade --plan`
+// or what the plan's download turned out to be, which beats a version read from the plan's
+// name: a fixed build staged for a plan named "v2.0.0" is 2.0.1), then the target, then the
+// fallbacks; a version that failed before is skipped (and said so once).
 std::string UpgradePlanner::resolve_version(std::vector<UpgradeAction>* actions) {
   const UpgradeDecision& decision = *wanted_;
   std::vector<std::string> candidates;
-  if (!decision.target.empty()) candidates.push_back(decision.target);
-  for (const auto& fallback : decision.fallbacks) candidates.push_back(fallback);
-  if (candidates.empty() && !decision.plan.empty()) {
+  if (!decision.plan.empty()) {
     if (auto mapped = plan_version(decision.plan)) candidates.push_back(*mapped);
   }
+  if (!decision.target.empty() &&
+      std::find(candidates.begin(), candidates.end(), decision.target) == candidates.end()) {
+    candidates.push_back(decision.target);
+  }
+  for (const auto& fallback : decision.fallbacks) candidates.push_back(fallback);
   while (candidate_ < candidates.size()) {
     const std::string& version = candidates[candidate_];
     const auto failed = failed_reason(version);
@@ -433,6 +438,7 @@ std::vector<UpgradeAction> UpgradePlanner::handle(const UpgradeEvent& event) {
           // Only a version now staged cuts the wait short; a download waits for its retry.
           if (!wanted_ || !next_version_staged()) return {};
           deadline_.reset();
+          candidate_ = 0;  // resolved from the first candidate, as next_version_staged() did
           stage_ = S::idle;
           return evaluate();
         }

@@ -24,7 +24,7 @@ struct Halt {
 };
 
 class ChainHalt : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     fs::create_directories(dir_ / "bin");
     fs::create_directories(dir_ / "chain/data");
@@ -280,6 +280,39 @@ TEST_F(ChainHalt, AVisorKilledDuringThePreUpgradeHookRunsItAgainAndNeverTheHalte
   EXPECT_EQ(read_lines(dir_ / "hook.log").size(), 2u);
   visor.signal(SIGTERM);
   EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+// The version a plan brought crashes on probation and is rolled back; the chain stays halted.
+// The operator stages a fixed build for that plan by hand (`add-upgrade 2.0.1 FILE --plan
+// PLAN`): it is picked up within the halted wait, and the halted version never runs again.
+void expect_fixed_build_picked_up_after_rollback(ChainHalt& test, const std::string& plan) {
+  test.write_node(test.dir_ / "bin/simd", "1.0.0", {plan, 100, true, ""});
+  fs::create_directories(test.dir_ / "v2");
+  write_stand_in(test.dir_ / "v2/simd", "2.0.0",
+                 "echo '2.0.0' >> '" + (test.dir_ / "runs.log") + "'\nexit 3\n");
+  test.write_node(test.dir_ / "v201/simd", "2.0.1");
+  // A plan named like a version needs no mapping for 2.0.0; any other plan does.
+  test.add_upgrade("2.0.0", test.dir_ / "v2/simd", plan == "v2.0.0" ? "" : plan, true);
+  Process visor(test.wrap(), test.dir_ / "visor.log", test.environment());
+  ASSERT_TRUE(wait_until(
+      [&] { return visor.output().find("rolled back from 2.0.0") != std::string::npos; }, 20s))
+      << visor.output();
+  ASSERT_TRUE(wait_until([&] { return test.status_says("state", "held"); }, 5s))
+      << test.status().dump();
+  test.add_upgrade("2.0.1", test.dir_ / "v201/simd", plan);
+  ASSERT_TRUE(wait_until([&] { return test.running("2.0.1"); }, 10s))
+      << visor.output() << read_file(test.home() + "/state.json");
+  EXPECT_EQ(test.runs(), (std::vector<std::string>{"1.0.0", "2.0.0", "2.0.1"})) << visor.output();
+  visor.signal(SIGTERM);
+  EXPECT_EQ(visor.wait(15s), 128 + SIGTERM);
+}
+
+TEST_F(ChainHalt, AFixedBuildStagedForANamedPlanAfterARollbackIsPickedUp) {
+  expect_fixed_build_picked_up_after_rollback(*this, "gov-upgrade-2");
+}
+
+TEST_F(ChainHalt, AFixedBuildStagedForAVersionNamedPlanAfterARollbackIsPickedUp) {
+  expect_fixed_build_picked_up_after_rollback(*this, "v2.0.0");
 }
 
 }  // namespace
