@@ -122,7 +122,10 @@ void SystemdNotifier::schedule_watchdog() {
 
 void SystemdNotifier::status_changed(const LiveStatus& status) {
   std::string message;
-  if (every_child_up(status) && !ready_sent_) {
+  // Ready once every child is up, or when visor (re)started during a network halt and holds the
+  // node for its upgrade: waiting for the binary can outlast systemd's start timeout, which would
+  // kill visor in the middle of the upgrade.
+  if ((every_child_up(status) || status.state == LiveState::held) && !ready_sent_) {
     ready_sent_ = true;
     message += "READY=1\n";
   }

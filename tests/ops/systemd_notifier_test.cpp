@@ -106,6 +106,18 @@ TEST_F(Notifier, ReadyOnceWhenTheChildIsFirstUpAndStatusOnlyOnChange) {
   EXPECT_EQ(sent_[3], "STATUS=running lavap 5.2.1");  // READY=1 only the first time
 }
 
+// visor started while the network is halted: it holds the node for the upgrade, which may
+// wait long for its binary; systemd hears READY=1 then, not only once the new version runs.
+TEST_F(Notifier, ReadyWhenVisorStartsHoldingTheNodeForAnUpgrade) {
+  SystemdNotifier notifier = make();
+  LiveStatus status;
+  status.binary = "simd";
+  status.state = LiveState::held;
+  notifier.status_changed(status);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].rfind("READY=1\n", 0), 0u) << sent_[0];
+}
+
 TEST_F(Notifier, StoppingIsSentOnceWhetherByStateOrByStopping) {
   SystemdNotifier notifier = make();
   LiveStatus status = running_lavap();
