@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -172,10 +173,19 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file(const std::string& path, const std::string& content, int mode) {
-  {
-    std::ofstream output(path, std::ios::binary | std::ios::trunc);
-    output << content;
+  // O_CLOEXEC (std::ofstream has none): a test that starts processes from another thread
+  // meanwhile must not hand them this file open for writing, for as long as they run; a stand-in
+  // binary held open so cannot be executed ("Text file busy").
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;  // as an ofstream that cannot open: the test's own checks fail
+  std::size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t done = ::write(fd, content.data() + written, content.size() - written);
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) break;
+    written += static_cast<std::size_t>(done);
   }
+  ::close(fd);
   std::filesystem::permissions(path, static_cast<std::filesystem::perms>(mode));
 }
 
